@@ -1,0 +1,493 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * Socket-level payload accounting. Three backends feed the same counting
+ * bodies; userspace autoloads exactly one backend's programs:
+ *   tracepoint: sock:sock_send_length / sock:sock_recv_length (Linux >= 6.3)
+ *   fentry:     fexit on inet{,6}_sendmsg, inet{,6}_recvmsg, inet_sendpage
+ *   kprobe:     kprobe/kretprobe on the same functions
+ * TCP receives are counted from tcp_sock.copied_seq advances (see
+ * count_tcp_rx), which is exact on every read path, splice included.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_tracing.h>
+#include <bpf/bpf_endian.h>
+#include "netacct.h"
+
+#define AF_INET 2
+#define AF_INET6 10
+#define MSG_PEEK 2
+#define MSG_ERRQUEUE 0x2000
+#define TCP_ESTABLISHED 1
+#define TCP_CLOSE 7
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NA_MAX_PROCS);
+	__type(key, struct na_proc_key);
+	__type(value, struct na_proc_val);
+} procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NA_MAX_CONNS);
+	__type(key, struct na_conn_key);
+	__type(value, struct na_conn_val);
+} conns SEC(".maps");
+
+/* Last tcp_sock.copied_seq counted, per socket cookie. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NA_MAX_TCP_SEQ);
+	__type(key, __u64);
+	__type(value, __u32);
+} tcp_seq SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct na_stats);
+} stats SEC(".maps");
+
+/* kprobe backend only: arguments saved at entry for the return probe. */
+struct inflight {
+	struct sock *sk;
+	int flags;
+	int pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NA_MAX_INFLIGHT);
+	__type(key, __u64);
+	__type(value, struct inflight);
+} inflight SEC(".maps");
+
+static __always_inline struct na_stats *stats_slot(void)
+{
+	__u32 zero = 0;
+	return bpf_map_lookup_elem(&stats, &zero);
+}
+
+#define STAT_INC(field)                                  \
+	do {                                             \
+		struct na_stats *__s = stats_slot();     \
+		if (__s)                                 \
+			__s->field++; /* per-CPU slot */ \
+	} while (0)
+
+static __always_inline int is_inet(const struct sock *sk)
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	return family == AF_INET || family == AF_INET6;
+}
+
+static __always_inline __u64 current_start_ns(void)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	return BPF_CORE_READ(task, group_leader, start_boottime);
+}
+
+/* First sight of a process: capture its identity in the kernel, so a process
+ * that exits before userspace polls is still reported by name. */
+static __always_inline struct na_proc_val *proc_entry(const struct na_proc_key *key)
+{
+	struct na_proc_val *val = bpf_map_lookup_elem(&procs, key);
+	if (val)
+		return val;
+	struct na_proc_val init = {};
+	init.uid = (__u32)bpf_get_current_uid_gid();
+	init.cgroup_id = bpf_get_current_cgroup_id();
+	bpf_get_current_comm(init.comm, sizeof(init.comm));
+	if (bpf_map_update_elem(&procs, key, &init, BPF_NOEXIST) == 0)
+		STAT_INC(proc_created);
+	val = bpf_map_lookup_elem(&procs, key);
+	if (!val)
+		STAT_INC(insert_failed);
+	return val;
+}
+
+static __always_inline int is_loopback(const struct na_conn_val *c)
+{
+	const __u32 *r = (const __u32 *)c->raddr, *l = (const __u32 *)c->laddr;
+	if (c->family == AF_INET)
+		return c->raddr[0] == 127 || c->laddr[0] == 127 || (r[0] && r[0] == l[0]);
+	int lead_zero = r[0] == 0 && r[1] == 0;
+	int v6_lo = lead_zero && r[2] == 0 && r[3] == bpf_htonl(1);               /* ::1 */
+	int mapped_lo = lead_zero && r[2] == bpf_htonl(0xffff) && c->raddr[12] == 127;
+	/* traffic to one of this host's own addresses also goes over lo */
+	int same = (r[0] | r[1] | r[2] | r[3]) && r[0] == l[0] && r[1] == l[1] && r[2] == l[2] &&
+		   r[3] == l[3];
+	return v6_lo || mapped_lo || same;
+}
+
+/* Addresses are read at every event until the socket has a remote port,
+ * since UDP sockets and TCP clients get theirs after their first sight. */
+static __always_inline void fill_tuple(struct na_conn_val *c, const struct sock *sk)
+{
+	c->family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	c->proto = BPF_CORE_READ(sk, sk_protocol);
+	c->lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	c->rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	c->netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	if (c->family == AF_INET) {
+		BPF_CORE_READ_INTO((__u32 *)c->laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)c->raddr, sk, __sk_common.skc_daddr);
+	} else {
+		BPF_CORE_READ_INTO(c->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
+		BPF_CORE_READ_INTO(c->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+	}
+	c->flags = is_loopback(c) ? NA_CONN_LOOPBACK : 0;
+}
+
+static __always_inline struct na_conn_val *conn_entry(const struct na_conn_key *key,
+						      const struct sock *sk)
+{
+	struct na_conn_val *val = bpf_map_lookup_elem(&conns, key);
+	if (val) {
+		if (val->rport == 0)
+			fill_tuple(val, sk);
+		return val;
+	}
+	struct na_conn_val init = {};
+	fill_tuple(&init, sk);
+	if (bpf_map_update_elem(&conns, key, &init, BPF_NOEXIST) == 0)
+		STAT_INC(conn_created);
+	val = bpf_map_lookup_elem(&conns, key);
+	if (!val)
+		STAT_INC(insert_failed);
+	return val;
+}
+
+/* Credit bytes to the current process and to (socket, process). */
+static __always_inline void account(struct sock *sk, __u64 bytes, int tx)
+{
+	struct na_proc_key pkey = {
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.start_ns = current_start_ns(),
+	};
+	struct na_conn_key ckey = {
+		.cookie = bpf_get_socket_cookie(sk),
+		.tgid = pkey.tgid,
+		.start_ns = pkey.start_ns,
+	};
+	struct na_conn_val *conn = conn_entry(&ckey, sk);
+	struct na_proc_val *proc = proc_entry(&pkey);
+	int lo = conn ? (conn->flags & NA_CONN_LOOPBACK) : 0;
+	if (conn)
+		__sync_fetch_and_add(tx ? &conn->tx_bytes : &conn->rx_bytes, bytes);
+	if (proc) {
+		__u64 *ctr = tx ? (lo ? &proc->lo_tx_bytes : &proc->tx_bytes)
+				: (lo ? &proc->lo_rx_bytes : &proc->rx_bytes);
+		__sync_fetch_and_add(ctr, bytes);
+	}
+	STAT_INC(events);
+}
+
+static __always_inline void count_send(struct sock *sk, int ret)
+{
+	if (ret <= 0 || !sk || !is_inet(sk))
+		return;
+	account(sk, ret, 1);
+}
+
+/*
+ * TCP: bytes received are exactly how far tcp_sock.copied_seq (what readers
+ * have consumed) advanced. This is the same on recvmsg, splice
+ * (tcp_read_sock), zero-copy receive and io_uring, never counts MSG_PEEK, and
+ * is idempotent: both the recv hook and tcp_rcv_space_adjust may observe the
+ * same advance; only the first claims it (compare-and-swap).
+ * `hint` is the byte count of the read that just completed, used to place the
+ * baseline when this socket was never seen before (opened before we started).
+ */
+/* copied_seq also steps over the peer's FIN (one sequence number, no data)
+ * when a reader consumes it. tcp_fin() sets SOCK_DONE and the FIN is the last
+ * sequence number, so copied_seq == rcv_nxt then means the FIN was consumed. */
+static __always_inline __u32 tcp_bytes_seq(struct sock *sk)
+{
+	struct tcp_sock *tp = (struct tcp_sock *)sk;
+	int fin_seen = (BPF_CORE_READ(sk, __sk_common.skc_flags) >> bpf_core_enum_value(enum sock_flags, SOCK_DONE)) & 1;
+	__u32 rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
+	__u32 seq = BPF_CORE_READ(tp, copied_seq);
+	return fin_seen && seq == rcv_nxt ? seq - 1 : seq;
+}
+
+static __always_inline void count_tcp_rx(struct sock *sk, __u32 hint)
+{
+	__u64 cookie = bpf_get_socket_cookie(sk);
+	__u32 seq = tcp_bytes_seq(sk);
+	__u32 *last = bpf_map_lookup_elem(&tcp_seq, &cookie);
+	if (!last) {
+		if (bpf_map_update_elem(&tcp_seq, &cookie, &seq, BPF_NOEXIST) == 0) {
+			if (hint)
+				account(sk, hint, 0);
+			return;
+		}
+		last = bpf_map_lookup_elem(&tcp_seq, &cookie);
+		if (!last)
+			return;
+	}
+	for (int i = 0; i < 4; i++) {
+		__u32 old = *last;
+		if ((__s32)(seq - old) <= 0)
+			return;
+		if (__sync_val_compare_and_swap(last, old, seq) == old) {
+			account(sk, seq - old, 0);
+			return;
+		}
+	}
+}
+
+static __always_inline void count_recv(struct sock *sk, int ret, int flags)
+{
+	if (!sk || !is_inet(sk) || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
+		return;
+	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP) {
+		count_tcp_rx(sk, ret > 0 ? ret : 0);
+		return;
+	}
+	if (ret > 0)
+		account(sk, ret, 0);
+}
+
+static __always_inline void tcp_rx_hook(struct sock *sk)
+{
+	if (sk && is_inet(sk))
+		count_tcp_rx(sk, 0);
+}
+
+/* A new connection's receive baseline is its copied_seq when it becomes
+ * established, so the first read is counted whole whichever hook sees it
+ * first. Closed sockets drop their baseline. Runs in softirq: no process. */
+static __always_inline void tcp_state(const struct sock *sk, int newstate)
+{
+	__u64 cookie = bpf_get_socket_cookie((void *)sk);
+	if (newstate == TCP_CLOSE) {
+		bpf_map_delete_elem(&tcp_seq, &cookie);
+		return;
+	}
+	if (newstate != TCP_ESTABLISHED)
+		return;
+	__u32 seq = BPF_CORE_READ((struct tcp_sock *)sk, copied_seq);
+	bpf_map_update_elem(&tcp_seq, &cookie, &seq, BPF_NOEXIST);
+}
+
+/* ---- tracepoint backend (Linux >= 6.3, commit 6e6eda44b939) ---- */
+
+/* sock_sendmsg_nosec: every sendmsg/write/sendfile(6.5+, splice_to_socket)
+ * and io_uring send, with the bytes actually sent (not requested). */
+SEC("tp_btf/sock_send_length")
+int BPF_PROG(sock_send_length_tp, struct sock *sk, int ret, int flags)
+{
+	count_send(sk, ret);
+	return 0;
+}
+
+/* sock_recvmsg_nosec: every recvmsg/read/io_uring recv. Does not fire for
+ * splice from a TCP socket; tcp_rcv_space_adjust covers that. */
+SEC("tp_btf/sock_recv_length")
+int BPF_PROG(sock_recv_length_tp, struct sock *sk, int ret, int flags)
+{
+	count_recv(sk, ret, flags);
+	return 0;
+}
+
+/* tcp:tcp_rcv_space_adjust (Linux >= 4.16) runs in the reader's context after
+ * tcp_recvmsg copies each skb and at the end of tcp_read_sock (splice). */
+SEC("tp_btf/tcp_rcv_space_adjust")
+int BPF_PROG(tcp_rcv_space_adjust_tp, struct sock *sk)
+{
+	tcp_rx_hook(sk);
+	return 0;
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(inet_sock_set_state_tp, const struct sock *sk, int oldstate, int newstate)
+{
+	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP)
+		tcp_state(sk, newstate);
+	return 0;
+}
+
+/* ---- fentry backend (BTF trampolines, Linux >= 5.5) ----
+ * inet_sendmsg / inet6_sendmsg sit below every socket send syscall and above
+ * the protocols (TCP, UDP, ping, raw, SCTP): one hook per family, and
+ * v4-mapped UDP (udpv6_sendmsg -> udp_sendmsg) is seen once. Their
+ * signatures have been stable since Linux 4.x, unlike tcp_recvmsg and
+ * udp_recvmsg, which lost `noblock` in 5.19 (commit ec095263a965). */
+
+SEC("fexit/inet_sendmsg")
+int BPF_PROG(inet_sendmsg_fexit, struct socket *sock, struct msghdr *msg, size_t size, int ret)
+{
+	count_send(BPF_CORE_READ(sock, sk), ret);
+	return 0;
+}
+
+SEC("fexit/inet6_sendmsg")
+int BPF_PROG(inet6_sendmsg_fexit, struct socket *sock, struct msghdr *msg, size_t size, int ret)
+{
+	count_send(BPF_CORE_READ(sock, sk), ret);
+	return 0;
+}
+
+/* sendfile/splice to a socket before Linux 6.5 (commit dc97391e6610) went
+ * through sendpage, not sendmsg. Not loaded where the function is gone. */
+SEC("fexit/inet_sendpage")
+int BPF_PROG(inet_sendpage_fexit, struct socket *sock, void *page, int offset, size_t size,
+	     int flags, int ret)
+{
+	count_send(BPF_CORE_READ(sock, sk), ret);
+	return 0;
+}
+
+SEC("fexit/inet_recvmsg")
+int BPF_PROG(inet_recvmsg_fexit, struct socket *sock, struct msghdr *msg, size_t size, int flags,
+	     int ret)
+{
+	count_recv(BPF_CORE_READ(sock, sk), ret, flags);
+	return 0;
+}
+
+SEC("fexit/inet6_recvmsg")
+int BPF_PROG(inet6_recvmsg_fexit, struct socket *sock, struct msghdr *msg, size_t size, int flags,
+	     int ret)
+{
+	count_recv(BPF_CORE_READ(sock, sk), ret, flags);
+	return 0;
+}
+
+SEC("fentry/tcp_rcv_space_adjust")
+int BPF_PROG(tcp_rcv_space_adjust_fentry, struct sock *sk)
+{
+	tcp_rx_hook(sk);
+	return 0;
+}
+
+SEC("fexit/tcp_set_state")
+int BPF_PROG(tcp_set_state_fexit, struct sock *sk, int state)
+{
+	tcp_state(sk, state);
+	return 0;
+}
+
+/* ---- kprobe backend: the same functions, arguments stashed per thread ---- */
+
+static __always_inline void stash(struct socket *sock, int flags)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct inflight f = { .sk = BPF_CORE_READ(sock, sk), .flags = flags };
+	bpf_map_update_elem(&inflight, &id, &f, BPF_ANY);
+}
+
+static __always_inline struct inflight *unstash(struct inflight *out)
+{
+	__u64 id = bpf_get_current_pid_tgid();
+	struct inflight *f = bpf_map_lookup_elem(&inflight, &id);
+	if (!f)
+		return 0;
+	*out = *f;
+	bpf_map_delete_elem(&inflight, &id);
+	return out;
+}
+
+static __always_inline void send_ret(int ret)
+{
+	struct inflight f;
+	if (unstash(&f))
+		count_send(f.sk, ret);
+}
+
+static __always_inline void recv_ret(int ret)
+{
+	struct inflight f;
+	if (unstash(&f))
+		count_recv(f.sk, ret, f.flags);
+}
+
+SEC("kprobe/inet_sendmsg")
+int BPF_KPROBE(inet_sendmsg_kprobe, struct socket *sock)
+{
+	stash(sock, 0);
+	return 0;
+}
+
+SEC("kretprobe/inet_sendmsg")
+int BPF_KRETPROBE(inet_sendmsg_kretprobe, int ret)
+{
+	send_ret(ret);
+	return 0;
+}
+
+SEC("kprobe/inet6_sendmsg")
+int BPF_KPROBE(inet6_sendmsg_kprobe, struct socket *sock)
+{
+	stash(sock, 0);
+	return 0;
+}
+
+SEC("kretprobe/inet6_sendmsg")
+int BPF_KRETPROBE(inet6_sendmsg_kretprobe, int ret)
+{
+	send_ret(ret);
+	return 0;
+}
+
+SEC("kprobe/inet_sendpage")
+int BPF_KPROBE(inet_sendpage_kprobe, struct socket *sock)
+{
+	stash(sock, 0);
+	return 0;
+}
+
+SEC("kretprobe/inet_sendpage")
+int BPF_KRETPROBE(inet_sendpage_kretprobe, int ret)
+{
+	send_ret(ret);
+	return 0;
+}
+
+SEC("kprobe/inet_recvmsg")
+int BPF_KPROBE(inet_recvmsg_kprobe, struct socket *sock, void *msg, size_t size, int flags)
+{
+	stash(sock, flags);
+	return 0;
+}
+
+SEC("kretprobe/inet_recvmsg")
+int BPF_KRETPROBE(inet_recvmsg_kretprobe, int ret)
+{
+	recv_ret(ret);
+	return 0;
+}
+
+SEC("kprobe/inet6_recvmsg")
+int BPF_KPROBE(inet6_recvmsg_kprobe, struct socket *sock, void *msg, size_t size, int flags)
+{
+	stash(sock, flags);
+	return 0;
+}
+
+SEC("kretprobe/inet6_recvmsg")
+int BPF_KRETPROBE(inet6_recvmsg_kretprobe, int ret)
+{
+	recv_ret(ret);
+	return 0;
+}
+
+SEC("kprobe/tcp_rcv_space_adjust")
+int BPF_KPROBE(tcp_rcv_space_adjust_kprobe, struct sock *sk)
+{
+	tcp_rx_hook(sk);
+	return 0;
+}
+
+SEC("kprobe/tcp_set_state")
+int BPF_KPROBE(tcp_set_state_kprobe, struct sock *sk, int state)
+{
+	tcp_state(sk, state);
+	return 0;
+}

@@ -1,0 +1,7 @@
+#include <gtest/gtest.h>
+
+#include "model/accountant.hpp"
+
+using namespace netacct;
+
+TEST(Accountant, placeholder) { SUCCEED(); }

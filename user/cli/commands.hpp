@@ -1,0 +1,10 @@
+#pragma once
+#include "cli/options.hpp"
+
+namespace netacct {
+
+// Exit codes: 0 done, 1 cannot run here (privileges, kernel), 2 usage.
+int run_report(const Command& cmd);
+int run_doctor(const Command& cmd);
+
+}  // namespace netacct

@@ -1,0 +1,87 @@
+#include "cli/options.hpp"
+
+#include <CLI/CLI.hpp>
+#include <map>
+#include <sstream>
+
+namespace netacct {
+namespace {
+
+const std::map<std::string, Backend> kBackends = {{"auto", Backend::automatic},
+                                                  {"tracepoint", Backend::tracepoint},
+                                                  {"fentry", Backend::fentry},
+                                                  {"kprobe", Backend::kprobe}};
+
+void add_common(CLI::App* app, Command& cmd) {
+  app->add_option("--backend", cmd.backend, "Kernel hooks: auto, tracepoint, fentry or kprobe")
+      ->transform(CLI::CheckedTransformer(kBackends, CLI::ignore_case))
+      ->default_str("auto");
+  app->add_flag("-v,--verbose", cmd.verbose, "Show libbpf and verifier messages");
+}
+
+void add_report(CLI::App& app, Command& cmd) {
+  auto* sub = app.add_subcommand("report", "Print per-process and per-connection bytes per interval");
+  auto& o = cmd.report;
+  sub->add_option("-i,--interval", o.interval_s, "Seconds per report")->check(CLI::PositiveNumber)->capture_default_str();
+  sub->add_option("-c,--count", o.count, "Number of reports, 0 = until interrupted")->capture_default_str();
+  sub->add_option("-f,--format", o.format, "text, json or csv")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, Format>{{"text", Format::text}, {"json", Format::json}, {"csv", Format::csv}}))
+      ->default_str("text");
+  sub->add_option("--by", o.by, "Rows per process or per connection (text and csv)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, GroupBy>{{"process", GroupBy::process}, {"connection", GroupBy::connection}}))
+      ->default_str("process");
+  sub->add_option("-p,--pid", o.pids, "Only this process (repeatable)")->check(CLI::Range(1u, 4194304u));
+  sub->add_flag("--loopback", o.loopback, "Include loopback traffic (excluded by default)");
+  add_common(sub, cmd);
+  sub->callback([&cmd] { cmd.kind = Command::Kind::report; });
+}
+
+void add_doctor(CLI::App& app, Command& cmd) {
+  auto* sub = app.add_subcommand("doctor", "Show what this kernel supports and which hooks netacct would use");
+  sub->add_option("-f,--format", cmd.doctor.json, "text or json")
+      ->transform(CLI::CheckedTransformer(std::map<std::string, bool>{{"text", false}, {"json", true}}))
+      ->default_str("text");
+  add_common(sub, cmd);
+  sub->callback([&cmd] { cmd.kind = Command::Kind::doctor; });
+}
+
+// CLI11 prints two lines by default; one line says what is wrong and where
+// to look.
+std::string one_line(const CLI::App* app, const CLI::Error& e) {
+  std::string what = e.what();
+  std::string name = app->get_parent() ? "netacct " + app->get_name() : "netacct";
+  return "netacct: " + what + " (see '" + name + " --help')\n";
+}
+
+}  // namespace
+
+std::string backend_name(Backend b) {
+  for (const auto& [name, value] : kBackends)
+    if (value == b) return name;
+  return "?";
+}
+
+ParseResult parse_command_line(int argc, const char* const* argv) {
+  Command cmd;
+  CLI::App app{"netacct: per-process network traffic accounting from the kernel", "netacct"};
+  app.require_subcommand(1);
+  app.failure_message(one_line);
+  add_report(app, cmd);
+  add_doctor(app, cmd);
+  ParseResult result;
+  try {
+    app.parse(argc, argv);
+    result.command = cmd;
+  } catch (const CLI::ParseError& e) {
+    std::ostringstream out, err;
+    int code = app.exit(e, out, err);
+    result.exit_code = code == 0 ? 0 : 2;
+    result.out = out.str();
+    result.err = err.str();
+  }
+  return result;
+}
+
+}  // namespace netacct

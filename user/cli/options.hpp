@@ -1,0 +1,47 @@
+// Command-line parsing into plain config structs. Pure: no kernel access,
+// so every validation and error message is unit-tested.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "output/report.hpp"
+
+namespace netacct {
+
+enum class Backend { automatic, tracepoint, fentry, kprobe };
+std::string backend_name(Backend b);
+
+struct ReportOptions {
+  double interval_s = 5;
+  uint64_t count = 1;  // 0: until interrupted
+  Format format = Format::text;
+  GroupBy by = GroupBy::process;
+  std::vector<uint32_t> pids;
+  bool loopback = false;
+};
+
+struct DoctorOptions {
+  bool json = false;
+};
+
+struct Command {
+  enum class Kind { report, doctor } kind = Kind::report;
+  Backend backend = Backend::automatic;
+  bool verbose = false;
+  ReportOptions report;
+  DoctorOptions doctor;
+};
+
+// Either a command to run, or text to print and an exit code (0 for
+// --help, 2 for a usage error, whose text is one line).
+struct ParseResult {
+  std::optional<Command> command;
+  int exit_code = 0;
+  std::string out, err;
+};
+
+ParseResult parse_command_line(int argc, const char* const* argv);
+
+}  // namespace netacct

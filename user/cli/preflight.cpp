@@ -1,0 +1,29 @@
+#include "cli/preflight.hpp"
+
+#include <iostream>
+
+namespace netacct {
+
+std::optional<Backend> preflight(const Features& f, Backend requested) {
+  if (f.caps.known && !f.caps.enough()) {
+    std::cerr << "netacct: missing " << f.caps.missing()
+              << " (or CAP_SYS_ADMIN) to load BPF programs; run as root, e.g. 'sudo netacct ...'\n";
+    return std::nullopt;
+  }
+  if (!f.btf) {
+    std::cerr << "netacct: this kernel has no BTF (/sys/kernel/btf/vmlinux); netacct needs a "
+                 "kernel built with CONFIG_DEBUG_INFO_BTF=y\n";
+    return std::nullopt;
+  }
+  if (f.lockdown == "confidentiality") {
+    std::cerr << "netacct: kernel lockdown is 'confidentiality', which forbids BPF programs from "
+                 "reading kernel memory; boot with lockdown=integrity or none\n";
+    return std::nullopt;
+  }
+  std::string why;
+  auto backend = choose_backend(f, requested, &why);
+  if (!backend) std::cerr << "netacct: " << why << " (see 'netacct doctor')\n";
+  return backend;
+}
+
+}  // namespace netacct

@@ -1,0 +1,14 @@
+// The kernel ABI seen from C++: bpf/netacct.h plus size checks, so a layout
+// change on one side fails the build instead of corrupting counters.
+#pragma once
+#include <cstdint>
+
+extern "C" {
+#include "netacct.h"
+}
+
+static_assert(sizeof(na_proc_key) == 16);
+static_assert(sizeof(na_proc_val) == 64);
+static_assert(sizeof(na_conn_key) == 24);
+static_assert(sizeof(na_conn_val) == 64);
+static_assert(sizeof(na_stats) == 32);

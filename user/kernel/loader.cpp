@@ -1,0 +1,98 @@
+#include "kernel/loader.hpp"
+
+#include <bpf/libbpf.h>
+
+#include <cerrno>
+#include <cstdarg>
+#include <cstdio>
+#include <cstring>
+
+#include "kernel/abi.hpp"
+#include "netacct.skel.h"
+
+namespace netacct {
+namespace {
+
+bool g_verbose = false;
+
+// Without -v libbpf stays quiet: its failures reach the user as our own
+// one-line errors.
+int libbpf_log(enum libbpf_print_level, const char* fmt, va_list args) {
+  return g_verbose ? vfprintf(stderr, fmt, args) : 0;
+}
+
+bool ends_with(const std::string& s, const std::string& suffix) {
+  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+}
+
+// Program names carry their backend as a suffix (sock_send_length_tp,
+// inet_sendmsg_fexit, inet_sendmsg_kretprobe): load only the chosen one.
+bool belongs(const std::string& prog, Backend b) {
+  switch (b) {
+    case Backend::tracepoint: return ends_with(prog, "_tp");
+    case Backend::fentry: return ends_with(prog, "_fexit") || ends_with(prog, "_fentry");
+    case Backend::kprobe: return ends_with(prog, "_kprobe") || ends_with(prog, "_kretprobe");
+    default: return false;
+  }
+}
+
+int configure(netacct_bpf* skel, const LoadConfig& cfg) {
+  int enabled = 0;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel->obj) {
+    std::string name = bpf_program__name(prog);
+    bool on = belongs(name, cfg.backend);
+    if (name.starts_with("inet_sendpage")) on = on && cfg.has_inet_sendpage;
+    bpf_program__set_autoload(prog, on);
+    enabled += on;
+  }
+  if (cfg.backend != Backend::kprobe) bpf_map__set_max_entries(skel->maps.inflight, 1);
+  return enabled;
+}
+
+// The ABI header is compiled into both sides; this catches a stale object.
+bool abi_matches(netacct_bpf* skel) {
+  return bpf_map__key_size(skel->maps.procs) == sizeof(na_proc_key) &&
+         bpf_map__value_size(skel->maps.procs) == sizeof(na_proc_val) &&
+         bpf_map__key_size(skel->maps.conns) == sizeof(na_conn_key) &&
+         bpf_map__value_size(skel->maps.conns) == sizeof(na_conn_val);
+}
+
+std::string errno_text(int err) { return strerror(err < 0 ? -err : err); }
+
+}  // namespace
+
+std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error) {
+  g_verbose = cfg.verbose;
+  libbpf_set_print(libbpf_log);
+  netacct_bpf* skel = netacct_bpf__open();
+  if (!skel) {
+    *error = "cannot open the BPF object: " + errno_text(errno);
+    return nullptr;
+  }
+  std::unique_ptr<Session> s(new Session(skel, cfg.backend));
+  s->attached_ = configure(skel, cfg);
+  std::string what = "the " + backend_name(cfg.backend) + " backend";
+  if (int err = netacct_bpf__load(skel)) {
+    *error = "cannot load " + what + ": " + errno_text(err) +
+             (cfg.verbose ? "" : " (run with -v for the verifier log)");
+    return nullptr;
+  }
+  if (!abi_matches(skel)) {
+    *error = "BPF object and netacct disagree on map layouts: rebuild netacct";
+    return nullptr;
+  }
+  if (int err = netacct_bpf__attach(skel)) {
+    *error = "cannot attach " + what + ": " + errno_text(err) + " (see 'netacct doctor')";
+    return nullptr;
+  }
+  return s;
+}
+
+Session::~Session() { netacct_bpf__destroy(skel_); }
+
+int Session::procs_fd() const { return bpf_map__fd(skel_->maps.procs); }
+int Session::conns_fd() const { return bpf_map__fd(skel_->maps.conns); }
+int Session::stats_fd() const { return bpf_map__fd(skel_->maps.stats); }
+
+}  // namespace netacct

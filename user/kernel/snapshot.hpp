@@ -1,0 +1,27 @@
+// Reads the kernel maps into a Snapshot (batch lookups where the kernel has
+// them) and deletes the entries of processes that are gone.
+#pragma once
+#include <vector>
+
+#include "model/types.hpp"
+
+namespace netacct {
+
+class MapReader {
+ public:
+  MapReader(int procs_fd, int conns_fd, int stats_fd)
+      : procs_fd_(procs_fd), conns_fd_(conns_fd), stats_fd_(stats_fd) {}
+  Snapshot read() const;
+  // Removes the processes' entries and their connections (found in `snap`);
+  // returns how many connection entries were deleted.
+  uint64_t remove(const std::vector<ProcId>& gone, const Snapshot& snap) const;
+
+ private:
+  int procs_fd_, conns_fd_, stats_fd_;
+};
+
+// Monotonic and wall-clock time in ns.
+int64_t mono_now_ns();
+int64_t wall_now_ns();
+
+}  // namespace netacct

@@ -1,0 +1,65 @@
+#include "model/accountant.hpp"
+
+#include <set>
+
+namespace netacct {
+namespace {
+
+// A counter lower than last time means the kernel entry was evicted and
+// re-created: everything in it is new.
+uint64_t since(uint64_t now, uint64_t before) { return now >= before ? now - before : now; }
+
+ByteCounters since(const ByteCounters& now, const ByteCounters& before) {
+  return {since(now.tx, before.tx), since(now.rx, before.rx), since(now.lo_tx, before.lo_tx),
+          since(now.lo_rx, before.lo_rx)};
+}
+
+}  // namespace
+
+void Accountant::remember(const Snapshot& snap) {
+  procs_.clear();
+  for (const auto& p : snap.procs) procs_[p.id] = p.bytes;
+  conns_.clear();
+  for (const auto& c : snap.conns) conns_[c.id] = {c.tx, c.rx};
+  last_mono_ = snap.mono_ns;
+  last_wall_ = snap.wall_ns;
+  last_stats_ = snap.stats;
+}
+
+void Accountant::prime(const Snapshot& snap) {
+  remember(snap);
+  base_stats_ = snap.stats;
+  base_conns_ = snap.conns.size();
+  conns_deleted_ = 0;
+}
+
+Window Accountant::advance(const Snapshot& snap) {
+  Window w{last_mono_, snap.mono_ns, last_wall_, snap.wall_ns, {}, {}, 0, 0};
+  for (const auto& p : snap.procs) {
+    auto it = procs_.find(p.id);
+    ByteCounters d = it == procs_.end() ? p.bytes : since(p.bytes, it->second);
+    if (d != ByteCounters{}) w.procs.push_back({p.id, p.info, d});
+  }
+  for (const auto& c : snap.conns) {
+    auto it = conns_.find(c.id);
+    uint64_t tx = it == conns_.end() ? c.tx : since(c.tx, it->second.first);
+    uint64_t rx = it == conns_.end() ? c.rx : since(c.rx, it->second.second);
+    if (tx || rx) w.conns.push_back({c.id, c.info, tx, rx});
+  }
+  // Entries alive now = those at start + created - deleted by us - evicted.
+  uint64_t created = snap.stats.conn_created - base_stats_.conn_created;
+  uint64_t expected = base_conns_ + created - conns_deleted_;
+  w.conns_evicted = expected > snap.conns.size() ? expected - snap.conns.size() : 0;
+  w.insert_failed = snap.stats.insert_failed - last_stats_.insert_failed;
+  remember(snap);
+  return w;
+}
+
+void Accountant::forget(const std::vector<ProcId>& gone, uint64_t conns_deleted) {
+  std::set<ProcId> dead(gone.begin(), gone.end());
+  for (const auto& id : dead) procs_.erase(id);
+  std::erase_if(conns_, [&](const auto& kv) { return dead.count(kv.first.proc) > 0; });
+  conns_deleted_ += conns_deleted;
+}
+
+}  // namespace netacct

@@ -1,0 +1,90 @@
+// Plain data that flows from map snapshots to sinks. No kernel types here:
+// snapshot.cpp converts from the ABI structs once.
+#pragma once
+#include <array>
+#include <compare>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace netacct {
+
+// A process is a thread-group id plus its start time (ns since boot): a
+// reused PID is a different process.
+struct ProcId {
+  uint32_t tgid = 0;
+  uint64_t start_ns = 0;
+  auto operator<=>(const ProcId&) const = default;
+};
+
+struct ProcInfo {
+  std::string comm;
+  uint32_t uid = 0;
+  uint64_t cgroup_id = 0;
+};
+
+// Monotonic byte counters; loopback traffic is kept apart so it can be
+// excluded (the default) or included (--loopback).
+struct ByteCounters {
+  uint64_t tx = 0, rx = 0, lo_tx = 0, lo_rx = 0;
+  ByteCounters operator-(const ByteCounters& o) const {
+    return {tx - o.tx, rx - o.rx, lo_tx - o.lo_tx, lo_rx - o.lo_rx};
+  }
+  ByteCounters& operator+=(const ByteCounters& o) {
+    tx += o.tx; rx += o.rx; lo_tx += o.lo_tx; lo_rx += o.lo_rx;
+    return *this;
+  }
+  bool operator==(const ByteCounters&) const = default;
+  uint64_t total_tx(bool loopback) const { return tx + (loopback ? lo_tx : 0); }
+  uint64_t total_rx(bool loopback) const { return rx + (loopback ? lo_rx : 0); }
+};
+
+struct ProcEntry {
+  ProcId id;
+  ProcInfo info;
+  ByteCounters bytes;
+};
+
+struct ConnId {
+  uint64_t cookie = 0;
+  ProcId proc;
+  auto operator<=>(const ConnId&) const = default;
+};
+
+struct Endpoint {
+  std::array<uint8_t, 16> addr{};  // IPv4 in the first 4 bytes
+  uint16_t port = 0;
+  bool operator==(const Endpoint&) const = default;
+};
+
+struct ConnInfo {
+  uint16_t family = 0;  // AF_INET / AF_INET6
+  uint16_t proto = 0;   // IPPROTO_*
+  Endpoint local, remote;
+  uint32_t netns = 0;
+  bool loopback = false;
+};
+
+// Connection counters have no separate loopback fields: a connection is
+// wholly loopback or not (info.loopback).
+struct ConnEntry {
+  ConnId id;
+  ConnInfo info;
+  uint64_t tx = 0, rx = 0;
+};
+
+struct KernelStats {
+  uint64_t conn_created = 0, proc_created = 0, insert_failed = 0, events = 0;
+};
+
+// One read of the kernel maps. mono_ns orders snapshots and gives rates;
+// wall_ns is only for display.
+struct Snapshot {
+  int64_t mono_ns = 0;
+  int64_t wall_ns = 0;
+  std::vector<ProcEntry> procs;
+  std::vector<ConnEntry> conns;
+  KernelStats stats;
+};
+
+}  // namespace netacct

@@ -1,0 +1,92 @@
+#include "resolve/cgroup.hpp"
+
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace fs = std::filesystem;
+
+namespace netacct {
+
+std::optional<std::string> find_cgroup2_mount(const std::string& mountinfo) {
+  std::ifstream in(mountinfo);
+  std::string line;
+  while (std::getline(in, line)) {
+    // "... mountpoint options [optional fields] - fstype source superoptions"
+    auto dash = line.find(" - ");
+    if (dash == std::string::npos) continue;
+    std::istringstream tail(line.substr(dash + 3));
+    std::string fstype;
+    tail >> fstype;
+    if (fstype != "cgroup2") continue;
+    std::istringstream head(line.substr(0, dash));
+    std::string id, parent, devno, root, mountpoint;
+    head >> id >> parent >> devno >> root >> mountpoint;
+    return mountpoint;
+  }
+  return std::nullopt;
+}
+
+namespace {
+
+// "docker-<id>.scope" -> "<id>" when name has this prefix and suffix.
+std::optional<std::string> strip(const std::string& name, const std::string& prefix,
+                                 const std::string& suffix) {
+  if (name.size() <= prefix.size() + suffix.size()) return std::nullopt;
+  if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
+  if (name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) return std::nullopt;
+  return name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
+}
+
+}  // namespace
+
+std::optional<std::string> container_name(const std::string& cgroup_path) {
+  static const std::vector<std::pair<std::string, std::string>> runtimes = {
+      {"docker-", "docker"},
+      {"cri-containerd-", "containerd"},
+      {"crio-", "crio"},
+      {"libpod-", "podman"},
+  };
+  // The innermost named group wins: walk components from the leaf up.
+  fs::path p(cgroup_path);
+  for (auto it = p.end(); it != p.begin();) {
+    std::string name = (--it)->string();
+    if (name.starts_with("libpod-conmon-")) return std::nullopt;  // podman's monitor
+    for (const auto& [prefix, runtime] : runtimes)
+      if (auto id = strip(name, prefix, ".scope")) return runtime + ":" + id->substr(0, 12);
+    if (name.ends_with(".service")) return name;
+  }
+  return std::nullopt;
+}
+
+CgroupResolver::CgroupResolver(std::optional<std::string> mount) : mount_(std::move(mount)) {}
+
+void CgroupResolver::rescan() {
+  paths_.clear();
+  if (!mount_) return;
+  std::error_code ec;
+  struct stat st {};
+  if (::stat(mount_->c_str(), &st) == 0) paths_[st.st_ino] = "/";
+  auto opts = fs::directory_options::skip_permission_denied;
+  for (fs::recursive_directory_iterator it(*mount_, opts, ec), end; it != end; it.increment(ec)) {
+    if (ec) break;
+    if (!it->is_directory(ec)) continue;
+    if (::stat(it->path().c_str(), &st) == 0)
+      paths_[st.st_ino] = "/" + fs::relative(it->path(), *mount_).string();
+  }
+}
+
+std::optional<std::string> CgroupResolver::path(uint64_t cgroup_id) {
+  auto it = paths_.find(cgroup_id);
+  if (it == paths_.end()) {
+    rescan();  // a new cgroup since the last walk
+    it = paths_.find(cgroup_id);
+  }
+  if (it == paths_.end()) return std::nullopt;
+  return it->second;
+}
+
+}  // namespace netacct

@@ -1,0 +1,33 @@
+// cgroup id -> path -> container or unit name. A cgroup v2 id is the inode
+// number of its directory, so the mount is walked once and cached.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+namespace netacct {
+
+// The cgroup2 mount point from a mountinfo file, or nullopt. Read from
+// /proc/self/mountinfo, not assumed: hybrid hosts mount it at
+// /sys/fs/cgroup/unified and `ip netns exec` hides /sys mounts entirely.
+std::optional<std::string> find_cgroup2_mount(const std::string& mountinfo = "/proc/self/mountinfo");
+
+// Name a cgroup path the way its runtime does: "docker:0123456789ab",
+// "containerd:...", "podman:...", "crio:...", or a systemd unit
+// ("nginx.service"). nullopt for anything else (user sessions, the root).
+std::optional<std::string> container_name(const std::string& cgroup_path);
+
+class CgroupResolver {
+ public:
+  explicit CgroupResolver(std::optional<std::string> mount = find_cgroup2_mount());
+  // Path relative to the cgroup2 root ("/system.slice/ssh.service").
+  std::optional<std::string> path(uint64_t cgroup_id);
+
+ private:
+  std::optional<std::string> mount_;
+  std::unordered_map<uint64_t, std::string> paths_;
+  void rescan();
+};
+
+}  // namespace netacct

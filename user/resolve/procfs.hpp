@@ -1,0 +1,28 @@
+// Process facts from /proc, behind a root path so tests can use a fake tree.
+#pragma once
+#include <cstdint>
+#include <optional>
+#include <string>
+
+#include "model/types.hpp"
+
+namespace netacct {
+
+class ProcFs {
+ public:
+  explicit ProcFs(std::string root = "/proc");
+  // True while this exact process (PID and start time) runs. False once it
+  // has exited, is a zombie, or its PID belongs to a newer process.
+  bool alive(const ProcId& id) const;
+  bool pid_exists(uint32_t pid) const;
+  std::optional<std::string> exe(uint32_t tgid) const;
+
+ private:
+  std::string root_;
+  uint64_t ns_per_tick_;
+};
+
+// getpwuid_r, or nullopt when the uid has no name.
+std::optional<std::string> user_name(uint32_t uid);
+
+}  // namespace netacct
