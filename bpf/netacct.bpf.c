@@ -24,6 +24,11 @@
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
+/* Set by the loader for the kprobe backend: kprobe programs may not call
+ * bpf_get_socket_cookie, so sockets are named by their address instead.
+ * The verifier prunes the branch not taken (rodata is frozen at load). */
+const volatile __u32 sock_id_is_pointer = 0;
+
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, NA_MAX_PROCS);
@@ -66,6 +71,16 @@ struct {
 	__type(key, __u64);
 	__type(value, struct inflight);
 } inflight SEC(".maps");
+
+/* The socket cookie is unique per boot across network namespaces. A socket
+ * address can be reused after free; conn_entry re-reads the tuple when the
+ * ports no longer match, so a reused address gets its new addresses. */
+static __always_inline __u64 sock_id(struct sock *sk)
+{
+	if (sock_id_is_pointer)
+		return (__u64)sk;
+	return bpf_get_socket_cookie(sk);
+}
 
 static __always_inline struct na_stats *stats_slot(void)
 {
@@ -149,7 +164,8 @@ static __always_inline struct na_conn_val *conn_entry(const struct na_conn_key *
 {
 	struct na_conn_val *val = bpf_map_lookup_elem(&conns, key);
 	if (val) {
-		if (val->rport == 0)
+		if (val->rport == 0 ||
+		    (sock_id_is_pointer && val->lport != BPF_CORE_READ(sk, __sk_common.skc_num)))
 			fill_tuple(val, sk);
 		return val;
 	}
@@ -171,7 +187,7 @@ static __always_inline void account(struct sock *sk, __u64 bytes, int tx)
 		.start_ns = current_start_ns(),
 	};
 	struct na_conn_key ckey = {
-		.cookie = bpf_get_socket_cookie(sk),
+		.cookie = sock_id(sk),
 		.tgid = pkey.tgid,
 		.start_ns = pkey.start_ns,
 	};
@@ -218,7 +234,7 @@ static __always_inline __u32 tcp_bytes_seq(struct sock *sk)
 
 static __always_inline void count_tcp_rx(struct sock *sk, __u32 hint)
 {
-	__u64 cookie = bpf_get_socket_cookie(sk);
+	__u64 cookie = sock_id(sk);
 	__u32 seq = tcp_bytes_seq(sk);
 	__u32 *last = bpf_map_lookup_elem(&tcp_seq, &cookie);
 	if (!last) {
@@ -265,7 +281,7 @@ static __always_inline void tcp_rx_hook(struct sock *sk)
  * first. Closed sockets drop their baseline. Runs in softirq: no process. */
 static __always_inline void tcp_state(const struct sock *sk, int newstate)
 {
-	__u64 cookie = bpf_get_socket_cookie((void *)sk);
+	__u64 cookie = sock_id((struct sock *)sk);
 	if (newstate == TCP_CLOSE) {
 		bpf_map_delete_elem(&tcp_seq, &cookie);
 		return;

@@ -47,6 +47,7 @@ int configure(netacct_bpf* skel, const LoadConfig& cfg) {
     enabled += on;
   }
   if (cfg.backend != Backend::kprobe) bpf_map__set_max_entries(skel->maps.inflight, 1);
+  skel->rodata->sock_id_is_pointer = cfg.backend == Backend::kprobe;
   return enabled;
 }
 
@@ -82,7 +83,8 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
     *error = "BPF object and netacct disagree on map layouts: rebuild netacct";
     return nullptr;
   }
-  if (int err = netacct_bpf__attach(skel)) {
+  if (cfg.attach && netacct_bpf__attach(skel) != 0) {
+    int err = errno;
     *error = "cannot attach " + what + ": " + errno_text(err) + " (see 'netacct doctor')";
     return nullptr;
   }

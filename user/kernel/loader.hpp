@@ -16,6 +16,7 @@ struct LoadConfig {
   Backend backend = Backend::tracepoint;  // already resolved, never automatic
   bool verbose = false;                   // libbpf and verifier output
   bool has_inet_sendpage = false;
+  bool attach = true;  // false: load (run the verifier) only, for tests
 };
 
 class Session {
