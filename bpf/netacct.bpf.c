@@ -20,7 +20,6 @@
 #define MSG_PEEK 2
 #define MSG_ERRQUEUE 0x2000
 #define TCP_ESTABLISHED 1
-#define TCP_CLOSE 7
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -42,14 +41,6 @@ struct {
 	__type(key, struct na_conn_key);
 	__type(value, struct na_conn_val);
 } conns SEC(".maps");
-
-/* Last tcp_sock.copied_seq counted, per socket cookie. */
-struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, NA_MAX_TCP_SEQ);
-	__type(key, __u64);
-	__type(value, __u32);
-} tcp_seq SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -153,8 +144,8 @@ static __always_inline void fill_tuple(struct na_conn_val *c, const struct sock 
 		BPF_CORE_READ_INTO((__u32 *)c->laddr, sk, __sk_common.skc_rcv_saddr);
 		BPF_CORE_READ_INTO((__u32 *)c->raddr, sk, __sk_common.skc_daddr);
 	} else {
-		BPF_CORE_READ_INTO(c->laddr, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr8);
-		BPF_CORE_READ_INTO(c->raddr, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr8);
+		bpf_core_read(c->laddr, sizeof(c->laddr), &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(c->raddr, sizeof(c->raddr), &sk->__sk_common.skc_v6_daddr);
 	}
 	c->flags = is_loopback(c) ? NA_CONN_LOOPBACK : 0;
 }
@@ -211,51 +202,91 @@ static __always_inline void count_send(struct sock *sk, int ret)
 	account(sk, ret, 1);
 }
 
-/*
- * TCP: bytes received are exactly how far tcp_sock.copied_seq (what readers
- * have consumed) advanced. This is the same on recvmsg, splice
- * (tcp_read_sock), zero-copy receive and io_uring, never counts MSG_PEEK, and
- * is idempotent: both the recv hook and tcp_rcv_space_adjust may observe the
- * same advance; only the first claims it (compare-and-swap).
- * `hint` is the byte count of the read that just completed, used to place the
- * baseline when this socket was never seen before (opened before we started).
- */
 /* copied_seq also steps over the peer's FIN (one sequence number, no data)
  * when a reader consumes it. tcp_fin() sets SOCK_DONE and the FIN is the last
  * sequence number, so copied_seq == rcv_nxt then means the FIN was consumed. */
 static __always_inline __u32 tcp_bytes_seq(struct sock *sk)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	int fin_seen = (BPF_CORE_READ(sk, __sk_common.skc_flags) >> bpf_core_enum_value(enum sock_flags, SOCK_DONE)) & 1;
+	int fin_seen = (BPF_CORE_READ(sk, __sk_common.skc_flags) >>
+			bpf_core_enum_value(enum sock_flags, SOCK_DONE)) & 1;
 	__u32 rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
 	__u32 seq = BPF_CORE_READ(tp, copied_seq);
 	return fin_seen && seq == rcv_nxt ? seq - 1 : seq;
 }
 
-static __always_inline void count_tcp_rx(struct sock *sk, __u32 hint)
+/* Receive position per TCP socket. `provisional` is set when the socket was
+ * first seen by tcp_rcv_space_adjust in the middle of a read (a connection
+ * opened before netacct started): bytes that read copied before that point
+ * are only known when the read returns (see settle_first_read). */
+struct tcp_rx {
+	__u32 seq;          /* last copied_seq counted */
+	__u32 base;         /* seq at first sight when provisional */
+	__u32 provisional;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NA_MAX_TCP_SEQ);
+	__type(key, __u64);
+	__type(value, struct tcp_rx);
+} tcp_seq SEC(".maps");
+
+/* Claims the advance from st->seq to seq; concurrent observers of the same
+ * advance race on the compare-and-swap and only one counts it. */
+static __always_inline void advance_tcp_rx(struct sock *sk, struct tcp_rx *st, __u32 seq)
 {
-	__u64 cookie = sock_id(sk);
-	__u32 seq = tcp_bytes_seq(sk);
-	__u32 *last = bpf_map_lookup_elem(&tcp_seq, &cookie);
-	if (!last) {
-		if (bpf_map_update_elem(&tcp_seq, &cookie, &seq, BPF_NOEXIST) == 0) {
-			if (hint)
-				account(sk, hint, 0);
-			return;
-		}
-		last = bpf_map_lookup_elem(&tcp_seq, &cookie);
-		if (!last)
-			return;
-	}
 	for (int i = 0; i < 4; i++) {
-		__u32 old = *last;
+		__u32 old = st->seq;
 		if ((__s32)(seq - old) <= 0)
 			return;
-		if (__sync_val_compare_and_swap(last, old, seq) == old) {
+		if (__sync_val_compare_and_swap(&st->seq, old, seq) == old) {
 			account(sk, seq - old, 0);
 			return;
 		}
 	}
+}
+
+/* The read returned `bytes`; of those, seq - base were already counted. */
+static __always_inline void settle_first_read(struct sock *sk, struct tcp_rx *st, __u32 seq,
+					      __u32 bytes)
+{
+	if (!st->provisional || !__sync_lock_test_and_set(&st->provisional, 0))
+		return;
+	__u32 counted = seq - st->base;
+	if (bytes > counted)
+		account(sk, bytes - counted, 0);
+}
+
+/*
+ * TCP: bytes received are exactly how far tcp_sock.copied_seq (what readers
+ * have consumed) advanced. This is the same on recvmsg, splice
+ * (tcp_read_sock), zero-copy receive and io_uring, never counts MSG_PEEK, and
+ * is idempotent: the recv hook and tcp_rcv_space_adjust both observe the
+ * same advance and only the first claims it.
+ * `read_bytes` is what the read that just returned consumed (read_end), or 0
+ * when called from inside a read (tcp_rcv_space_adjust).
+ */
+static __always_inline void count_tcp_rx(struct sock *sk, __u32 read_bytes, int read_end)
+{
+	__u64 cookie = sock_id(sk);
+	__u32 seq = tcp_bytes_seq(sk);
+	struct tcp_rx *st = bpf_map_lookup_elem(&tcp_seq, &cookie);
+	if (!st) {
+		struct tcp_rx init = {.seq = seq, .base = seq, .provisional = !read_end};
+		if (bpf_map_update_elem(&tcp_seq, &cookie, &init, BPF_NOEXIST) == 0) {
+			if (read_bytes)
+				account(sk, read_bytes, 0);
+			return;
+		}
+		st = bpf_map_lookup_elem(&tcp_seq, &cookie);
+		if (!st)
+			return;
+	}
+	advance_tcp_rx(sk, st, seq);
+	if (read_end)
+		settle_first_read(sk, st, seq, read_bytes);
 }
 
 static __always_inline void count_recv(struct sock *sk, int ret, int flags)
@@ -263,7 +294,7 @@ static __always_inline void count_recv(struct sock *sk, int ret, int flags)
 	if (!sk || !is_inet(sk) || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
 		return;
 	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP) {
-		count_tcp_rx(sk, ret > 0 ? ret : 0);
+		count_tcp_rx(sk, ret > 0 ? ret : 0, 1);
 		return;
 	}
 	if (ret > 0)
@@ -273,23 +304,22 @@ static __always_inline void count_recv(struct sock *sk, int ret, int flags)
 static __always_inline void tcp_rx_hook(struct sock *sk)
 {
 	if (sk && is_inet(sk))
-		count_tcp_rx(sk, 0);
+		count_tcp_rx(sk, 0, 0);
 }
 
 /* A new connection's receive baseline is its copied_seq when it becomes
  * established, so the first read is counted whole whichever hook sees it
- * first. Closed sockets drop their baseline. Runs in softirq: no process. */
+ * first. It is kept after TCP_CLOSE: a socket that shut down its side first
+ * reaches CLOSE (via TIME_WAIT) while unread data is still queued. The LRU
+ * recycles baselines; a new connection overwrites a reused key's. Runs in
+ * softirq for passive opens: no process is credited here. */
 static __always_inline void tcp_state(const struct sock *sk, int newstate)
 {
-	__u64 cookie = sock_id((struct sock *)sk);
-	if (newstate == TCP_CLOSE) {
-		bpf_map_delete_elem(&tcp_seq, &cookie);
-		return;
-	}
 	if (newstate != TCP_ESTABLISHED)
 		return;
-	__u32 seq = BPF_CORE_READ((struct tcp_sock *)sk, copied_seq);
-	bpf_map_update_elem(&tcp_seq, &cookie, &seq, BPF_NOEXIST);
+	__u64 cookie = sock_id((struct sock *)sk);
+	struct tcp_rx init = {.seq = BPF_CORE_READ((struct tcp_sock *)sk, copied_seq)};
+	bpf_map_update_elem(&tcp_seq, &cookie, &init, BPF_ANY);
 }
 
 /* ---- tracepoint backend (Linux >= 6.3, commit 6e6eda44b939) ---- */

@@ -12,6 +12,26 @@ const std::map<std::string, Backend> kBackends = {{"auto", Backend::automatic},
                                                   {"fentry", Backend::fentry},
                                                   {"kprobe", Backend::kprobe}};
 
+// CLI11's range check prints the whole double range; say it plainly.
+const CLI::Validator kPositiveSeconds(
+    [](std::string& v) -> std::string {
+      try {
+        size_t used = 0;
+        double d = std::stod(v, &used);
+        if (used == v.size() && d > 0 && d <= 86400) return "";
+      } catch (const std::exception&) {
+      }
+      return "must be a number of seconds above 0 and at most 86400, got '" + v + "'";
+    },
+    "SECONDS");
+
+const CLI::Validator kCount(
+    [](std::string& v) -> std::string {
+      bool digits = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
+      return digits ? "" : "must be a whole number of reports (0 = until interrupted), got '" + v + "'";
+    },
+    "N");
+
 void add_common(CLI::App* app, Command& cmd) {
   app->add_option("--backend", cmd.backend, "Kernel hooks: auto, tracepoint, fentry or kprobe")
       ->transform(CLI::CheckedTransformer(kBackends, CLI::ignore_case))
@@ -22,8 +42,10 @@ void add_common(CLI::App* app, Command& cmd) {
 void add_report(CLI::App& app, Command& cmd) {
   auto* sub = app.add_subcommand("report", "Print per-process and per-connection bytes per interval");
   auto& o = cmd.report;
-  sub->add_option("-i,--interval", o.interval_s, "Seconds per report")->check(CLI::PositiveNumber)->capture_default_str();
-  sub->add_option("-c,--count", o.count, "Number of reports, 0 = until interrupted")->capture_default_str();
+  sub->add_option("-i,--interval", o.interval_s, "Seconds per report")->check(kPositiveSeconds)->capture_default_str();
+  sub->add_option("-c,--count", o.count, "Number of reports, 0 = until interrupted")
+      ->check(kCount)
+      ->capture_default_str();
   sub->add_option("-f,--format", o.format, "text, json or csv")
       ->transform(CLI::CheckedTransformer(
           std::map<std::string, Format>{{"text", Format::text}, {"json", Format::json}, {"csv", Format::csv}}))
@@ -32,7 +54,7 @@ void add_report(CLI::App& app, Command& cmd) {
       ->transform(CLI::CheckedTransformer(
           std::map<std::string, GroupBy>{{"process", GroupBy::process}, {"connection", GroupBy::connection}}))
       ->default_str("process");
-  sub->add_option("-p,--pid", o.pids, "Only this process (repeatable)")->check(CLI::Range(1u, 4194304u));
+  sub->add_option("-p,--pid", o.pids, "Only this process (repeatable)")->check(CLI::Range(1u, 4194304u, "PID"));
   sub->add_flag("--loopback", o.loopback, "Include loopback traffic (excluded by default)");
   add_common(sub, cmd);
   sub->callback([&cmd] { cmd.kind = Command::Kind::report; });

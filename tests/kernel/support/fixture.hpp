@@ -1,0 +1,75 @@
+// Kernel tests for netacct: real BPF, real traffic, exact byte counts.
+//
+// Ground truth. Every scenario runs its traffic in forked child processes: a
+// server in network namespace A and a client in namespace B, joined by a veth
+// pair (so nothing is loopback and nothing leaves the test's own network).
+// Each child adds up the return values of its own send/recv-family syscalls,
+// the only numbers netacct promises to count, and hands the sums to the test
+// over a pipe when it is done. The test knows each child's pid from fork().
+// netacct is started first and waited for (`netacct: ready` on stderr), the
+// traffic runs, the children are reaped, then netacct gets SIGINT and prints
+// the partial window. Summing tx_bytes/rx_bytes of a pid over every JSON
+// report (processes[] and, separately, connections[]) must give exactly the
+// child's own sums: not approximately, not at least. Other host traffic
+// cannot disturb this, because the pids and the namespaces are ours alone.
+#pragma once
+
+#include <sys/socket.h>
+
+#include <functional>
+#include <memory>
+#include <string>
+
+#include <gtest/gtest.h>
+
+#include "child.hpp"
+#include "env.hpp"
+#include "netacct.hpp"
+#include "netns.hpp"
+#include "report.hpp"
+#include "traffic.hpp"
+
+namespace kt {
+
+using ConnFn = std::function<void(int fd, ChildCtx& ctx)>;
+
+// A server child and the endpoint it listens on.
+struct Server {
+  Child child;
+  Endpoint ep;
+};
+
+class KernelTest : public ::testing::Test {
+ protected:
+  void SetUp() override;
+  void TearDown() override;
+
+  const std::string& nsA() const { return net_->a(); }
+  const std::string& nsB() const { return net_->b(); }
+  static std::string hostA(int family) { return family == AF_INET6 ? NetnsPair::kA6 : NetnsPair::kA4; }
+  static std::string hostB(int family) { return family == AF_INET6 ? NetnsPair::kB6 : NetnsPair::kB4; }
+
+  // TCP server in `ns` listening on host:ephemeral; serves `connections`
+  // accepted connections one after the other with `serve`.
+  static Server tcpServer(const std::string& ns, const std::string& host, const std::string& comm,
+                          ConnFn serve, int connections = 1);
+  // TCP client in `ns`: connects to `to`, runs `drive`, closes.
+  static Child tcpClient(const std::string& ns, const Endpoint& to, const std::string& comm,
+                         ConnFn drive);
+  // UDP server in `ns` bound to host:ephemeral, running `serve` on the socket.
+  static Server udpServer(const std::string& ns, const std::string& host, const std::string& comm,
+                          ConnFn serve);
+
+  // The common shape: server in A, client in B, over `family`.
+  Server tcpServerA(int family, const std::string& comm, ConnFn serve, int connections = 1) {
+    return tcpServer(nsA(), hostA(family), comm, std::move(serve), connections);
+  }
+  Child tcpClientB(const Endpoint& to, const std::string& comm, ConnFn drive) {
+    return tcpClient(nsB(), to, comm, std::move(drive));
+  }
+
+ private:
+  std::unique_ptr<NetnsPair> net_;
+};
+
+}  // namespace kt

@@ -1,0 +1,229 @@
+#include "netacct.hpp"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstdlib>
+#include <sstream>
+#include <stdexcept>
+#include <system_error>
+
+#include <gtest/gtest.h>
+
+#ifndef NETACCT_BIN
+#error "NETACCT_BIN must name the netacct binary under test"
+#endif
+
+namespace kt {
+namespace {
+
+size_t countLines(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
+
+bool hasReadyLine(const std::string& err) {
+  std::istringstream in(err);
+  for (std::string line; std::getline(in, line);)
+    if (line.rfind("netacct: ready", 0) == 0) return true;
+  return false;
+}
+
+std::string fmt(double v) {
+  std::ostringstream o;
+  o << v;
+  return o.str();
+}
+
+}  // namespace
+
+// ---- Process ----
+
+Process::Process(const std::vector<std::string>& args) {
+  std::vector<std::string> full{NETACCT_BIN};
+  full.insert(full.end(), args.begin(), args.end());
+  std::vector<char*> argv;  // built before fork: only exec-safe calls after it
+  for (auto& a : full) argv.push_back(a.data());
+  argv.push_back(nullptr);
+
+  int out[2], err[2];
+  if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
+    throw std::system_error(errno, std::generic_category(), "pipe");
+  const pid_t parent = getpid();
+  pid_ = fork();
+  if (pid_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  if (pid_ == 0) {
+    // SIGTERM, not SIGKILL: netacct must clean up its kernel state if we die.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent) _exit(127);
+    int devnull = open("/dev/null", O_RDONLY);
+    dup2(devnull, 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  close(out[1]);
+  close(err[1]);
+  out_fd_ = out[0];
+  err_fd_ = err[0];
+  reader_ = std::thread([this] { drain(); });
+}
+
+Process::~Process() {
+  // Only reached on a failed test: let netacct detach cleanly, then insist.
+  if (!reaped_) {
+    kill(pid_, SIGTERM);
+    if (!waitExit(5s)) {
+      kill(pid_, SIGKILL);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  if (reader_.joinable()) reader_.join();
+  close(out_fd_);
+  close(err_fd_);
+}
+
+void Process::drain() {
+  pollfd fds[2] = {{out_fd_, POLLIN, 0}, {err_fd_, POLLIN, 0}};
+  char buf[65536];
+  int open_streams = 2;
+  while (open_streams > 0) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n < 0 && errno == EINTR) continue;
+      std::lock_guard lock(mu_);
+      if (n <= 0) {
+        fds[i].fd = -1;
+        --open_streams;
+      } else {
+        (i == 0 ? out_ : err_).append(buf, n);
+      }
+      cv_.notify_all();
+    }
+  }
+  std::lock_guard lock(mu_);
+  closed_ = true;
+  cv_.notify_all();
+}
+
+bool Process::waitOutput(const std::function<bool(const std::string&, const std::string&)>& pred,
+                         std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  cv_.wait_for(lock, timeout, [&] { return closed_ || pred(out_, err_); });
+  return pred(out_, err_);
+}
+
+std::optional<int> Process::waitExit(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!reaped_) {
+    pid_t r = waitpid(pid_, &status_, WNOHANG);
+    if (r == pid_ || (r < 0 && errno != EINTR)) {
+      reaped_ = true;
+      break;
+    }
+    if (std::chrono::steady_clock::now() > deadline) return std::nullopt;
+    std::this_thread::sleep_for(5ms);
+  }
+  if (reader_.joinable()) reader_.join();  // streams close once it exited
+  return status_;
+}
+
+std::string Process::out() {
+  std::lock_guard lock(mu_);
+  return out_;
+}
+
+std::string Process::err() {
+  std::lock_guard lock(mu_);
+  return err_;
+}
+
+// ---- Netacct ----
+
+std::vector<std::string> reportArgs(const NetacctOptions& o) {
+  std::vector<std::string> a{"report", "--interval", fmt(o.interval), "--count", "0",
+                             "--format", "json",     "--backend",    o.backend};
+  if (o.loopback) a.push_back("--loopback");
+  for (pid_t p : o.pids) {
+    a.push_back("--pid");
+    a.push_back(std::to_string(p));
+  }
+  return a;
+}
+
+Netacct::Netacct(const NetacctOptions& opts) : proc_(reportArgs(opts)) {
+  // Traffic before the ready line is not counted: wait for it.
+  bool ready = proc_.waitOutput([](auto&, const std::string& err) { return hasReadyLine(err); },
+                                std::chrono::seconds(scaledSeconds(20)));
+  if (!ready) {
+    auto status = proc_.waitExit(0ms);
+    throw std::runtime_error("netacct did not print `netacct: ready` (" +
+                             (status ? "exited, wait status " + std::to_string(*status)
+                                     : std::string("still running")) +
+                             "); stderr:\n" + proc_.err());
+  }
+}
+
+size_t Netacct::reportLines() { return countLines(proc_.out()); }
+
+void Netacct::waitReportLines(size_t n, std::chrono::milliseconds timeout) {
+  if (!proc_.waitOutput([n](const std::string& out, auto&) { return countLines(out) >= n; },
+                        timeout))
+    throw std::runtime_error("netacct printed fewer than " + std::to_string(n) +
+                             " report lines in time; stderr:\n" + proc_.err());
+}
+
+NetacctRun Netacct::stop() {
+  NetacctRun run;
+  const auto t0 = std::chrono::steady_clock::now();
+  kill(proc_.pid(), SIGINT);
+  run.wait_status = proc_.waitExit(std::chrono::seconds(scaledSeconds(10)));
+  run.stop_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (!run.wait_status) {
+    kill(proc_.pid(), SIGKILL);
+    proc_.waitExit(5s);
+  }
+  run.err = proc_.err();
+  std::istringstream in(proc_.out());
+  for (std::string line; std::getline(in, line);) {
+    run.lines.push_back(line);
+    try {
+      run.reports.push_back(nlohmann::json::parse(line));
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "netacct printed a line that is not JSON (" << e.what() << "): " << line;
+    }
+  }
+  EXPECT_TRUE(run.exitedZero()) << "netacct did not exit 0 after SIGINT\n" << run.describe();
+  if (std::getenv("NETACCT_TEST_VERBOSE") != nullptr)  // for debugging a failing scenario
+    std::fprintf(stderr, "---- netacct stderr\n%s---- netacct stdout\n%s----\n", run.err.c_str(),
+                 proc_.out().c_str());
+  return run;
+}
+
+bool NetacctRun::exitedZero() const {
+  return wait_status && WIFEXITED(*wait_status) && WEXITSTATUS(*wait_status) == 0;
+}
+
+std::string NetacctRun::describe() const {
+  std::ostringstream o;
+  if (!wait_status)
+    o << "netacct: did not exit after SIGINT (killed)\n";
+  else if (WIFEXITED(*wait_status))
+    o << "netacct: exit " << WEXITSTATUS(*wait_status) << "\n";
+  else
+    o << "netacct: killed by signal " << WTERMSIG(*wait_status) << "\n";
+  o << "stderr:\n" << err << "\n" << lines.size() << " report line(s)";
+  return o.str();
+}
+
+}  // namespace kt

@@ -1,0 +1,43 @@
+// The test network: two network namespaces joined by a veth pair.
+//
+// This file is the ONLY place that knows how the network is built. Today it
+// runs iproute2's `ip`; it can be swapped for raw netlink (for a busybox qemu
+// guest) without touching any test. Removal uses only syscalls (umount2 +
+// unlink, what `ip netns del` does), so it also works from signal handlers
+// and atexit: namespaces are removed even when a test aborts.
+//
+//   namespace A  na0  10.213.1.1/24  fd00:213::1/64
+//   namespace B  na1  10.213.1.2/24  fd00:213::2/64
+#pragma once
+
+#include <string>
+
+namespace kt {
+
+class NetnsPair {
+ public:
+  // Creates both namespaces (names unique per test process), throws
+  // std::runtime_error with the failing command's output on failure.
+  NetnsPair();
+  ~NetnsPair();
+  NetnsPair(const NetnsPair&) = delete;
+  NetnsPair& operator=(const NetnsPair&) = delete;
+
+  const std::string& a() const { return a_; }
+  const std::string& b() const { return b_; }
+
+  static constexpr const char* kA4 = "10.213.1.1";
+  static constexpr const char* kB4 = "10.213.1.2";
+  static constexpr const char* kA6 = "fd00:213::1";
+  static constexpr const char* kB6 = "fd00:213::2";
+
+ private:
+  std::string a_;
+  std::string b_;
+};
+
+// Moves the calling (single-threaded, freshly forked) process into the named
+// namespace: setns(open("/run/netns/NAME"), CLONE_NEWNET). Throws on failure.
+void enterNetns(const std::string& name);
+
+}  // namespace kt
