@@ -11,6 +11,7 @@ int main(int argc, char** argv) {
   try {
     switch (parsed.command->kind) {
       case netacct::Command::Kind::report: return netacct::run_report(*parsed.command);
+      case netacct::Command::Kind::top: return netacct::run_top(*parsed.command);
       case netacct::Command::Kind::doctor: return netacct::run_doctor(*parsed.command);
     }
   } catch (const std::exception& e) {

@@ -60,6 +60,25 @@ void add_report(CLI::App& app, Command& cmd) {
   sub->callback([&cmd] { cmd.kind = Command::Kind::report; });
 }
 
+void add_top(CLI::App& app, Command& cmd) {
+  auto* sub = app.add_subcommand("top", "Live view of processes, connections and remote hosts by rate");
+  auto& o = cmd.top;
+  sub->add_option("-d,--delay", o.delay_s, "Seconds between refreshes")->check(kPositiveSeconds)->capture_default_str();
+  sub->add_option("-p,--pid", o.pids, "Only this process (repeatable)")->check(CLI::Range(1u, 4194304u, "PID"));
+  sub->add_flag("--loopback", o.loopback, "Include loopback traffic (excluded by default)");
+  sub->add_option("--sort", o.sort, "sent, recv or total")
+      ->check(CLI::IsMember({"sent", "recv", "total"}))
+      ->capture_default_str();
+  sub->add_option("--view", o.view, "processes, connections or remotes")
+      ->check(CLI::IsMember({"processes", "connections", "remotes"}))
+      ->capture_default_str();
+  sub->add_flag("--resolve", o.resolve, "Reverse DNS for remote addresses (background lookups)");
+  sub->add_flag("-b,--batch", o.batch, "Plain-text frames, one per delay (default when stdout is not a terminal)");
+  sub->add_option("-n,--count", o.count, "Frames in batch mode, 0 = until interrupted")->check(kCount);
+  add_common(sub, cmd);
+  sub->callback([&cmd] { cmd.kind = Command::Kind::top; });
+}
+
 void add_doctor(CLI::App& app, Command& cmd) {
   auto* sub = app.add_subcommand("doctor", "Show what this kernel supports and which hooks netacct would use");
   sub->add_option("-f,--format", cmd.doctor.json, "text or json")
@@ -91,6 +110,7 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
   app.require_subcommand(1);
   app.failure_message(one_line);
   add_report(app, cmd);
+  add_top(app, cmd);
   add_doctor(app, cmd);
   ParseResult result;
   try {

@@ -22,15 +22,27 @@ struct ReportOptions {
   bool loopback = false;
 };
 
+struct TopOptions {
+  double delay_s = 1;
+  std::vector<uint32_t> pids;
+  bool loopback = false;
+  std::string sort = "total";      // sent | recv | total
+  std::string view = "processes";  // processes | connections | remotes
+  bool resolve = false;
+  bool batch = false;
+  uint64_t count = 0;  // batch frames; 0 = until interrupted
+};
+
 struct DoctorOptions {
   bool json = false;
 };
 
 struct Command {
-  enum class Kind { report, doctor } kind = Kind::report;
+  enum class Kind { report, top, doctor } kind = Kind::report;
   Backend backend = Backend::automatic;
   bool verbose = false;
   ReportOptions report;
+  TopOptions top;
   DoctorOptions doctor;
 };
 

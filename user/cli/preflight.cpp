@@ -2,6 +2,8 @@
 
 #include <iostream>
 
+#include "resolve/procfs.hpp"
+
 namespace netacct {
 
 std::optional<Backend> preflight(const Features& f, Backend requested) {
@@ -24,6 +26,13 @@ std::optional<Backend> preflight(const Features& f, Backend requested) {
   auto backend = choose_backend(f, requested, &why);
   if (!backend) std::cerr << "netacct: " << why << " (see 'netacct doctor')\n";
   return backend;
+}
+
+void warn_missing_pids(const std::vector<uint32_t>& pids) {
+  ProcFs procfs;
+  for (uint32_t pid : pids)
+    if (!procfs.pid_exists(pid))
+      std::cerr << "netacct: warning: no process with PID " << pid << " (yet); watching for it\n";
 }
 
 }  // namespace netacct

@@ -1,5 +1,6 @@
 #include "kernel/loader.hpp"
 
+#include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
 #include <cerrno>
@@ -92,6 +93,23 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
 }
 
 Session::~Session() { netacct_bpf__destroy(skel_); }
+
+int enable_run_time_stats() { return bpf_enable_stats(BPF_STATS_RUN_TIME); }
+
+Session::RunStats Session::run_stats() const {
+  RunStats total;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, skel_->obj) {
+    int fd = bpf_program__fd(prog);
+    if (fd < 0) continue;
+    bpf_prog_info info{};
+    uint32_t len = sizeof(info);
+    if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) continue;
+    total.ns += info.run_time_ns;
+    total.runs += info.run_cnt;
+  }
+  return total;
+}
 
 int Session::procs_fd() const { return bpf_map__fd(skel_->maps.procs); }
 int Session::conns_fd() const { return bpf_map__fd(skel_->maps.conns); }

@@ -12,6 +12,10 @@ struct netacct_bpf;
 
 namespace netacct {
 
+// Turns on the kernel's per-program run time accounting for as long as the
+// returned fd is open (BPF_ENABLE_STATS); -1 when not permitted.
+int enable_run_time_stats();
+
 struct LoadConfig {
   Backend backend = Backend::tracepoint;  // already resolved, never automatic
   bool verbose = false;                   // libbpf and verifier output
@@ -32,6 +36,13 @@ class Session {
   int conns_fd() const;
   int stats_fd() const;
   int attached_programs() const { return attached_; }
+
+  // Total run time and runs of our programs so far (kernel.bpf_stats must be
+  // on: see enable_run_time_stats).
+  struct RunStats {
+    uint64_t ns = 0, runs = 0;
+  };
+  RunStats run_stats() const;
 
  private:
   Session(netacct_bpf* skel, Backend b) : skel_(skel), backend_(b) {}

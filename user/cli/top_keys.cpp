@@ -1,0 +1,125 @@
+#include "cli/top_keys.hpp"
+
+namespace netacct {
+namespace {
+
+Key arrow(char c) { return {c == 'A' ? Key::up : Key::down, 0}; }
+
+void edit_filter(TopState& st, const Key& key) {
+  std::string& text = *st.editing;
+  switch (key.kind) {
+    case Key::enter:
+      st.query.filter = text;
+      st.editing.reset();
+      st.selected = 0;
+      break;
+    case Key::escape:
+      st.query.filter.clear();
+      st.editing.reset();
+      break;
+    case Key::backspace:
+      if (!text.empty()) text.pop_back();
+      break;
+    case Key::character:
+      if (key.ch >= 32 && key.ch < 127) text += key.ch;
+      break;
+    default:
+      break;
+  }
+}
+
+View next_view(View v) {
+  return v == View::processes ? View::connections : v == View::connections ? View::remotes : View::processes;
+}
+
+void back(TopState& st) {
+  if (st.query.drill) {
+    st.query.drill.reset();
+    st.query.view = View::processes;
+    st.selected = 0;
+  } else if (!st.query.filter.empty()) {
+    st.query.filter.clear();
+  }
+}
+
+void drill(TopState& st, const std::vector<TopRow>& rows) {
+  if (st.query.view != View::processes || st.selected >= rows.size()) return;
+  st.query.drill = rows[st.selected].proc;
+  st.query.view = View::connections;
+  st.selected = 0;
+}
+
+bool apply_char(TopState& st, char c) {
+  switch (c) {
+    case 'q': return false;
+    case 'j': ++st.selected; break;
+    case 'k': if (st.selected) --st.selected; break;
+    case 's': st.query.sort = SortBy::sent; break;
+    case 'r': st.query.sort = SortBy::received; break;
+    case 't': st.query.sort = SortBy::total; break;
+    case '1': case '2': case '3': st.query.window = size_t(c - '1'); break;
+    case 'c': st.cumulative = !st.cumulative; break;
+    case 'b': st.bits = !st.bits; break;
+    case 'p': st.paused = !st.paused; break;
+    case 'P': st.query.show_ports = !st.query.show_ports; break;
+    case 'n': st.dns = !st.dns; break;
+    case '/': st.editing = st.query.filter; break;
+    case 'h': case '?': st.help = true; break;
+    default: break;
+  }
+  return true;
+}
+
+}  // namespace
+
+std::vector<Key> parse_keys(std::string& in) {
+  std::vector<Key> keys;
+  size_t i = 0;
+  while (i < in.size()) {
+    char c = in[i];
+    bool sequence = c == '\x1b' && i + 1 < in.size() && (in[i + 1] == '[' || in[i + 1] == 'O');
+    if (sequence) {
+      // CSI/SS3: parameters, then one final byte in '@'..'~'.
+      size_t end = i + 2;
+      while (end < in.size() && !(in[end] >= '@' && in[end] <= '~')) ++end;
+      if (end == in.size()) break;  // incomplete: wait for the rest
+      if (in[end] == 'A' || in[end] == 'B') keys.push_back(arrow(in[end]));
+      i = end + 1;
+      continue;
+    }
+    if (c == '\x1b') keys.push_back({Key::escape, 0});
+    else if (c == '\r' || c == '\n') keys.push_back({Key::enter, 0});
+    else if (c == '\x7f' || c == '\b') keys.push_back({Key::backspace, 0});
+    else if (c == '\t') keys.push_back({Key::tab, 0});
+    else keys.push_back({Key::character, c});
+    ++i;
+  }
+  in.erase(0, i);
+  return keys;
+}
+
+bool apply_key(TopState& st, const Key& key, const std::vector<TopRow>& rows) {
+  if (st.editing) {
+    edit_filter(st, key);
+    return true;
+  }
+  if (st.help) {  // any key closes the help
+    st.help = false;
+    return !(key.kind == Key::character && key.ch == 'q');
+  }
+  switch (key.kind) {
+    case Key::up: if (st.selected) --st.selected; break;
+    case Key::down: ++st.selected; break;
+    case Key::enter: drill(st, rows); break;
+    case Key::backspace: case Key::escape: back(st); break;
+    case Key::tab:
+      st.query.view = next_view(st.query.view);
+      st.selected = 0;
+      break;
+    case Key::character: return apply_char(st, key.ch);
+  }
+  if (!rows.empty() && st.selected >= rows.size()) st.selected = rows.size() - 1;
+  return true;
+}
+
+}  // namespace netacct

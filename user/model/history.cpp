@@ -1,0 +1,97 @@
+#include "model/history.hpp"
+
+#include <algorithm>
+
+namespace netacct {
+
+void SampleClock::tick(double now) {
+  ++seq_;
+  ends_.push_back(now);
+  if (ends_.size() > kCapacity) ends_.erase(ends_.begin());
+}
+
+double SampleClock::end_of(uint64_t seq) const {
+  if (seq == 0) return start_;
+  size_t back = size_t(seq_ - seq);  // 0 = newest
+  if (back >= ends_.size()) return start_;
+  return ends_[ends_.size() - 1 - back];
+}
+
+double SampleClock::duration(uint64_t seq) const {
+  double start = seq <= 1 ? start_ : end_of(seq - 1);
+  return std::max(end_of(seq) - start, 1e-9);
+}
+
+size_t SampleClock::samples_within(double window) const {
+  size_t n = 0;
+  double now = this->now();
+  // A sample counts when it ended inside the window (its start may be just
+  // before it: delays rarely divide the windows exactly).
+  while (n < ends_.size() && now - ends_[ends_.size() - 1 - n] < window - 1e-6) ++n;
+  return std::max<size_t>(n, ends_.empty() ? 0 : 1);
+}
+
+double SampleClock::span(size_t samples) const {
+  if (samples == 0) return 0;
+  return now() - end_of(seq_ - samples);
+}
+
+RowHistory::Sample RowHistory::at(uint64_t seq) const {
+  bool stored = seq > 0 && seq <= last_seq_ && last_seq_ - seq < ring_.size();
+  return stored ? ring_[seq % ring_.size()] : Sample{};
+}
+
+void RowHistory::add(const SampleClock& clock, uint64_t tx, uint64_t rx) {
+  if (ring_.empty()) ring_.resize(SampleClock::kCapacity);
+  uint64_t seq = clock.seq();
+  // Samples skipped since this row's last bytes were idle: zero them.
+  uint64_t oldest = seq >= ring_.size() ? seq - ring_.size() + 1 : 1;
+  for (uint64_t s = std::max(last_seq_ + 1, oldest); s < seq; ++s) ring_[s % ring_.size()] = {};
+  Sample& slot = ring_[seq % ring_.size()];
+  if (seq != last_seq_) slot = {};
+  slot.tx += tx;
+  slot.rx += rx;
+  last_seq_ = seq;
+  totals_.total_tx += tx;
+  totals_.total_rx += rx;
+  double d = clock.duration(seq);
+  totals_.peak_tx = std::max(totals_.peak_tx, double(slot.tx) / d);
+  totals_.peak_rx = std::max(totals_.peak_rx, double(slot.rx) / d);
+  if (tx || rx) totals_.last_active = clock.now();
+}
+
+Rates RowHistory::rates(const SampleClock& clock) const {
+  Rates r = totals_;
+  for (size_t w = 0; w < kRateWindows.size(); ++w) {
+    size_t n = clock.samples_within(kRateWindows[w]);
+    uint64_t tx = 0, rx = 0;
+    for (size_t i = 0; i < n; ++i) {
+      Sample s = at(clock.seq() - i);
+      tx += s.tx;
+      rx += s.rx;
+    }
+    double span = clock.span(n);
+    r.tx_bytes[w] = tx;
+    r.rx_bytes[w] = rx;
+    r.tx[w] = span > 0 ? double(tx) / span : 0;
+    r.rx[w] = span > 0 ? double(rx) / span : 0;
+  }
+  return r;
+}
+
+RowHistory::Spark RowHistory::sparkline(const SampleClock& clock, size_t buckets) const {
+  Spark out{std::vector<double>(buckets, 0), std::vector<double>(buckets, 0)};
+  if (buckets == 0) return out;
+  size_t n = clock.samples_within(kHistorySeconds);
+  double width = kHistorySeconds / double(buckets);
+  for (size_t i = 0; i < n; ++i) {
+    Sample s = at(clock.seq() - i);
+    // Place the sample by how long ago it ended; rate over the bucket.
+    size_t b = buckets - 1 - std::min(buckets - 1, size_t(clock.span(i) / width));
+    out.tx[b] += double(s.tx) / width;
+    out.rx[b] += double(s.rx) / width;
+  }
+  return out;
+}
+
+}  // namespace netacct

@@ -1,0 +1,68 @@
+// Per-row traffic history for the live view: the last 40 s of samples,
+// rates over iftop's 2 s / 10 s / 40 s windows, peak rate and the
+// cumulative bytes since start. Pure: the clock is the caller's.
+#pragma once
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <map>
+#include <vector>
+
+namespace netacct {
+
+constexpr double kHistorySeconds = 40;
+constexpr std::array<double, 3> kRateWindows = {2, 10, 40};
+
+struct Rates {
+  std::array<double, 3> tx{}, rx{};  // bytes/s over kRateWindows
+  std::array<uint64_t, 3> tx_bytes{}, rx_bytes{};  // bytes moved in them
+  double peak_tx = 0, peak_rx = 0;   // highest single-sample rate since start
+  uint64_t total_tx = 0, total_rx = 0;
+  double last_active = -1;           // time of the last sample with bytes
+};
+
+// The sample clock shared by every row: sample i covers (end[i-1], end[i]].
+class SampleClock {
+ public:
+  explicit SampleClock(double start) : start_(start) {}
+  // Starts sample number seq() ending at `now` (seconds, monotonic).
+  void tick(double now);
+  uint64_t seq() const { return seq_; }
+  double now() const { return ends_.empty() ? start_ : ends_.back(); }
+  // Samples (newest first) ending within the last `window` seconds; the
+  // span they cover, no longer than the window or than netacct has run.
+  size_t samples_within(double window) const;
+  double span(size_t samples) const;
+  double duration(uint64_t seq) const;  // length of one sample
+  size_t capacity() const { return kCapacity; }
+
+  static constexpr size_t kCapacity = 512;  // >= 40 s at the shortest delay (0.1 s)
+
+ private:
+  double start_;
+  uint64_t seq_ = 0;
+  std::vector<double> ends_;  // ends_[i] = end of sample i+1 (bounded)
+  double end_of(uint64_t seq) const;
+};
+
+class RowHistory {
+ public:
+  void add(const SampleClock& clock, uint64_t tx, uint64_t rx);
+  Rates rates(const SampleClock& clock) const;
+  // Rate per bucket over the last 40 s, oldest first, `buckets` long.
+  struct Spark {
+    std::vector<double> tx, rx;
+  };
+  Spark sparkline(const SampleClock& clock, size_t buckets) const;
+
+ private:
+  struct Sample {
+    uint64_t tx = 0, rx = 0;
+  };
+  std::vector<Sample> ring_;
+  uint64_t last_seq_ = 0;
+  Rates totals_;
+  Sample at(uint64_t seq) const;
+};
+
+}  // namespace netacct
