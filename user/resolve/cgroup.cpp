@@ -66,6 +66,7 @@ CgroupResolver::CgroupResolver(std::optional<std::string> mount) : mount_(std::m
 
 void CgroupResolver::rescan() {
   paths_.clear();
+  missing_.clear();
   if (!mount_) return;
   std::error_code ec;
   struct stat st {};
@@ -81,9 +82,12 @@ void CgroupResolver::rescan() {
 
 std::optional<std::string> CgroupResolver::path(uint64_t cgroup_id) {
   auto it = paths_.find(cgroup_id);
-  if (it == paths_.end()) {
+  if (it == paths_.end() && !missing_.count(cgroup_id)) {
     rescan();  // a new cgroup since the last walk
     it = paths_.find(cgroup_id);
+    // A cgroup removed before we saw it never comes back: do not walk the
+    // tree for it again (until a walk for another id refreshes the list).
+    if (it == paths_.end()) missing_.insert(cgroup_id);
   }
   if (it == paths_.end()) return std::nullopt;
   return it->second;

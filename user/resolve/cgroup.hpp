@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace netacct {
 
@@ -27,6 +28,7 @@ class CgroupResolver {
  private:
   std::optional<std::string> mount_;
   std::unordered_map<uint64_t, std::string> paths_;
+  std::unordered_set<uint64_t> missing_;
   void rescan();
 };
 
