@@ -66,7 +66,7 @@ CgroupResolver::CgroupResolver(std::optional<std::string> mount) : mount_(std::m
 
 void CgroupResolver::rescan() {
   paths_.clear();
-  missing_.clear();
+  if (missing_.size() > 4096) missing_.clear();  // bounded memory
   if (!mount_) return;
   std::error_code ec;
   struct stat st {};
@@ -86,7 +86,7 @@ std::optional<std::string> CgroupResolver::path(uint64_t cgroup_id) {
     rescan();  // a new cgroup since the last walk
     it = paths_.find(cgroup_id);
     // A cgroup removed before we saw it never comes back: do not walk the
-    // tree for it again (until a walk for another id refreshes the list).
+    // tree for it again.
     if (it == paths_.end()) missing_.insert(cgroup_id);
   }
   if (it == paths_.end()) return std::nullopt;
