@@ -87,7 +87,7 @@ void keep_pids(Window& w, const std::set<uint32_t>& pids) {
 // Everything one `netacct top` run holds, from kernel to screen.
 struct Live {
   Live(const Command& cmd, Session& s)
-      : opts(cmd.top), session(s), poller(s), cost(s), model(double(poller.last_mono_ns()) / 1e9, cmd.top.loopback),
+      : opts(cmd.top), session(s), poller(s), cost(s), model(double(poller.last_mono_ns()) / 1e9, cmd.top.delay_s, cmd.top.loopback),
         state(initial_state(cmd.top)), pids(cmd.top.pids.begin(), cmd.top.pids.end()) {
     header.backend = backend_name(s.backend());
   }

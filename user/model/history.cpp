@@ -1,13 +1,17 @@
 #include "model/history.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace netacct {
+
+SampleClock::SampleClock(double start, double delay)
+    : start_(start), capacity_(size_t(std::ceil(kHistorySeconds / std::max(delay, 0.05))) + 2) {}
 
 void SampleClock::tick(double now) {
   ++seq_;
   ends_.push_back(now);
-  if (ends_.size() > kCapacity) ends_.erase(ends_.begin());
+  if (ends_.size() > capacity_) ends_.erase(ends_.begin());
 }
 
 double SampleClock::end_of(uint64_t seq) const {
@@ -42,7 +46,7 @@ RowHistory::Sample RowHistory::at(uint64_t seq) const {
 }
 
 void RowHistory::add(const SampleClock& clock, uint64_t tx, uint64_t rx) {
-  if (ring_.empty()) ring_.resize(SampleClock::kCapacity);
+  if (ring_.empty()) ring_.resize(clock.capacity());
   uint64_t seq = clock.seq();
   // Samples skipped since this row's last bytes were idle: zero them.
   uint64_t oldest = seq >= ring_.size() ? seq - ring_.size() + 1 : 1;

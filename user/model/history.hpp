@@ -24,7 +24,9 @@ struct Rates {
 // The sample clock shared by every row: sample i covers (end[i-1], end[i]].
 class SampleClock {
  public:
-  explicit SampleClock(double start) : start_(start) {}
+  // `delay`: the expected time between samples; the clock keeps enough of
+  // them to cover the 40 s history (and rows size their rings to match).
+  SampleClock(double start, double delay);
   // Starts sample number seq() ending at `now` (seconds, monotonic).
   void tick(double now);
   uint64_t seq() const { return seq_; }
@@ -34,12 +36,11 @@ class SampleClock {
   size_t samples_within(double window) const;
   double span(size_t samples) const;
   double duration(uint64_t seq) const;  // length of one sample
-  size_t capacity() const { return kCapacity; }
-
-  static constexpr size_t kCapacity = 512;  // >= 40 s at the shortest delay (0.1 s)
+  size_t capacity() const { return capacity_; }
 
  private:
   double start_;
+  size_t capacity_;
   uint64_t seq_ = 0;
   std::vector<double> ends_;  // ends_[i] = end of sample i+1 (bounded)
   double end_of(uint64_t seq) const;

@@ -53,7 +53,7 @@ struct TopTotals {
 
 class TopModel {
  public:
-  TopModel(double start, bool loopback) : clock_(start), loopback_(loopback) {}
+  TopModel(double start, double delay, bool loopback) : clock_(start, delay), loopback_(loopback) {}
   // Adds one refresh: `now` is the window's end (monotonic seconds).
   void update(const Window& w, Resolver& resolver, double now);
   std::vector<TopRow> rows(const TopQuery& q) const;
