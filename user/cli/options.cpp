@@ -1,60 +1,119 @@
 #include "cli/options.hpp"
 
 #include <CLI/CLI.hpp>
-#include <map>
+#include <charconv>
+#include <optional>
 #include <sstream>
 
 namespace netacct {
 namespace {
 
-const std::map<std::string, Backend> kBackends = {{"auto", Backend::automatic},
-                                                  {"tracepoint", Backend::tracepoint},
-                                                  {"fentry", Backend::fentry},
-                                                  {"kprobe", Backend::kprobe}};
+const std::vector<std::pair<std::string, Backend>> kBackends = {{"auto", Backend::automatic},
+                                                               {"tracepoint", Backend::tracepoint},
+                                                               {"fentry", Backend::fentry},
+                                                               {"kprobe", Backend::kprobe}};
 
-// CLI11's range check prints the whole double range; say it plainly.
-const CLI::Validator kPositiveSeconds(
-    [](std::string& v) -> std::string {
-      try {
-        size_t used = 0;
-        double d = std::stod(v, &used);
-        if (used == v.size() && d > 0 && d <= 86400) return "";
-      } catch (const std::exception&) {
-      }
-      return "must be a number of seconds above 0 and at most 86400, got '" + v + "'";
-    },
-    "SECONDS");
+// Numbers are decimal and whole: CLI11 alone would read "010" as octal,
+// "0x10" as hex, skip blanks and wrap an overflowing count.
+template <typename T>
+std::optional<T> parse_number(const std::string& v) {
+  T out{};
+  auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), out);
+  if (ec != std::errc() || end != v.data() + v.size()) return std::nullopt;
+  return out;
+}
 
-const CLI::Validator kCount(
-    [](std::string& v) -> std::string {
-      bool digits = !v.empty() && v.find_first_not_of("0123456789") == std::string::npos;
-      return digits ? "" : "must be a whole number of reports (0 = until interrupted), got '" + v + "'";
-    },
-    "N");
+CLI::Validator seconds_check() {
+  return CLI::Validator(
+      [](std::string& v) -> std::string {
+        auto d = parse_number<double>(v);
+        if (d && *d > 0 && *d <= 86400) return "";
+        return "must be a number of seconds above 0 and at most 86400, got '" + v + "'";
+      },
+      "");
+}
+
+void add_seconds(CLI::App* sub, const std::string& flags, double& target, const std::string& desc) {
+  sub->add_option_function<std::string>(
+         flags, [&target](const std::string& v) { target = *parse_number<double>(v); }, desc)
+      ->check(seconds_check())
+      ->type_name("SECONDS")
+      ->default_str(CLI::detail::to_string(target));
+}
+
+void add_count(CLI::App* sub, const std::string& flags, uint64_t& target, const std::string& noun,
+               const std::string& desc) {
+  sub->add_option_function<std::string>(
+         flags, [&target](const std::string& v) { target = *parse_number<uint64_t>(v); }, desc)
+      ->check(CLI::Validator(
+          [noun](std::string& v) -> std::string {
+            if (parse_number<uint64_t>(v)) return "";
+            return "must be a whole number of " + noun + " (0 = until interrupted), got '" + v + "'";
+          },
+          ""))
+      ->type_name("N")
+      ->default_str(std::to_string(target));
+}
+
+void add_pids(CLI::App* sub, std::vector<uint32_t>& target) {
+  sub->add_option_function<std::vector<std::string>>(
+         "-p,--pid",
+         [&target](const std::vector<std::string>& vs) {
+           for (const auto& v : vs) target.push_back(*parse_number<uint32_t>(v));
+         },
+         "Only this process (repeatable)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            auto pid = parse_number<uint32_t>(v);
+            if (pid && *pid >= 1 && *pid <= 4194304) return "";
+            return "must be a process ID from 1 to 4194304, got '" + v + "'";
+          },
+          ""))
+      ->type_name("PID");
+}
+
+// An option whose value is one word from a fixed list.
+template <typename E>
+void add_choice(CLI::App* sub, const std::string& flags, E& target,
+                const std::vector<std::pair<std::string, E>>& choices, const std::string& desc) {
+  std::string names, current;
+  for (const auto& [name, value] : choices) {
+    names += (names.empty() ? "" : ", ") + name;
+    if (value == target) current = name;
+  }
+  sub->add_option_function<std::string>(
+         flags,
+         [&target, choices](const std::string& v) {
+           for (const auto& [name, value] : choices)
+             if (name == v) target = value;
+         },
+         desc + " (" + names + ")")
+      ->check(CLI::Validator(
+          [choices, names](std::string& v) -> std::string {
+            for (const auto& c : choices)
+              if (c.first == v) return "";
+            return "must be one of " + names + ", got '" + v + "'";
+          },
+          ""))
+      ->type_name("WORD")
+      ->default_str(current);
+}
 
 void add_common(CLI::App* app, Command& cmd) {
-  app->add_option("--backend", cmd.backend, "Kernel hooks: auto, tracepoint, fentry or kprobe")
-      ->transform(CLI::CheckedTransformer(kBackends, CLI::ignore_case))
-      ->default_str("auto");
+  add_choice(app, "--backend", cmd.backend, kBackends, "Kernel hooks");
   app->add_flag("-v,--verbose", cmd.verbose, "Show libbpf and verifier messages");
 }
 
 void add_report(CLI::App& app, Command& cmd) {
   auto* sub = app.add_subcommand("report", "Print per-process and per-connection bytes per interval");
   auto& o = cmd.report;
-  sub->add_option("-i,--interval", o.interval_s, "Seconds per report")->check(kPositiveSeconds)->capture_default_str();
-  sub->add_option("-c,--count", o.count, "Number of reports, 0 = until interrupted")
-      ->check(kCount)
-      ->capture_default_str();
-  sub->add_option("-f,--format", o.format, "text, json or csv")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, Format>{{"text", Format::text}, {"json", Format::json}, {"csv", Format::csv}}))
-      ->default_str("text");
-  sub->add_option("--by", o.by, "Rows per process or per connection (text and csv)")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, GroupBy>{{"process", GroupBy::process}, {"connection", GroupBy::connection}}))
-      ->default_str("process");
-  sub->add_option("-p,--pid", o.pids, "Only this process (repeatable)")->check(CLI::Range(1u, 4194304u, "PID"));
+  add_seconds(sub, "-i,--interval", o.interval_s, "Seconds per report");
+  add_count(sub, "-c,--count", o.count, "reports", "Number of reports, 0 = until interrupted");
+  add_choice(sub, "-f,--format", o.format,
+             {{"text", Format::text}, {"json", Format::json}, {"csv", Format::csv}}, "Output format");
+  add_choice(sub, "--by", o.by, {{"process", GroupBy::process}, {"connection", GroupBy::connection}},
+             "Rows per process or per connection (text and csv)");
+  add_pids(sub, o.pids);
   sub->add_flag("--loopback", o.loopback, "Include loopback traffic (excluded by default)");
   add_common(sub, cmd);
   sub->callback([&cmd] { cmd.kind = Command::Kind::report; });
@@ -63,27 +122,24 @@ void add_report(CLI::App& app, Command& cmd) {
 void add_top(CLI::App& app, Command& cmd) {
   auto* sub = app.add_subcommand("top", "Live view of processes, connections and remote hosts by rate");
   auto& o = cmd.top;
-  sub->add_option("-d,--delay", o.delay_s, "Seconds between refreshes")->check(kPositiveSeconds)->capture_default_str();
-  sub->add_option("-p,--pid", o.pids, "Only this process (repeatable)")->check(CLI::Range(1u, 4194304u, "PID"));
+  add_seconds(sub, "-d,--delay", o.delay_s, "Seconds between refreshes");
+  add_pids(sub, o.pids);
   sub->add_flag("--loopback", o.loopback, "Include loopback traffic (excluded by default)");
-  sub->add_option("--sort", o.sort, "sent, recv or total")
-      ->check(CLI::IsMember({"sent", "recv", "total"}))
-      ->capture_default_str();
-  sub->add_option("--view", o.view, "processes, connections or remotes")
-      ->check(CLI::IsMember({"processes", "connections", "remotes"}))
-      ->capture_default_str();
+  add_choice(sub, "--sort", o.sort, {{"sent", SortBy::sent}, {"recv", SortBy::received}, {"total", SortBy::total}},
+             "Sort by");
+  add_choice(sub, "--view", o.view,
+             {{"processes", View::processes}, {"connections", View::connections}, {"remotes", View::remotes}},
+             "First view");
   sub->add_flag("--resolve", o.resolve, "Reverse DNS for remote addresses (background lookups)");
   sub->add_flag("-b,--batch", o.batch, "Plain-text frames, one per delay (default when stdout is not a terminal)");
-  sub->add_option("-n,--count", o.count, "Frames in batch mode, 0 = until interrupted")->check(kCount);
+  add_count(sub, "-n,--count", o.count, "frames", "Frames in batch mode, 0 = until interrupted");
   add_common(sub, cmd);
   sub->callback([&cmd] { cmd.kind = Command::Kind::top; });
 }
 
 void add_doctor(CLI::App& app, Command& cmd) {
   auto* sub = app.add_subcommand("doctor", "Show what this kernel supports and which hooks netacct would use");
-  sub->add_option("-f,--format", cmd.doctor.json, "text or json")
-      ->transform(CLI::CheckedTransformer(std::map<std::string, bool>{{"text", false}, {"json", true}}))
-      ->default_str("text");
+  add_choice(sub, "-f,--format", cmd.doctor.json, {{"text", false}, {"json", true}}, "Output format");
   add_common(sub, cmd);
   sub->callback([&cmd] { cmd.kind = Command::Kind::doctor; });
 }
@@ -92,7 +148,8 @@ void add_doctor(CLI::App& app, Command& cmd) {
 // to look.
 std::string one_line(const CLI::App* app, const CLI::Error& e) {
   std::string what = e.what();
-  std::string name = app->get_parent() ? "netacct " + app->get_name() : "netacct";
+  std::string name = "netacct";
+  for (const auto* sub : app->get_subcommands()) name = "netacct " + sub->get_name();
   return "netacct: " + what + " (see '" + name + " --help')\n";
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "model/top_model.hpp"
 #include "output/report.hpp"
 
 namespace netacct {
@@ -26,8 +27,8 @@ struct TopOptions {
   double delay_s = 1;
   std::vector<uint32_t> pids;
   bool loopback = false;
-  std::string sort = "total";      // sent | recv | total
-  std::string view = "processes";  // processes | connections | remotes
+  SortBy sort = SortBy::total;
+  View view = View::processes;
   bool resolve = false;
   bool batch = false;
   uint64_t count = 0;  // batch frames; 0 = until interrupted

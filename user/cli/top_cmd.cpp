@@ -70,10 +70,8 @@ std::string clock_text() {
 
 TopState initial_state(const TopOptions& o) {
   TopState st;
-  st.query.sort = o.sort == "sent" ? SortBy::sent : o.sort == "recv" ? SortBy::received : SortBy::total;
-  st.query.view = o.view == "connections" ? View::connections
-                  : o.view == "remotes"   ? View::remotes
-                                          : View::processes;
+  st.query.sort = o.sort;
+  st.query.view = o.view;
   st.dns = o.resolve;
   return st;
 }

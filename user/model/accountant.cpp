@@ -6,12 +6,16 @@ namespace netacct {
 namespace {
 
 // A counter lower than last time means the kernel entry was evicted and
-// re-created: everything in it is new.
-uint64_t since(uint64_t now, uint64_t before) { return now >= before ? now - before : now; }
-
+// re-created: then every counter in it is new, not only the ones that dropped.
 ByteCounters since(const ByteCounters& now, const ByteCounters& before) {
-  return {since(now.tx, before.tx), since(now.rx, before.rx), since(now.lo_tx, before.lo_tx),
-          since(now.lo_rx, before.lo_rx)};
+  bool recreated = now.tx < before.tx || now.rx < before.rx || now.lo_tx < before.lo_tx ||
+                   now.lo_rx < before.lo_rx;
+  return recreated ? now : now - before;
+}
+
+std::pair<uint64_t, uint64_t> since(uint64_t tx, uint64_t rx, const std::pair<uint64_t, uint64_t>& before) {
+  if (tx < before.first || rx < before.second) return {tx, rx};
+  return {tx - before.first, rx - before.second};
 }
 
 }  // namespace
@@ -42,8 +46,7 @@ Window Accountant::advance(const Snapshot& snap) {
   }
   for (const auto& c : snap.conns) {
     auto it = conns_.find(c.id);
-    uint64_t tx = it == conns_.end() ? c.tx : since(c.tx, it->second.first);
-    uint64_t rx = it == conns_.end() ? c.rx : since(c.rx, it->second.second);
+    auto [tx, rx] = it == conns_.end() ? std::pair{c.tx, c.rx} : since(c.tx, c.rx, it->second);
     if (tx || rx) w.conns.push_back({c.id, c.info, tx, rx});
   }
   // Entries alive now = those at start + created - deleted by us - evicted.

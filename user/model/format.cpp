@@ -41,7 +41,9 @@ std::string proto_name(uint16_t proto) {
 std::string human_bytes(double bytes) {
   static const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB", "PiB"};
   int u = 0;
-  while (bytes >= 1024 && u < 5) {
+  // Compare what will be printed, so 1048575 B is "1.0 MiB", not "1024.0 KiB".
+  auto shown = [&] { return u == 0 ? std::round(bytes) : std::round(bytes * 10) / 10; };
+  while (shown() >= 1024 && u < 5) {
     bytes /= 1024;
     ++u;
   }

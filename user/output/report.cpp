@@ -29,7 +29,7 @@ json connection_json(const ConnectionRow& c) {
 
 // Quote a CSV field only when it needs it (RFC 4180).
 std::string csv_field(const std::string& s) {
-  if (s.find_first_of(",\"\n") == std::string::npos) return s;
+  if (s.find_first_of(",\"\r\n") == std::string::npos) return s;
   std::string out = "\"";
   for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
   return out + "\"";
@@ -57,6 +57,7 @@ std::string table(const std::vector<std::vector<std::string>>& rows, const std::
       line += right[i] ? pad + row[i] : row[i] + (last ? "" : pad);
       if (!last) line += "  ";
     }
+    line.erase(line.find_last_not_of(' ') + 1);  // an empty last column leaves no blanks
     out += line + "\n";
   }
   return out;
@@ -102,7 +103,9 @@ std::string to_json_line(const Report& r) {
               {"failed_inserts", r.loss.insert_failed},
               {"unattributed_tx_bytes", r.loss.unattributed_tx},
               {"unattributed_rx_bytes", r.loss.unattributed_rx}}}};
-  return j.dump();
+  // comm is cut at 15 bytes by the kernel, possibly inside a UTF-8
+  // character: replace invalid bytes rather than fail the whole report.
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 void ReportWriter::write(const Report& r) {

@@ -2,6 +2,8 @@
 
 #include <sys/stat.h>
 
+#include <cctype>
+
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -10,6 +12,28 @@
 namespace fs = std::filesystem;
 
 namespace netacct {
+
+namespace {
+
+// mountinfo writes space, tab, newline and backslash as \ooo octal escapes.
+std::string unescape_mount(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    bool octal = s[i] == '\\' && i + 3 < s.size() &&
+                 std::isdigit(static_cast<unsigned char>(s[i + 1])) &&
+                 std::isdigit(static_cast<unsigned char>(s[i + 2])) &&
+                 std::isdigit(static_cast<unsigned char>(s[i + 3]));
+    if (octal) {
+      out += char((s[i + 1] - '0') * 64 + (s[i + 2] - '0') * 8 + (s[i + 3] - '0'));
+      i += 3;
+    } else {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+}  // namespace
 
 std::optional<std::string> find_cgroup2_mount(const std::string& mountinfo) {
   std::ifstream in(mountinfo);
@@ -25,7 +49,7 @@ std::optional<std::string> find_cgroup2_mount(const std::string& mountinfo) {
     std::istringstream head(line.substr(0, dash));
     std::string id, parent, devno, root, mountpoint;
     head >> id >> parent >> devno >> root >> mountpoint;
-    return mountpoint;
+    return unescape_mount(mountpoint);
   }
   return std::nullopt;
 }
@@ -54,7 +78,8 @@ std::optional<std::string> container_name(const std::string& cgroup_path) {
   fs::path p(cgroup_path);
   for (auto it = p.end(); it != p.begin();) {
     std::string name = (--it)->string();
-    if (name.starts_with("libpod-conmon-")) return std::nullopt;  // podman's monitor
+    // podman's and CRI-O's container monitors are not containers
+    if (name.starts_with("libpod-conmon-") || name.starts_with("crio-conmon-")) return std::nullopt;
     for (const auto& [prefix, runtime] : runtimes)
       if (auto id = strip(name, prefix, ".scope")) return runtime + ":" + id->substr(0, 12);
     if (name.ends_with(".service")) return name;

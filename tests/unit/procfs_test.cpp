@@ -1,0 +1,104 @@
+#include "resolve/procfs.hpp"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+using namespace netacct;
+namespace fs = std::filesystem;
+
+namespace {
+
+class ProcFsTest : public ::testing::Test {
+ protected:
+  fs::path root;
+  uint64_t ns_per_tick = 1'000'000'000 / uint64_t(sysconf(_SC_CLK_TCK));
+
+  void SetUp() override {
+    char tmpl[] = "/tmp/netacct-proc-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    root = tmpl;
+  }
+  void TearDown() override { fs::remove_all(root); }
+
+  // A /proc/<pid>/stat line; starttime is field 22.
+  void stat(uint32_t pid, const std::string& comm, char state, uint64_t starttime) {
+    fs::create_directories(root / std::to_string(pid));
+    std::ofstream(root / std::to_string(pid) / "stat")
+        << pid << " (" << comm << ") " << state
+        << " 1 4242 4242 0 -1 4194560 1034 0 0 0 3 1 0 0 20 0 1 0 " << starttime
+        << " 12345678 1234 18446744073709551615 1 1 0 0 0 0 0 4096 0 0 0 17 1 0 0 0 0 0\n";
+  }
+};
+
+}  // namespace
+
+TEST_F(ProcFsTest, AliveWhenStartTimeMatches) {
+  stat(4242, "my (weird) proc)", 'S', 123456);
+  ProcFs p(root.string());
+  EXPECT_TRUE(p.alive({4242, 123456 * ns_per_tick}));
+  EXPECT_TRUE(p.alive({4242, 123456 * ns_per_tick + ns_per_tick - 1}));  // same tick
+}
+
+TEST_F(ProcFsTest, NotAliveWhenPidWasReused) {
+  stat(4242, "sleep", 'S', 123457);
+  ProcFs p(root.string());
+  EXPECT_FALSE(p.alive({4242, 123456 * ns_per_tick}));
+}
+
+TEST_F(ProcFsTest, NotAliveWhenZombieOrDead) {
+  stat(10, "zombie", 'Z', 500);
+  stat(11, "dead", 'X', 500);
+  stat(12, "running", 'R', 500);
+  ProcFs p(root.string());
+  EXPECT_FALSE(p.alive({10, 500 * ns_per_tick}));
+  EXPECT_FALSE(p.alive({11, 500 * ns_per_tick}));
+  EXPECT_TRUE(p.alive({12, 500 * ns_per_tick}));
+}
+
+TEST_F(ProcFsTest, NotAliveWhenDirectoryIsMissing) {
+  ProcFs p(root.string());
+  EXPECT_FALSE(p.alive({99, 0}));
+  EXPECT_FALSE(p.pid_exists(99));
+}
+
+TEST_F(ProcFsTest, NotAliveWhenStatIsTruncated) {
+  fs::create_directories(root / "7");
+  std::ofstream(root / "7" / "stat") << "7 (short) S 1 7 7\n";
+  ProcFs p(root.string());
+  EXPECT_FALSE(p.alive({7, 0}));
+}
+
+TEST_F(ProcFsTest, PidExists) {
+  stat(4242, "x", 'S', 1);
+  ProcFs p(root.string());
+  EXPECT_TRUE(p.pid_exists(4242));
+  EXPECT_FALSE(p.pid_exists(4243));
+}
+
+TEST_F(ProcFsTest, ExeFollowsSymlink) {
+  stat(4242, "curl", 'S', 1);
+  fs::create_symlink("/usr/bin/curl (deleted)", root / "4242" / "exe");
+  ProcFs p(root.string());
+  EXPECT_EQ(p.exe(4242), "/usr/bin/curl (deleted)");
+  EXPECT_EQ(p.exe(4243), std::nullopt);
+}
+
+TEST_F(ProcFsTest, ExeMissingForKernelThread) {
+  stat(2, "kthreadd", 'S', 1);
+  ProcFs p(root.string());
+  EXPECT_EQ(p.exe(2), std::nullopt);
+}
+
+TEST(UserName, RootAndUnknown) {
+  EXPECT_EQ(user_name(0), "root");
+  EXPECT_EQ(user_name(4'000'000'000u), std::nullopt);
+}
+
+TEST(ProcFsReal, ThisProcessExists) {
+  ProcFs p;
+  EXPECT_TRUE(p.pid_exists(uint32_t(getpid())));
+  EXPECT_EQ(p.exe(uint32_t(getpid())), fs::read_symlink("/proc/self/exe").string());
+}
