@@ -206,7 +206,7 @@ TEST(RowHistory, TwoSecondDelay) {
   EXPECT_EQ(r.spark(20).tx, (std::vector<double>(20, 100)));
 }
 
-// BUG: a sample is put whole into the bucket where it ended. With a 2 s delay
+// Regression (fixed): a sample is put whole into the bucket where it ended. With a 2 s delay
 // and 5 s buckets, buckets alternately hold 3 and 2 samples, so a steady
 // 100 B/s draws a sawtooth (80, 120, 80, ...) instead of a flat line.
 TEST(RowHistory, SteadyTrafficDrawsAFlatSparklineAtTwoSecondDelay) {
@@ -215,7 +215,7 @@ TEST(RowHistory, SteadyTrafficDrawsAFlatSparklineAtTwoSecondDelay) {
   EXPECT_EQ(r.spark(8).tx, (std::vector<double>(8, 100)));
 }
 
-// BUG: --delay accepts any positive value, but the clock keeps at most
+// Regression (fixed): --delay accepts any positive value, but the clock keeps at most
 // 40/0.05 + 2 sample ends. With more samples than that inside a window, the
 // oldest kept sample's start is unknown and span() falls back to the start
 // of the run, so the 40 s rate divides 25 s of bytes by the whole run time.
@@ -228,7 +228,7 @@ TEST(RowHistory, WindowNeverSpansMoreThanItsLengthAtTinyDelays) {
   EXPECT_LE(r.clock.span(r.clock.samples_within(40)), 40);
 }
 
-// BUG (same cause): after a stall the live loop refreshes back to back to
+// Regression (fixed): after a stall the live loop refreshes back to back to
 // catch up (next += delay), so many samples end within a few ms.
 TEST(RowHistory, CatchUpBurstDoesNotStretchTheWindow) {
   Row r(1);

@@ -87,7 +87,7 @@ TEST_F(Keys, ArrowsMoveAndClamp) {
   EXPECT_EQ(st.selected, 1u);
 }
 
-// BUG: 'j' returns from apply_key before the clamp that the arrows get, so
+// Regression (fixed): 'j' returns from apply_key before the clamp that the arrows get, so
 // it walks past the last row ("jj\r" at the bottom then drills nothing).
 TEST_F(Keys, JAndKMoveAndClamp) {
   press(ch('k'));
@@ -148,7 +148,7 @@ TEST_F(Keys, TabCyclesViews) {
   EXPECT_EQ(st.query.view, View::processes);
 }
 
-// BUG: Tab keeps the drill-down all the way back to the processes view,
+// Regression (fixed): Tab keeps the drill-down all the way back to the processes view,
 // whose title then reads "processes of PID N" over the full process list
 // (process rows ignore the drill).
 TEST_F(Keys, TabBackToProcessesLeavesTheDrillDown) {

@@ -274,7 +274,7 @@ TEST_F(Model, SortByDirectionAndWindow) {
   EXPECT_EQ(pids(rows(q)), (std::vector<uint32_t>{3, 1, 2}));  // 555, 190, 100
 }
 
-TEST_F(Model, TiesByTotalThenPidThenText) {
+TEST_F(Model, TiesByPidThenText) {
   step({proc(30, "x", 100, 0), proc(10, "y", 100, 0), proc(20, "z", 100, 0)},
        {conn(30, 1, v4(10, 0, 0, 3), 1, 5, 0), conn(30, 2, v4(10, 0, 0, 2), 1, 5, 0),
         conn(10, 3, v4(10, 0, 0, 9), 1, 5, 0)});
@@ -320,7 +320,7 @@ TEST_F(Model, FilterByProgramAddressPortOrPid) {
   EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"2001:db8::1"}));
 }
 
-// BUG: remote-host rows have pid 0, and the filter also matches a row whose
+// Regression (fixed): remote-host rows have pid 0, and the filter also matches a row whose
 // pid equals it: "0" keeps every remote host, even 1.1.1.1.
 TEST_F(Model, FilterZeroDoesNotMatchRemoteHostsByTheirMissingPid) {
   busy(*this);

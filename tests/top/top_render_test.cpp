@@ -47,7 +47,15 @@ void expect_frame(const std::vector<std::string>& got, const std::string& want, 
   EXPECT_EQ(got, lines_of(want)) << "actual frame:" << framed(got);
 }
 
-// One line without its padding (the padding is checked by expect_frame).
+// render_top, checking that every line is exactly `width` cells.
+std::vector<std::string> render(const TopHeader& h, const std::vector<TopRow>& rows, const TopState& st,
+                                size_t width, size_t height, bool utf8) {
+  auto f = render_top(h, rows, st, width, height, utf8);
+  for (const auto& l : f) EXPECT_EQ(cells(l), width) << "line: " << l;
+  return f;
+}
+
+// One line without its padding.
 std::string trimmed(std::string s) {
   s.erase(s.find_last_not_of(' ') + 1);
   return s;
@@ -196,11 +204,11 @@ netacct top 15:40:01  fentry  connections  bytes/s  h: help                     
 total  sent 1.50K/s  received 12.0K/s  (2s)   2 processes  3 connections        |
 cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0                         |
                                                                                 |
-    PID PROGRAM PROTO LOCAL / R~        2s    10s    40s   PEAK  TOTAL  LAST 40s|
+    PID PROGRAM PROTO PORT              2s    10s    40s   PEAK  TOTAL  LAST 40s|
    4121 postgres tcp :5432       =>  1.50K  10.0K   512B  4.00K  1.00M    ▁▁▂▂▃▃|
         to 93.184.216.34:443     <=  12.0K  1.95M     0B  2.38M  3.00G  ▄▄▄▄▄▄▄█|
->     7 curl tcp :41000          =>   100B    50B    25B   100B   500B        ▁ |
->       to [2001:db8::1]:443 (e~ <=   900B   450B   300B   900B  8.79K        █ |
+>     7 curl (exited) tcp :41000 =>   100B    50B    25B   100B   500B        ▁ |
+>       to [2001:db8::1]:443     <=   900B   450B   300B   900B  8.79K        █ |
 )",
                80, 9);
 }
@@ -210,15 +218,15 @@ TEST(RenderTop, DrillDownTitle) {
   h.drill_name = "PID 4121";
   TopState st = in(View::connections);
   st.query.drill = ProcId{4121, 1};
-  auto f = render_top(h, {conns()[0]}, st, 80, 0, true);
+  auto f = render(h, {conns()[0]}, st, 80, 0, true);
   EXPECT_EQ(trimmed(f[0]), "netacct top 15:40:01  fentry  connections of PID 4121  bytes/s  h: help");
 }
 
-// BUG: at the default 80 columns the connections view's column header does
+// Regression (fixed): at the default 80 columns the connections view's column header does
 // not fit its 31-cell identity column and is cut to "LOCAL / R~".
 TEST(RenderTop, ColumnHeadersFitAt80Columns) {
   for (View v : {View::processes, View::connections, View::remotes}) {
-    auto f = render_top(header(), {}, in(v), 80, 0, true);
+    auto f = render(header(), {}, in(v), 80, 0, true);
     EXPECT_EQ(f[4].find('~'), std::string::npos) << view_name(v) << ": " << f[4];
   }
 }
@@ -275,7 +283,7 @@ cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0                         
 TEST(RenderTop, CumulativeBits) {
   TopState st;
   st.cumulative = st.bits = true;
-  auto f = render_top(header(), procs(), st, 80, 0, true);
+  auto f = render(header(), procs(), st, 80, 0, true);
   EXPECT_EQ(trimmed(f[0]), "netacct top 15:40:01  fentry  processes  bits moved  h: help");
   EXPECT_EQ(f[5], "   4121 postgres postgres         => 24.6Kb  819Kb  164Kb      8388608    ▁▁▂▂▃▃");
   EXPECT_EQ(trimmed(f[6]), "                                  <=  197Kb  164Mb     0b  25769803776  ▄▄▄▄▄▄▄█");
@@ -285,7 +293,7 @@ TEST(RenderTop, PausedAndFilter) {
   TopState st;
   st.paused = true;
   st.editing = "pos";
-  auto f = render_top(header(), procs(), st, 80, 0, true);
+  auto f = render(header(), procs(), st, 80, 0, true);
   EXPECT_EQ(trimmed(f[0]), "netacct top 15:40:01  fentry  processes  bytes/s  PAUSED  h: help");
   EXPECT_EQ(trimmed(f[2]), "cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0   filter: pos_");
   st.editing.reset();
@@ -295,7 +303,7 @@ TEST(RenderTop, PausedAndFilter) {
   h.ns_per_event = -1;
   h.evicted = 12;
   h.cpu_percent = 12.25;
-  f = render_top(h, procs(), st, 80, 0, true);
+  f = render(h, procs(), st, 80, 0, true);
   EXPECT_EQ(trimmed(f[0]), "netacct top 15:40:01  fentry  processes  bytes/s  h: help");
   EXPECT_EQ(trimmed(f[2]), "cost   netacct cpu 12.2%  kernel n/a  evicted 12   filter: postgres");
 }
@@ -388,8 +396,8 @@ cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0                         
     PID PROGRAM PROTO LOCAL / REMOTE                                2s    10s    40s   PEAK  TOTAL  LAST 40s            |
 >  4121 postgres tcp 10.0.0.1:5432                           =>  1.50K  10.0K   512B  4.00K  1.00M    ▁▁▂▂▃▃▄▄▄▅▅▆▆▇▇███|
 >       to 93.184.216.34:443                                 <=  12.0K  1.95M     0B  2.38M  3.00G  ▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄█|
-      7 curl tcp [2001:db8::2]:41000                         =>   100B    50B    25B   100B   500B                    ▁ |
-        to [2001:db8::1]:443 (exited)                        <=   900B   450B   300B   900B  8.79K                    █ |
+      7 curl (exited) tcp [2001:db8::2]:41000                =>   100B    50B    25B   100B   500B                    ▁ |
+        to [2001:db8::1]:443                                 <=   900B   450B   300B   900B  8.79K                    █ |
 )",
                120, 9);
   EXPECT_EQ(spark_width(80), 8u);
@@ -406,12 +414,9 @@ TEST(RenderTop, BatchModeShowsEveryRowWithoutCursor) {
   }
   TopState st;
   st.selected = 3;
-  auto f = render_top(header(), rows, st, 80, 0, true);
+  auto f = render(header(), rows, st, 80, 0, true);
   ASSERT_EQ(f.size(), 5 + 2 * 12u);
-  for (const auto& l : f) {
-    EXPECT_EQ(cells(l), 80u);
-    EXPECT_NE(l[0], '>');
-  }
+  for (const auto& l : f) EXPECT_NE(l[0], '>');
   EXPECT_EQ(f[5], "    100 alice    curl            =>   100B    50B    25B   100B   500B        ▁ ");
   EXPECT_EQ(f[28], "        (exited)                 <=   900B   450B   300B   900B  8.79K        █ ");
 }
@@ -421,10 +426,9 @@ TEST(RenderTop, LongTextIsCutWithATilde) {
   r.exited = false;
   r.user = "verylongusername";
   r.program = "a-program-name-longer-than-the-column";
-  auto f = render_top(header(), {r}, {}, 80, 0, false);
+  auto f = render(header(), {r}, {}, 80, 0, false);
   EXPECT_EQ(f[5], "      7 verylon~ a-program-name~ =>   100B    50B    25B   100B   500B        . ");
-  auto narrow = render_top(header(), {r}, {}, 30, 0, false);
-  for (const auto& l : narrow) EXPECT_EQ(cells(l), 30u);
+  auto narrow = render(header(), {r}, {}, 30, 0, false);
   EXPECT_EQ(narrow[0], "netacct top 15:40:01  fentry ~");
 }
 

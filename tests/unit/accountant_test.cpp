@@ -107,7 +107,7 @@ TEST(Accountant, CounterThatDroppedCountsAsNew) {
   EXPECT_EQ(w.conns[0].tx, 30u);
 }
 
-// PRODUCT BUG: a re-created entry restarts *all* its counters, but since()
+// Regression (fixed): a re-created entry restarts *all* its counters, but since()
 // treats each counter on its own: a counter that dropped counts whole while
 // its siblings (already past their old values) count only the excess.
 TEST(Accountant, RecreatedEntryCountsAllItsCountersWhole) {

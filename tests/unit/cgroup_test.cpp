@@ -61,7 +61,7 @@ TEST(ContainerName, PodmanMonitorIsNotAContainer) {
   EXPECT_EQ(container_name("/machine.slice/libpod-conmon-" + kId + ".scope"), std::nullopt);
 }
 
-// PRODUCT BUG: CRI-O's monitor runs in crio-conmon-<id>.scope (the
+// Regression (fixed): CRI-O's monitor runs in crio-conmon-<id>.scope (the
 // counterpart of podman's libpod-conmon-<id>.scope, which is excluded); it
 // is named as a container "crio:conmon-01234" instead.
 TEST(ContainerName, CrioMonitorIsNotAContainer) {
@@ -116,7 +116,7 @@ TEST_F(Cgroup2Mount, None) {
   EXPECT_EQ(find_cgroup2_mount((dir / "missing").string()), std::nullopt);
 }
 
-// PRODUCT BUG (minor): mountinfo escapes space, tab, newline and backslash
+// Regression (fixed): mountinfo escapes space, tab, newline and backslash
 // in mount points as octal (\040 ...); find_cgroup2_mount returns the
 // escaped text, a path that does not exist.
 TEST_F(Cgroup2Mount, EscapedMountPointIsDecoded) {

@@ -71,7 +71,7 @@ TEST(Format, HumanBytesUnits) {
   EXPECT_EQ(human_bytes(2048.0 * 1024 * 1024 * 1024 * 1024 * 1024), "2048.0 PiB");  // no larger unit
 }
 
-// PRODUCT BUG: a value just under the next unit rounds up to "1024.0" in the
+// Regression (fixed): a value just under the next unit rounds up to "1024.0" in the
 // smaller unit (and "1024 B" below 1 KiB, e.g. for rates) instead of moving
 // to the next unit.
 TEST(Format, HumanBytesRoundingNeverShows1024OfAUnit) {

@@ -158,7 +158,7 @@ TEST(Options, EnumErrorsAreOneLineNamingTheOption) {
   EXPECT_TRUE(usage_error({"doctor", "--format", "csv"}).message.starts_with("netacct: --format: "));
 }
 
-// PRODUCT BUG: CLI11's CheckedTransformer message leaks the enum's integer
+// Regression (fixed): CLI11's CheckedTransformer message leaks the enum's integer
 // values: "netacct: --format: Check xml value in {csv->2,json->1,text->0} OR
 // {2,1,0} FAILED". It should say plainly what was given and what is allowed,
 // like the --interval and --count messages do.
@@ -179,7 +179,7 @@ TEST(Options, EnumErrorsNameTheChoicesPlainly) {
   }
 }
 
-// PRODUCT BUG: the same transformer also accepts the enum's integer values,
+// Regression (fixed): the same transformer also accepts the enum's integer values,
 // so undocumented spellings such as "--format 2" (csv) or "--backend 3"
 // (kprobe) are taken instead of rejected.
 TEST(Options, EnumIntegerValuesAreRejected) {
@@ -188,7 +188,7 @@ TEST(Options, EnumIntegerValuesAreRejected) {
   EXPECT_FALSE(parse({"report", "--backend", "3"}).command.has_value());
 }
 
-// PRODUCT BUG: CLI11 converts integers with strtoull(..., base 0), so a
+// Regression (fixed): CLI11 converts integers with strtoull(..., base 0), so a
 // leading zero means octal and 0x hex: "--pid 010" watches PID 8 and
 // "--count 010" prints 8 reports. The digits-only check on --count does not
 // help, and --interval (std::stod) takes "0x10" as 16 seconds.
@@ -199,14 +199,14 @@ TEST(Options, NumbersAreDecimal) {
   EXPECT_EQ(parse({"report", "--interval", "0x10"}).exit_code, 2);                    // actual: 16 s
 }
 
-// PRODUCT BUG: a --count beyond 64 bits passes the digits-only check and
+// Regression (fixed): a --count beyond 64 bits passes the digits-only check and
 // strtoull saturates it to 18446744073709551615 instead of a usage error.
 TEST(Options, CountOverflowIsAUsageError) {
   EXPECT_EQ(usage_error({"report", "--count", "99999999999999999999"}).message,
             kCountError + "'99999999999999999999'");
 }
 
-// PRODUCT BUG: one_line() wants to point at the subcommand's help, but
+// Regression (fixed): one_line() wants to point at the subcommand's help, but
 // CLI11 calls failure_message with the top-level app, so every error says
 // "(see 'netacct --help')", whose page does not list --interval & co.
 TEST(Options, SubcommandErrorsPointAtSubcommandHelp) {

@@ -122,7 +122,7 @@ TEST(Output, JsonWriterWritesOneLinePerReport) {
             to_json_line(r) + "\n" + to_json_line(r) + "\n");
 }
 
-// PRODUCT BUG: comm is whatever the process set (prctl PR_SET_NAME) and the
+// Regression (fixed): comm is whatever the process set (prctl PR_SET_NAME) and the
 // kernel cuts it at 15 bytes, possibly inside a UTF-8 sequence; exe and
 // cgroup paths are raw bytes too. nlohmann's dump() throws type_error 316 on
 // invalid UTF-8, so one such process aborts the whole JSON report.
@@ -164,7 +164,7 @@ TEST(Output, TextWithoutLossHasNoLossLine) {
   EXPECT_TRUE(out.ends_with("  4 B/s\n\n")) << out;
 }
 
-// PRODUCT BUG (cosmetic): the empty last header cell (and the empty "exited"
+// Regression (fixed): the empty last header cell (and the empty "exited"
 // cell of live processes) still gets the two-space column separator, so
 // those lines end in "  " although table() says the last column is not padded.
 TEST(Output, TextByProcessHasNoTrailingBlanks) {
@@ -214,7 +214,7 @@ TEST(Output, CsvQuotesCommasAndQuotes) {
   EXPECT_NE(conns.find(",4242,\"a,b \"\"c\"\"\",tcp,"), std::string::npos) << conns;
 }
 
-// PRODUCT BUG (minor): csv_field() quotes fields with ',', '"' or '\n' but
+// Regression (fixed): csv_field() quotes fields with ',', '"' or '\n' but
 // not '\r', which RFC 4180 also requires; comm can hold any byte.
 TEST(Output, CsvQuotesCarriageReturn) {
   Report r = fixed_report();

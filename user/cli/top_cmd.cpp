@@ -186,7 +186,9 @@ int run_interactive(Live& live, Terminal& term) {
     }
     if (running && mono_now_ns() >= next) {
       live.refresh();
-      next += delay;
+      // After a stall (Ctrl-Z, suspend) skip the missed refreshes instead of
+      // catching up: back-to-back samples would squash the rate windows.
+      next = std::max(next + delay, mono_now_ns());
     }
   }
   close(sig_fd);

@@ -114,9 +114,12 @@ bool apply_key(TopState& st, const Key& key, const std::vector<TopRow>& rows) {
     case Key::backspace: case Key::escape: back(st); break;
     case Key::tab:
       st.query.view = next_view(st.query.view);
+      if (st.query.view == View::processes) st.query.drill.reset();  // back out of a drill-down
       st.selected = 0;
       break;
-    case Key::character: return apply_char(st, key.ch);
+    case Key::character:
+      if (!apply_char(st, key.ch)) return false;
+      break;
   }
   if (!rows.empty() && st.selected >= rows.size()) st.selected = rows.size() - 1;
   return true;

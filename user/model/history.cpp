@@ -29,9 +29,12 @@ double SampleClock::duration(uint64_t seq) const {
 size_t SampleClock::samples_within(double window) const {
   size_t n = 0;
   double now = this->now();
+  // Once older ends were dropped, the oldest kept end only starts the next
+  // sample: the sample it ends began at an unknown time.
+  size_t known = seq_ > ends_.size() ? ends_.size() - 1 : ends_.size();
   // A sample counts when it ended inside the window (its start may be just
   // before it: delays rarely divide the windows exactly).
-  while (n < ends_.size() && now - ends_[ends_.size() - 1 - n] < window - 1e-6) ++n;
+  while (n < known && now - ends_[ends_.size() - 1 - n] < window - 1e-6) ++n;
   return std::max<size_t>(n, ends_.empty() ? 0 : 1);
 }
 
@@ -90,10 +93,17 @@ RowHistory::Spark RowHistory::sparkline(const SampleClock& clock, size_t buckets
   double width = kHistorySeconds / double(buckets);
   for (size_t i = 0; i < n; ++i) {
     Sample s = at(clock.seq() - i);
-    // Place the sample by how long ago it ended; rate over the bucket.
-    size_t b = buckets - 1 - std::min(buckets - 1, size_t(clock.span(i) / width));
-    out.tx[b] += double(s.tx) / width;
-    out.rx[b] += double(s.rx) / width;
+    if (!s.tx && !s.rx) continue;
+    // The sample covers [ago, ago + d) seconds ago: spread it over the
+    // buckets it overlaps, in proportion; rate over the bucket.
+    double d = clock.duration(clock.seq() - i), ago = clock.span(i);
+    double end = std::min(ago + d, kHistorySeconds);
+    for (size_t k = size_t(ago / width); k < buckets && double(k) * width < end; ++k) {
+      double share = (std::min(end, double(k + 1) * width) - std::max(ago, double(k) * width)) / d;
+      if (share <= 0) continue;
+      out.tx[buckets - 1 - k] += double(s.tx) * share / width;
+      out.rx[buckets - 1 - k] += double(s.rx) * share / width;
+    }
   }
   return out;
 }

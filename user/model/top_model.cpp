@@ -23,7 +23,7 @@ bool matches(const TopRow& r, const std::string& filter) {
   if (filter.empty()) return true;
   for (const auto* field : {&r.program, &r.local, &r.remote, &r.proto, &r.user})
     if (field->find(filter) != std::string::npos) return true;
-  return std::to_string(r.pid) == filter;
+  return r.pid != 0 && std::to_string(r.pid) == filter;
 }
 
 double sort_value(const TopRow& r, SortBy by, size_t w) {

@@ -83,8 +83,8 @@ std::pair<std::string, std::string> identity(const TopRow& r, View v, size_t id_
     case View::processes:
       return {std::string(pid) + " " + fit(r.user, 8) + " " + r.program, exited.empty() ? "" : "      " + exited};
     case View::connections:
-      return {std::string(pid) + " " + r.program + " " + r.proto + " " + local_text(r.local, id_w),
-              "       to " + r.remote + exited};
+      return {std::string(pid) + " " + r.program + exited + " " + r.proto + " " + local_text(r.local, id_w),
+              "       to " + r.remote};
     default:
       return {r.remote, ""};
   }
@@ -103,7 +103,8 @@ std::vector<std::string> row_lines(const TopRow& r, const TopState& st, size_t i
 
 std::string column_header(const TopState& st, size_t id_w, size_t spark_w) {
   std::string id = st.query.view == View::processes     ? "   PID USER     PROGRAM"
-                   : st.query.view == View::connections ? "   PID PROGRAM PROTO LOCAL / REMOTE"
+                   : st.query.view == View::connections
+                       ? (id_w >= 48 ? "   PID PROGRAM PROTO LOCAL / REMOTE" : "   PID PROGRAM PROTO PORT")
                                                         : "REMOTE HOST";
   std::string cols;
   for (const char* w : {"2s", "10s", "40s"}) cols += right(w, kNum);
