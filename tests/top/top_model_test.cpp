@@ -320,6 +320,18 @@ TEST_F(Model, FilterByProgramAddressPortOrPid) {
   EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"2001:db8::1"}));
 }
 
+// "/1.1.1.1" in the processes view answers "who talks to 1.1.1.1?".
+TEST_F(Model, ProcessesMatchThroughTheirConnections) {
+  busy(*this);
+  TopQuery q;
+  q.filter = "1.1.1.1";
+  EXPECT_EQ(pids(rows(q)), (std::vector<uint32_t>{7}));
+  q.filter = "db8";
+  EXPECT_EQ(pids(rows(q)), (std::vector<uint32_t>{4121}));
+  q.filter = "93.184.216.34:443";
+  EXPECT_EQ(pids(rows(q)), (std::vector<uint32_t>{4121, 7}));
+}
+
 // Regression (fixed): remote-host rows have pid 0, and the filter also matches a row whose
 // pid equals it: "0" keeps every remote host, even 1.1.1.1.
 TEST_F(Model, FilterZeroDoesNotMatchRemoteHostsByTheirMissingPid) {

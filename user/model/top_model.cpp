@@ -3,6 +3,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <set>
 
 #include "model/format.hpp"
 
@@ -162,7 +163,16 @@ std::vector<TopRow> TopModel::rows(const TopQuery& q) const {
   std::vector<TopRow> out = q.view == View::processes     ? process_rows(q)
                             : q.view == View::connections ? connection_rows(q)
                                                           : remote_rows(q);
-  std::erase_if(out, [&](const TopRow& r) { return !matches(r, q.filter); });
+  // A process also matches through its connections, so "/5432" finds the
+  // processes talking to or serving port 5432.
+  std::set<ProcId> via_conns;
+  if (q.view == View::processes && !q.filter.empty()) {
+    TopQuery all = q;
+    all.drill.reset();
+    for (const auto& c : connection_rows(all))
+      if (matches(c, q.filter)) via_conns.insert(c.proc);
+  }
+  std::erase_if(out, [&](const TopRow& r) { return !matches(r, q.filter) && !via_conns.count(r.proc); });
   sort_rows(out, q.sort, q.window);
   return out;
 }
