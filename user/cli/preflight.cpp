@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "cli/signals.hpp"
 #include "resolve/procfs.hpp"
 
 namespace netacct {
@@ -33,6 +34,19 @@ void warn_missing_pids(const std::vector<uint32_t>& pids) {
   for (uint32_t pid : pids)
     if (!procfs.pid_exists(pid))
       std::cerr << "netacct: warning: no process with PID " << pid << " (yet); watching for it\n";
+}
+
+std::unique_ptr<Session> start_session(const Command& cmd, const std::vector<uint32_t>& pids,
+                                       sigset_t* stop_signals) {
+  Features features = probe_features();
+  auto backend = preflight(features, cmd.backend);
+  if (!backend) return nullptr;
+  warn_missing_pids(pids);
+  *stop_signals = block_stop_signals();
+  std::string error;
+  auto session = Session::open({*backend, cmd.verbose, features.has_inet_sendpage}, &error);
+  if (!session) std::cerr << "netacct: " << error << "\n";
+  return session;
 }
 
 }  // namespace netacct

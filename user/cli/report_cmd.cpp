@@ -45,18 +45,9 @@ int poll_loop(const Command& cmd, Session& session, const sigset_t& stop_signals
 }  // namespace
 
 int run_report(const Command& cmd) {
-  Features features = probe_features();
-  auto backend = preflight(features, cmd.backend);
-  if (!backend) return 1;
-  warn_missing_pids(cmd.report.pids);
-  sigset_t stop_signals = block_stop_signals();
-  std::string error;
-  auto session = Session::open({*backend, cmd.verbose, features.has_inet_sendpage}, &error);
-  if (!session) {
-    std::cerr << "netacct: " << error << "\n";
-    return 1;
-  }
-  return poll_loop(cmd, *session, stop_signals);
+  sigset_t stop_signals;
+  auto session = start_session(cmd, cmd.report.pids, &stop_signals);
+  return session ? poll_loop(cmd, *session, stop_signals) : 1;
 }
 
 }  // namespace netacct

@@ -198,17 +198,9 @@ int run_interactive(Live& live, Terminal& term) {
 }  // namespace
 
 int run_top(const Command& cmd) {
-  Features features = probe_features();
-  auto backend = preflight(features, cmd.backend);
-  if (!backend) return 1;
-  warn_missing_pids(cmd.top.pids);
-  sigset_t stop = block_stop_signals();
-  std::string error;
-  auto session = Session::open({*backend, cmd.verbose, features.has_inet_sendpage}, &error);
-  if (!session) {
-    std::cerr << "netacct: " << error << "\n";
-    return 1;
-  }
+  sigset_t stop;
+  auto session = start_session(cmd, cmd.top.pids, &stop);
+  if (!session) return 1;
   Live live(cmd, *session);
   std::cerr << "netacct: ready (backend " << live.header.backend << ")\n";
   std::unique_ptr<Terminal> term;
