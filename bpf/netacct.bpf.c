@@ -131,8 +131,8 @@ static __always_inline int is_loopback(const struct na_conn_val *c)
 	return v6_lo || mapped_lo || same;
 }
 
-/* Addresses are read at every event until the socket has a remote port,
- * since UDP sockets and TCP clients get theirs after their first sight. */
+/* The socket's addresses, read at first sight and again when it gains a
+ * remote port later (a UDP socket connected after its first send). */
 static __always_inline void fill_tuple(struct na_conn_val *c, const struct sock *sk)
 {
 	c->family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -155,7 +155,9 @@ static __always_inline struct na_conn_val *conn_entry(const struct na_conn_key *
 {
 	struct na_conn_val *val = bpf_map_lookup_elem(&conns, key);
 	if (val) {
-		if (val->rport == 0 ||
+		/* One read on the hot path: an unconnected UDP socket keeps port 0
+		 * and is not re-read at every datagram. */
+		if ((val->rport == 0 && BPF_CORE_READ(sk, __sk_common.skc_dport) != 0) ||
 		    (sock_id_is_pointer && val->lport != BPF_CORE_READ(sk, __sk_common.skc_num)))
 			fill_tuple(val, sk);
 		return val;
