@@ -36,7 +36,8 @@ int poll_loop(const Command& cmd, Session& session, const sigset_t& stop_signals
   int64_t deadline = poller.last_mono_ns() + interval_ns;
   for (uint64_t n = 0; o.count == 0 || n < o.count; ++n, deadline += interval_ns) {
     bool stop = wait_until(deadline, stop_signals);
-    writer.write(assemble(poller.poll(resolver), filter, resolver, host, backend));
+    RefreshResolver once(resolver);
+    writer.write(assemble(poller.poll(once), filter, once, host, backend));
     if (stop) break;
   }
   return 0;

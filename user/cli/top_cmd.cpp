@@ -103,11 +103,12 @@ struct Live {
   size_t spark_buckets = 8;
 
   void refresh() {
-    Window w = poller.poll(resolver);
+    RefreshResolver once(resolver);
+    Window w = poller.poll(once);
     header.evicted = w.conns_evicted;
     keep_pids(w, pids);
     int64_t now = mono_now_ns();
-    model.update(w, resolver, double(w.end_mono) / 1e9);
+    model.update(w, once, double(w.end_mono) / 1e9);
     cost.update(header, now);
   }
   void select_rows() {

@@ -115,10 +115,12 @@ Snapshot MapReader::read() const {
   std::vector<na_proc_key> pk;
   std::vector<na_proc_val> pv;
   dump_map(procs_fd_, pk, pv);
+  snap.procs.reserve(pk.size());
   for (size_t i = 0; i < pk.size(); ++i) snap.procs.push_back(to_entry(pk[i], pv[i]));
   std::vector<na_conn_key> ck;
   std::vector<na_conn_val> cv;
   dump_map(conns_fd_, ck, cv);
+  snap.conns.reserve(ck.size());
   for (size_t i = 0; i < ck.size(); ++i) snap.conns.push_back(to_entry(ck[i], cv[i]));
   return snap;
 }

@@ -50,6 +50,7 @@ class RowHistory {
  public:
   void add(const SampleClock& clock, uint64_t tx, uint64_t rx);
   Rates rates(const SampleClock& clock) const;
+  double last_active() const { return totals_.last_active; }  // -1: never
   // Rate per bucket over the last 40 s, oldest first, `buckets` long.
   struct Spark {
     std::vector<double> tx, rx;

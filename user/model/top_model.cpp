@@ -88,7 +88,7 @@ void TopModel::add_conns(const Window& w) {
 }
 
 bool TopModel::recent(const RowHistory& h) const {
-  double last = h.rates(clock_).last_active;
+  double last = h.last_active();  // not rates(): this runs for every row
   return last >= 0 && clock_.now() - last < kHistorySeconds;
 }
 

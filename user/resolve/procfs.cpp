@@ -1,11 +1,13 @@
 #include "resolve/procfs.hpp"
 
+#include <fcntl.h>
 #include <pwd.h>
 #include <unistd.h>
 
+#include <algorithm>
+#include <charconv>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <string_view>
 #include <vector>
 
 namespace netacct {
@@ -16,19 +18,32 @@ ProcFs::ProcFs(std::string root) : root_(std::move(root)) {
 }
 
 bool ProcFs::alive(const ProcId& id) const {
-  std::ifstream in(root_ + "/" + std::to_string(id.tgid) + "/stat");
-  std::string line;
-  if (!std::getline(in, line)) return false;
+  // Called for every known process at every refresh: one read(), no streams.
+  std::string path = root_ + "/" + std::to_string(id.tgid) + "/stat";
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) return false;
+  char buf[1024];
+  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  ::close(fd);
+  if (n <= 0) return false;
+  std::string_view line(buf, size_t(n));
   // comm may contain spaces and parentheses: fields resume after the last ')'.
-  auto close = line.rfind(')');
-  if (close == std::string::npos) return false;
-  std::istringstream rest(line.substr(close + 1));
-  std::string state, field;
-  rest >> state;
-  if (state == "Z" || state == "X") return false;
-  for (int i = 4; i <= 22 && rest >> field; ++i)
-    if (i == 22) return std::stoull(field) == id.start_ns / ns_per_tick_;
-  return false;
+  auto close_paren = line.rfind(')');
+  if (close_paren == std::string_view::npos) return false;
+  line.remove_prefix(close_paren + 1);
+  // Fields 3 (state) .. 22 (starttime), separated by single spaces.
+  std::string_view field;
+  for (int i = 3; i <= 22; ++i) {
+    line.remove_prefix(std::min(line.find_first_not_of(' '), line.size()));
+    size_t len = std::min(line.find(' '), line.size());
+    field = line.substr(0, len);
+    line.remove_prefix(len);
+    if (field.empty()) return false;
+    if (i == 3 && (field == "Z" || field == "X")) return false;
+  }
+  uint64_t ticks = 0;
+  auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), ticks);
+  return ec == std::errc() && ticks == id.start_ns / ns_per_tick_;
 }
 
 bool ProcFs::pid_exists(uint32_t pid) const {
