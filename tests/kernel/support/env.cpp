@@ -40,9 +40,6 @@ std::string probeBpf() {
 
 std::string testBackend() { return envVar("NETACCT_TEST_BACKEND").value_or("auto"); }
 std::optional<std::string> expectedBackend() { return envVar("NETACCT_EXPECT_BACKEND"); }
-std::optional<std::string> unavailableBackend() {
-  return envVar("NETACCT_TEST_UNAVAILABLE_BACKEND");
-}
 int scaledSeconds(int seconds) {
   static const double scale = [] {
     const double v = std::atof(envVar("NETACCT_TEST_TIMEOUT_SCALE").value_or("1").c_str());

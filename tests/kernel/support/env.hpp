@@ -16,8 +16,6 @@ std::string testBackend();
 // NETACCT_EXPECT_BACKEND: the "backend" value reports must carry, if set.
 std::optional<std::string> expectedBackend();
 
-// NETACCT_TEST_UNAVAILABLE_BACKEND: a backend that must fail on this kernel.
-std::optional<std::string> unavailableBackend();
 
 // NETACCT_TEST_VERBOSE (any value): print netacct's whole output after each run.
 // CI=="true": a test that cannot run must fail rather than skip.
