@@ -51,7 +51,8 @@ TEST_F(CliTest, SigintPrintsOnePartialReportAndExitsZero) {
   const NetacctRun run = na.stop();
   EXPECT_TRUE(run.exitedZero()) << run.describe();
   EXPECT_LT(run.stop_seconds, 3.0) << "exit after SIGINT took too long";
-  EXPECT_EQ(run.lines.size(), 1u) << "exactly one (partial) report line expected\n" << run.describe();
+  EXPECT_EQ(run.lines.size(), 1u) << "exactly one (partial) report line expected\n"
+                                  << run.describe();
   expectExchangeAccounted(run);
 }
 
@@ -170,7 +171,8 @@ TEST_F(CliTest, EveryReportFollowsTheSchema) {
   }
   std::istringstream err(run.err);
   int ready_lines = 0;
-  for (std::string line; std::getline(err, line);) ready_lines += line.rfind("netacct: ready", 0) == 0;
+  for (std::string line; std::getline(err, line);)
+    ready_lines += line.rfind("netacct: ready", 0) == 0;
   EXPECT_EQ(ready_lines, 1) << "stderr:\n" << run.err;
   expectExchangeAccounted(run);
   expectConnKind(run, client_->pid(), "tcp", "ipv4");

@@ -23,10 +23,13 @@ class ProcessAttribution : public KernelTest {};
 TEST_F(ProcessAttribution, ThreadsOfOneProcessSumToTheirPid) {
   constexpr int kThreads = 4;
   Netacct na;
-  auto server = tcpServerA(AF_INET, "na-thr-srv", [](int fd, ChildCtx& ctx) {
-    ctx.counts.rx += recvToEof(fd);
-    ctx.counts.tx += sendBytes(fd, 1000);
-  }, kThreads);
+  auto server = tcpServerA(
+      AF_INET, "na-thr-srv",
+      [](int fd, ChildCtx& ctx) {
+        ctx.counts.rx += recvToEof(fd);
+        ctx.counts.tx += sendBytes(fd, 1000);
+      },
+      kThreads);
   const Endpoint to = server.ep;
   Child client(nsB(), "na-thr-cli", [to](ChildCtx& ctx) {
     std::vector<Counts> per(kThreads);
@@ -46,7 +49,8 @@ TEST_F(ProcessAttribution, ThreadsOfOneProcessSumToTheirPid) {
       });
     for (auto& t : threads) t.join();
     for (int i = 0; i < kThreads; ++i) {
-      if (!errors[i].empty()) throw std::runtime_error("thread " + std::to_string(i) + ": " + errors[i]);
+      if (!errors[i].empty())
+        throw std::runtime_error("thread " + std::to_string(i) + ": " + errors[i]);
       ctx.counts += per[i];
     }
   });
@@ -66,9 +70,8 @@ TEST_F(ProcessAttribution, ThreadsOfOneProcessSumToTheirPid) {
 TEST_F(ProcessAttribution, SocketSharedAcrossForkCountsForTheWriter) {
   constexpr uint64_t kN = 700 * KiB + 1, kM = 300 * KiB + 2;
   Netacct na;
-  auto server = tcpServerA(AF_INET, "na-fork-srv", [](int fd, ChildCtx& ctx) {
-    ctx.counts.rx += recvToEof(fd);
-  });
+  auto server = tcpServerA(AF_INET, "na-fork-srv",
+                           [](int fd, ChildCtx& ctx) { ctx.counts.rx += recvToEof(fd); });
   const Endpoint to = server.ep;
   Child parent(nsB(), "na-fork-par", [to](ChildCtx& ctx) {
     int fd = tcpConnect(to);
@@ -111,9 +114,8 @@ TEST_F(ProcessAttribution, ShortLivedProcessesCountedAndMarkedExited) {
   NetacctOptions opts;
   opts.interval = 60;
   Netacct na(opts);
-  auto server = udpServer(nsA(), hostA(AF_INET), "na-short-srv", [](int fd, ChildCtx& ctx) {
-    ctx.counts += udpEcho(fd, kProcs);
-  });
+  auto server = udpServer(nsA(), hostA(AF_INET), "na-short-srv",
+                          [](int fd, ChildCtx& ctx) { ctx.counts += udpEcho(fd, kProcs); });
   const Endpoint to = server.ep;
   std::vector<std::pair<pid_t, Counts>> truth;
   for (int base = 0; base < kProcs; base += kBatch) {
@@ -137,7 +139,8 @@ TEST_F(ProcessAttribution, ShortLivedProcessesCountedAndMarkedExited) {
         v.connections.tx != counts.tx || v.connections.rx != counts.rx || !v.any_exited ||
         v.comms != std::set<std::string>{"na-short"})
       wrong.push_back("expected tx " + std::to_string(counts.tx) + " rx " +
-                      std::to_string(counts.rx) + " exited comm na-short; " + describePid(run, pid));
+                      std::to_string(counts.rx) + " exited comm na-short; " +
+                      describePid(run, pid));
   }
   EXPECT_TRUE(wrong.empty()) << wrong.size() << " of " << kProcs
                              << " short-lived processes misreported; first: "
@@ -147,11 +150,14 @@ TEST_F(ProcessAttribution, ShortLivedProcessesCountedAndMarkedExited) {
 TEST_F(ProcessAttribution, ManyShortTcpConnectionsFromOneProcess) {
   constexpr int kConns = 300;
   Netacct na;
-  auto server = tcpServerA(AF_INET, "na-many-srv", [](int fd, ChildCtx& ctx) {
-    const uint64_t got = recvToEof(fd);
-    ctx.counts.rx += got;
-    ctx.counts.tx += sendBytes(fd, got + 7);
-  }, kConns);
+  auto server = tcpServerA(
+      AF_INET, "na-many-srv",
+      [](int fd, ChildCtx& ctx) {
+        const uint64_t got = recvToEof(fd);
+        ctx.counts.rx += got;
+        ctx.counts.tx += sendBytes(fd, got + 7);
+      },
+      kConns);
   const Endpoint to = server.ep;
   Child client(nsB(), "na-many-cli", [to](ChildCtx& ctx) {
     for (int i = 0; i < kConns; ++i) {
@@ -175,9 +181,8 @@ TEST_F(ProcessAttribution, ManyShortTcpConnectionsFromOneProcess) {
 // report (not only the SIGINT one) must list it as exited, with its comm.
 TEST_F(ProcessAttribution, ProcessExitingMidWindowReportedExited) {
   Netacct na;  // 1 s windows
-  auto server = udpServer(nsA(), hostA(AF_INET), "na-mid-srv", [](int fd, ChildCtx& ctx) {
-    ctx.counts += udpEcho(fd, 50);
-  });
+  auto server = udpServer(nsA(), hostA(AF_INET), "na-mid-srv",
+                          [](int fd, ChildCtx& ctx) { ctx.counts += udpEcho(fd, 50); });
   const Endpoint to = server.ep;
   Child client(nsB(), "na-midexit", [to](ChildCtx& ctx) {
     int fd = udpSocket(AF_INET);
@@ -198,7 +203,8 @@ TEST_F(ProcessAttribution, ProcessExitingMidWindowReportedExited) {
     for (const auto& p : run.reports[i].value("processes", nlohmann::json::array()))
       if (p.value("pid", -1) == client.pid() && p.value("exited", false)) in_regular_report = true;
   EXPECT_TRUE(in_regular_report) << "exited entry expected in an interval report, not only the "
-                                    "final one\n" << describePid(run, client.pid());
+                                    "final one\n"
+                                 << describePid(run, client.pid());
 }
 
 TEST_F(ProcessAttribution, PidFilterReportsOnlyThatPid) {
@@ -223,7 +229,8 @@ TEST_F(ProcessAttribution, PidFilterReportsOnlyThatPid) {
   for (const auto& r : run.reports)
     for (const char* array : {"processes", "connections"})
       for (const auto& e : r.value(array, nlohmann::json::array()))
-        EXPECT_EQ(e.value("pid", -1), client.pid()) << array << " entry of another pid: " << e.dump();
+        EXPECT_EQ(e.value("pid", -1), client.pid())
+            << array << " entry of another pid: " << e.dump();
 }
 
 }  // namespace

@@ -56,7 +56,8 @@ void ping(int fd, const std::string& to, ChildCtx& ctx) {
   char buf[2048];
   for (int i = 0; i < kEchoes; ++i) {
     auto pkt = echo_request(uint16_t(i));
-    ssize_t n = sendto(fd, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
+    ssize_t n =
+        sendto(fd, pkt.data(), pkt.size(), 0, reinterpret_cast<sockaddr*>(&dst), sizeof dst);
     if (n <= 0) _exit(3);
     ctx.counts.tx += uint64_t(n);
     n = recv(fd, buf, sizeof buf, 0);

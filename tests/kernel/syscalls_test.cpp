@@ -44,22 +44,20 @@ TEST_P(SyscallPairTest, BothDirectionsCountExactly) {
   expectRemote(run, client.pid(), server.ep.str());
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    Calls, SyscallPairTest,
-    ::testing::Values(CallPair{SendCall::Write, RecvCall::Read},
-                      CallPair{SendCall::Send, RecvCall::Recv},
-                      CallPair{SendCall::SendTo, RecvCall::RecvFrom},
-                      CallPair{SendCall::SendMsg, RecvCall::RecvMsg},
-                      CallPair{SendCall::WriteV, RecvCall::ReadV}),
-    [](const auto& info) {
-      return std::string(name(info.param.send)) + "_" + name(info.param.recv);
-    });
+INSTANTIATE_TEST_SUITE_P(Calls, SyscallPairTest,
+                         ::testing::Values(CallPair{SendCall::Write, RecvCall::Read},
+                                           CallPair{SendCall::Send, RecvCall::Recv},
+                                           CallPair{SendCall::SendTo, RecvCall::RecvFrom},
+                                           CallPair{SendCall::SendMsg, RecvCall::RecvMsg},
+                                           CallPair{SendCall::WriteV, RecvCall::ReadV}),
+                         [](const auto& info) {
+                           return std::string(name(info.param.send)) + "_" + name(info.param.recv);
+                         });
 
 TEST_F(SyscallTest, SendfileFromTempFile) {
   Netacct na;
-  auto server = tcpServerA(AF_INET, "na-sf-srv", [](int fd, ChildCtx& ctx) {
-    ctx.counts.rx += recvToEof(fd);
-  });
+  auto server = tcpServerA(AF_INET, "na-sf-srv",
+                           [](int fd, ChildCtx& ctx) { ctx.counts.rx += recvToEof(fd); });
   auto client = tcpClientB(server.ep, "na-sf-cli", [](int fd, ChildCtx& ctx) {
     ctx.counts.tx += sendFileBytes(fd, 3 * MiB + 123);
   });
@@ -75,9 +73,8 @@ TEST_F(SyscallTest, SendfileFromTempFile) {
 // the sock_recv_length tracepoint and fexit tcp_recvmsg both miss.
 TEST_F(SyscallTest, SpliceFromTcpSocketIntoPipe) {
   Netacct na;
-  auto server = tcpServerA(AF_INET, "na-splice-srv", [](int fd, ChildCtx& ctx) {
-    ctx.counts.rx += spliceToEof(fd);
-  });
+  auto server = tcpServerA(AF_INET, "na-splice-srv",
+                           [](int fd, ChildCtx& ctx) { ctx.counts.rx += spliceToEof(fd); });
   auto client = tcpClientB(server.ep, "na-splice-cli", [](int fd, ChildCtx& ctx) {
     ctx.counts.tx += sendBytes(fd, 3 * MiB + 99);
   });
@@ -91,9 +88,8 @@ TEST_F(SyscallTest, SpliceFromTcpSocketIntoPipe) {
 
 TEST_F(SyscallTest, TcpPeekedBytesCountOnce) {
   Netacct na;
-  auto server = tcpServerA(AF_INET, "na-peek-srv", [](int fd, ChildCtx& ctx) {
-    ctx.counts.rx += peekThenReadToEof(fd);
-  });
+  auto server = tcpServerA(AF_INET, "na-peek-srv",
+                           [](int fd, ChildCtx& ctx) { ctx.counts.rx += peekThenReadToEof(fd); });
   auto client = tcpClientB(server.ep, "na-peek-cli", [](int fd, ChildCtx& ctx) {
     ctx.counts.tx += sendBytes(fd, 1 * MiB + 5);
   });

@@ -28,9 +28,8 @@ class TcpTest : public KernelTest, public ::testing::WithParamInterface<int> {
 
 TEST_P(TcpTest, Upload) {
   Netacct na;
-  auto server = tcpServerA(family(), "na-up-srv", [](int fd, ChildCtx& ctx) {
-    ctx.counts.rx += recvToEof(fd);
-  });
+  auto server = tcpServerA(family(), "na-up-srv",
+                           [](int fd, ChildCtx& ctx) { ctx.counts.rx += recvToEof(fd); });
   auto client = tcpClientB(server.ep, "na-up-cli", [](int fd, ChildCtx& ctx) {
     ctx.counts.tx += sendBytes(fd, 4 * MiB + 333);
   });
@@ -45,9 +44,8 @@ TEST_P(TcpTest, Download) {
   auto server = tcpServerA(family(), "na-down-srv", [](int fd, ChildCtx& ctx) {
     ctx.counts.tx += sendBytes(fd, 4 * MiB + 777, SendCall::Write, 1 * MiB);
   });
-  auto client = tcpClientB(server.ep, "na-down-cli", [](int fd, ChildCtx& ctx) {
-    ctx.counts.rx += recvToEof(fd);
-  });
+  auto client = tcpClientB(server.ep, "na-down-cli",
+                           [](int fd, ChildCtx& ctx) { ctx.counts.rx += recvToEof(fd); });
   const Counts s = server.child.finish(), c = client.finish();
   const NetacctRun run = na.stop();
   EXPECT_EQ(c.rx, s.tx);
@@ -95,9 +93,8 @@ TEST_F(TcpSend, TcpNonblockingPartialSendsCountReturnValues) {
 // hold only its own bytes, so the sum over all reports is exact.
 TEST_F(TcpSend, TcpBytesSpreadOverWindowsSumExactly) {
   Netacct na;
-  auto server = tcpServerA(AF_INET, "na-slow-srv", [](int fd, ChildCtx& ctx) {
-    ctx.counts.rx += recvToEof(fd);
-  });
+  auto server = tcpServerA(AF_INET, "na-slow-srv",
+                           [](int fd, ChildCtx& ctx) { ctx.counts.rx += recvToEof(fd); });
   auto client = tcpClientB(server.ep, "na-slow-cli", [](int fd, ChildCtx& ctx) {
     for (int i = 0; i < 25; ++i) {
       ctx.counts.tx += sendBytes(fd, 40 * KiB + i);
@@ -109,7 +106,8 @@ TEST_F(TcpSend, TcpBytesSpreadOverWindowsSumExactly) {
   expectAccounted(run, server.child, s);
   expectAccounted(run, client, c);
   EXPECT_GE(viewOf(run, client.pid()).process_entries, 2)
-      << "3 s of traffic should show up in several 1 s reports\n" << describePid(run, client.pid());
+      << "3 s of traffic should show up in several 1 s reports\n"
+      << describePid(run, client.pid());
 }
 
 }  // namespace

@@ -27,8 +27,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <filesystem>
-#include <functional>
 #include <fstream>
+#include <functional>
 #include <sstream>
 #include <system_error>
 #include <thread>
@@ -219,12 +219,14 @@ int cursorRow(const Screen& s) {
 }
 
 bool hasHeader(const Screen& s) {
-  return std::any_of(s.begin(), s.end(), [](const std::string& l) { return l.rfind("netacct top ", 0) == 0; });
+  return std::any_of(s.begin(), s.end(),
+                     [](const std::string& l) { return l.rfind("netacct top ", 0) == 0; });
 }
 
 // NETACCT_TEST_VERBOSE: print the screens the assertions read.
 void verbose(const std::string& what, const Screen& s) {
-  if (std::getenv("NETACCT_TEST_VERBOSE") != nullptr) std::fprintf(stderr, "%s\n%s\n", what.c_str(), show(s).c_str());
+  if (std::getenv("NETACCT_TEST_VERBOSE") != nullptr)
+    std::fprintf(stderr, "%s\n%s\n", what.c_str(), show(s).c_str());
 }
 
 std::string slurp(const std::string& path) {
@@ -245,7 +247,8 @@ class TmuxTop {
     socket_ = "na-top-" + std::to_string(getpid());
     session_ = socket_ + "-" + std::to_string(++counter_);
     std::string tmpl = "/tmp/" + socket_ + "-XXXXXX";
-    if (mkdtemp(tmpl.data()) == nullptr) throw std::system_error(errno, std::generic_category(), "mkdtemp");
+    if (mkdtemp(tmpl.data()) == nullptr)
+      throw std::system_error(errno, std::generic_category(), "mkdtemp");
     dir_ = tmpl;
     // The wrapper records the terminal's settings before and after netacct,
     // and its exit code; `timeout` bounds netacct even if this test dies
@@ -270,9 +273,9 @@ class TmuxTop {
         << "exit $rc\n";
     // remain-on-exit before the pane exists: the pane stays (dead) after
     // netacct exits, so its exit status and screen can be inspected.
-    CmdResult r = tmux({"start-server", ";", "set-option", "-g", "remain-on-exit", "on", ";",
-                        "new-session", "-d", "-s", session_, "-x", "80", "-y", "24",
-                        "sh " + dir_ + "/run.sh"});
+    CmdResult r =
+        tmux({"start-server", ";", "set-option", "-g", "remain-on-exit", "on", ";", "new-session",
+              "-d", "-s", session_, "-x", "80", "-y", "24", "sh " + dir_ + "/run.sh"});
     if (!r.ok()) {
       cleanup();  // no destructor runs for a constructor that throws
       throw std::runtime_error("tmux new-session failed: " + r.out);
@@ -308,8 +311,8 @@ class TmuxTop {
   }
 
   // Polls the screen until pred holds; returns the last screen either way.
-  Screen waitScreen(const std::function<bool(const Screen&)>& pred, std::chrono::milliseconds timeout,
-                    bool* met) {
+  Screen waitScreen(const std::function<bool(const Screen&)>& pred,
+                    std::chrono::milliseconds timeout, bool* met) {
     const auto deadline = Clock::now() + timeout;
     Screen s = capture();
     while (!(*met = pred(s)) && Clock::now() < deadline) {
@@ -341,12 +344,12 @@ class TmuxTop {
   }
 };
 
-#define KT_REQUIRE_TMUX(path)                                                       \
-  do {                                                                              \
-    if ((path).empty()) {                                                           \
+#define KT_REQUIRE_TMUX(path)                                                           \
+  do {                                                                                  \
+    if ((path).empty()) {                                                               \
       if (::kt::ciMode()) FAIL() << "tmux is required (CI=true): apt-get install tmux"; \
-      GTEST_SKIP() << "tmux is not installed";                                      \
-    }                                                                               \
+      GTEST_SKIP() << "tmux is not installed";                                          \
+    }                                                                                   \
   } while (0)
 
 class TopTmux : public KernelTest {};
@@ -360,7 +363,8 @@ void expectQuitRestoresTerminal(TmuxTop& top, const std::string& key) {
   auto deadline = Clock::now() + scaled(10);
   while (top.file("stty.after").empty() && Clock::now() < deadline)
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  ASSERT_FALSE(top.file("stty.after").empty()) << "netacct did not exit on " << key << "\n" << show(top.capture());
+  ASSERT_FALSE(top.file("stty.after").empty()) << "netacct did not exit on " << key << "\n"
+                                               << show(top.capture());
   EXPECT_EQ(top.file("rc"), "0\n") << top.diagnostics();
   EXPECT_EQ(top.format("#{alternate_on}"), "0") << "still on the alternate screen";
   EXPECT_EQ(top.format("#{cursor_flag}"), "1") << "cursor left hidden";
@@ -386,10 +390,12 @@ void expectQuitRestoresTerminal(TmuxTop& top, const std::string& key) {
 ::testing::AssertionResult waitHeader(TmuxTop& top) {
   bool met = false;
   // Stops early if netacct exited (the wrapper wrote its exit code).
-  Screen s = top.waitScreen([&](const Screen& sc) { return hasHeader(sc) || !top.file("rc").empty(); },
-                            scaled(20), &met);
+  Screen s = top.waitScreen(
+      [&](const Screen& sc) { return hasHeader(sc) || !top.file("rc").empty(); }, scaled(20), &met);
   if (met && hasHeader(s)) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << "no `netacct top` header\n" << show(s) << "\n" << top.diagnostics();
+  return ::testing::AssertionFailure() << "no `netacct top` header\n"
+                                       << show(s) << "\n"
+                                       << top.diagnostics();
 }
 
 // The client's pace: 256 KiB every 100 ms for 4 s, i.e. 2.5 MiB/s.
@@ -410,9 +416,8 @@ TEST_F(TopTmux, ShowsRateDrillsDownCountsExactlyAndRestoresTheTerminal) {
 
   // Server in A counts what it reads; client in B sends at a steady pace
   // (absolute deadlines, so a slow send does not stretch the schedule).
-  auto server = tcpServerA(AF_INET, "na-toprx", [](int fd, ChildCtx& ctx) {
-    ctx.counts.rx += recvToEof(fd);
-  });
+  auto server = tcpServerA(AF_INET, "na-toprx",
+                           [](int fd, ChildCtx& ctx) { ctx.counts.rx += recvToEof(fd); });
   auto client = tcpClientB(server.ep, "na-toptx", [](int fd, ChildCtx& ctx) {
     ctx.post(1);  // connected: the pace starts now
     auto next = Clock::now();
@@ -442,8 +447,10 @@ TEST_F(TopTmux, ShowsRateDrillsDownCountsExactlyAndRestoresTheTerminal) {
     auto nums = numbersAfter(l1, "=>");
     ASSERT_GE(nums.size(), 5u) << l1;
     double rate = parseCompact(nums[0]);
-    EXPECT_GE(rate, kPace / 3) << "2 s sent rate " << nums[0] << " vs pace " << kPace << " B/s\n" << show(s);
-    EXPECT_LE(rate, kPace * 3) << "2 s sent rate " << nums[0] << " vs pace " << kPace << " B/s\n" << show(s);
+    EXPECT_GE(rate, kPace / 3) << "2 s sent rate " << nums[0] << " vs pace " << kPace << " B/s\n"
+                               << show(s);
+    EXPECT_LE(rate, kPace * 3) << "2 s sent rate " << nums[0] << " vs pace " << kPace << " B/s\n"
+                               << show(s);
     EXPECT_NE(s[0].find("  processes  bytes/s  "), std::string::npos) << s[0];
   }
 
@@ -466,21 +473,30 @@ TEST_F(TopTmux, ShowsRateDrillsDownCountsExactlyAndRestoresTheTerminal) {
       top.waitScreen([&](const Screen& sc) { return cursorRow(sc) != cur; }, scaled(2), &met);
       continue;
     }
-    ASSERT_EQ(s[size_t(row) + 1].substr(0, 1), ">") << "the cursor marks both lines of the row\n" << show(s);
+    ASSERT_EQ(s[size_t(row) + 1].substr(0, 1), ">") << "the cursor marks both lines of the row\n"
+                                                    << show(s);
     top.keys("Enter");
-    s = top.waitScreen([](const Screen& sc) { return !sc.empty() && sc[0].find("connections of PID") != std::string::npos; },
-                       scaled(5), &met);
+    s = top.waitScreen(
+        [](const Screen& sc) {
+          return !sc.empty() && sc[0].find("connections of PID") != std::string::npos;
+        },
+        scaled(5), &met);
     ASSERT_TRUE(met) << "Enter did not drill down\n" << show(s);
     drilled = s[0].find(title) != std::string::npos;
     if (!drilled) {
       ++wrong;
       top.keys("BSpace");  // drilled into another row: back and retry
-      top.waitScreen([](const Screen& sc) { return !sc.empty() && sc[0].find("  processes  ") != std::string::npos; },
-                     scaled(5), &met);
+      top.waitScreen(
+          [](const Screen& sc) {
+            return !sc.empty() && sc[0].find("  processes  ") != std::string::npos;
+          },
+          scaled(5), &met);
     }
   }
   ASSERT_TRUE(drilled) << "could not select the client's row\n" << show(s);
-  verbose("selection: " + std::to_string(moves) + " moves, " + std::to_string(wrong) + " drills into another row", {});
+  verbose("selection: " + std::to_string(moves) + " moves, " + std::to_string(wrong) +
+              " drills into another row",
+          {});
   const std::string to = "to " + server.ep.str();
   s = top.waitScreen(
       [&](const Screen& sc) {
@@ -520,7 +536,8 @@ TEST_F(TopTmux, ShowsRateDrillsDownCountsExactlyAndRestoresTheTerminal) {
       },
       scaled(10), &met);
   verbose("processes view, cumulative", s);
-  EXPECT_TRUE(met) << "process TOTALs should be exactly " << exact << " (client sent, server received)\n"
+  EXPECT_TRUE(met) << "process TOTALs should be exactly " << exact
+                   << " (client sent, server received)\n"
                    << show(s);
 
   // 4. q quits and the terminal is as before.
@@ -562,7 +579,8 @@ TEST(TopBatch, PrintsExactlyCountPlainFrames) {
     EXPECT_EQ(l[st + 3], "");
     EXPECT_NE(l[st + 4].find("PID USER"), std::string::npos) << l[st + 4];
   }
-  EXPECT_TRUE(out.size() >= 2 && out.substr(out.size() - 2) == "\n\n") << "frame not closed by a blank line";
+  EXPECT_TRUE(out.size() >= 2 && out.substr(out.size() - 2) == "\n\n")
+      << "frame not closed by a blank line";
 }
 
 }  // namespace

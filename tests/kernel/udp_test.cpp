@@ -5,8 +5,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <stdexcept>
 #include <ostream>
+#include <stdexcept>
 #include <string>
 
 #include "support/fixture.hpp"
@@ -20,9 +20,12 @@ enum class Addr { V4, V6, V4MappedOnV6 };
 
 std::string addrName(Addr a) {
   switch (a) {
-    case Addr::V4: return "IPv4";
-    case Addr::V6: return "IPv6";
-    case Addr::V4MappedOnV6: return "IPv4MappedOnIPv6Socket";
+    case Addr::V4:
+      return "IPv4";
+    case Addr::V6:
+      return "IPv6";
+    case Addr::V4MappedOnV6:
+      return "IPv4MappedOnIPv6Socket";
   }
   return "?";
 }
@@ -69,9 +72,8 @@ class UdpAddrTest : public UdpTest, public ::testing::WithParamInterface<Addr> {
 
 TEST_P(UdpAddrTest, ConnectedSendRecv) {
   Netacct na;
-  auto server = echoServer(GetParam(), "na-udpc-srv", [](int fd, ChildCtx& ctx) {
-    ctx.counts += udpEcho(fd, kDatagrams);
-  });
+  auto server = echoServer(GetParam(), "na-udpc-srv",
+                           [](int fd, ChildCtx& ctx) { ctx.counts += udpEcho(fd, kDatagrams); });
   const Endpoint to = target(GetParam(), server);
   Child client(nsB(), "na-udpc-cli", [to](ChildCtx& ctx) {
     int fd = udpConnected(to);
@@ -87,9 +89,8 @@ TEST_P(UdpAddrTest, ConnectedSendRecv) {
 
 TEST_P(UdpAddrTest, UnconnectedSendtoRecvfrom) {
   Netacct na;
-  auto server = echoServer(GetParam(), "na-udpu-srv", [](int fd, ChildCtx& ctx) {
-    ctx.counts += udpEcho(fd, kDatagrams);
-  });
+  auto server = echoServer(GetParam(), "na-udpu-srv",
+                           [](int fd, ChildCtx& ctx) { ctx.counts += udpEcho(fd, kDatagrams); });
   const Endpoint to = target(GetParam(), server);
   Child client(nsB(), "na-udpu-cli", [to](ChildCtx& ctx) {
     int fd = udpSocket(to.family());

@@ -96,9 +96,9 @@ TEST(RowHistory, PeakIsTheHighestSampleSinceStart) {
 TEST(RowHistory, IdleRowDecaysToZeroButKeepsTotals) {
   Row r;
   for (int t = 1; t <= 10; ++t) r.step(100, 10);
-  r.idle(1);  // now = 11
+  r.idle(1);                                           // now = 11
   EXPECT_EQ(r.rates().tx, (D3{50, 90, 1000 / 11.0}));  // 10 s: samples 2..11
-  r.idle(1);  // 12
+  r.idle(1);                                           // 12
   EXPECT_EQ(r.rates().tx, (D3{0, 80, 1000 / 12.0}));
   r.idle(8);  // 20
   EXPECT_EQ(r.rates().tx, (D3{0, 0, 50}));
@@ -156,10 +156,10 @@ TEST(RowHistory, SparklineBucketPlacement) {
   EXPECT_EQ(s8.rx, (std::vector<double>{0, 0, 0, 8, 0, 0, 0, 0}));  // ended 20 s ago
   auto s20 = r.spark(20);
   std::vector<double> tx20(20, 0), rx20(20, 0);
-  tx20[1] = 25;    // ended 37 s ago
-  tx20[17] = 5;    // ended 5 and 4 s ago
-  tx20[19] = 5;    // newest
-  rx20[9] = 20;    // 20 s ago: bucket 20-22 s ago
+  tx20[1] = 25;  // ended 37 s ago
+  tx20[17] = 5;  // ended 5 and 4 s ago
+  tx20[19] = 5;  // newest
+  rx20[9] = 20;  // 20 s ago: bucket 20-22 s ago
   EXPECT_EQ(s20.tx, tx20);
   EXPECT_EQ(s20.rx, rx20);
   EXPECT_EQ(r.spark(0).tx.size(), 0u);
@@ -220,7 +220,7 @@ TEST(RowHistory, SteadyTrafficDrawsAFlatSparklineAtTwoSecondDelay) {
 // oldest kept sample's start is unknown and span() falls back to the start
 // of the run, so the 40 s rate divides 25 s of bytes by the whole run time.
 TEST(RowHistory, WindowNeverSpansMoreThanItsLengthAtTinyDelays) {
-  Row r(1.0 / 32);  // 32 samples/s; exact in binary
+  Row r(1.0 / 32);                               // 32 samples/s; exact in binary
   for (int i = 0; i < 32 * 100; ++i) r.step(1);  // 32 B/s for 100 s
   EXPECT_EQ(r.rates().tx[0], 32);
   EXPECT_EQ(r.rates().tx[1], 32);

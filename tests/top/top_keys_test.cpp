@@ -197,7 +197,7 @@ TEST_F(Keys, FilterIsTypedThenApplied) {
   st.selected = 2;
   EXPECT_TRUE(type("/pgx\x7f"));
   EXPECT_EQ(st.editing, "pg");
-  EXPECT_EQ(st.query.filter, "");  // not applied while typing
+  EXPECT_EQ(st.query.filter, "");   // not applied while typing
   EXPECT_TRUE(type("q1\x1b[A\t"));  // keys are text (arrows, Tab ignored) while typing
   EXPECT_EQ(st.editing, "pgq1");
   EXPECT_EQ(st.query.sort, SortBy::total);

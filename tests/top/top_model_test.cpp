@@ -41,8 +41,8 @@ std::array<uint8_t, 16> v6(std::initializer_list<uint8_t> bytes) {
 const auto kDb6 = v6({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1});  // 2001:db8::1
 const auto kLocal6 = v6({0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2});
 
-ConnDelta conn(uint32_t pid, uint64_t cookie, std::array<uint8_t, 16> remote, uint16_t port, uint64_t tx,
-               uint64_t rx, uint16_t proto = IPPROTO_TCP) {
+ConnDelta conn(uint32_t pid, uint64_t cookie, std::array<uint8_t, 16> remote, uint16_t port,
+               uint64_t tx, uint64_t rx, uint16_t proto = IPPROTO_TCP) {
   ConnDelta c;
   c.id = {cookie, pid_of(pid)};
   c.info.family = AF_INET;
@@ -114,8 +114,9 @@ std::vector<std::string> locals(const std::vector<TopRow>& rows) {
 // curl (7) to 93.184.216.34 and 1.1.1.1.
 void busy(Model& t) {
   t.step({proc(4121, "postgres", 3000, 30000, 26), proc(7, "curl", 100, 2000, 4242)},
-         {conn(4121, 1, v4(93, 184, 216, 34), 443, 1000, 10000), conn(4121, 2, v4(93, 184, 216, 34), 80, 1500, 15000),
-          conn6(4121, 3, 443, 500, 5000), conn(7, 4, v4(93, 184, 216, 34), 443, 60, 1500),
+         {conn(4121, 1, v4(93, 184, 216, 34), 443, 1000, 10000),
+          conn(4121, 2, v4(93, 184, 216, 34), 80, 1500, 15000), conn6(4121, 3, 443, 500, 5000),
+          conn(7, 4, v4(93, 184, 216, 34), 443, 60, 1500),
           conn(7, 5, v4(1, 1, 1, 1), 53, 40, 500, IPPROTO_UDP)});
 }
 
@@ -140,10 +141,12 @@ TEST_F(Model, ConnectionsView) {
   busy(*this);
   auto r = rows(view(View::connections));
   ASSERT_EQ(r.size(), 5u);
-  EXPECT_EQ(remotes(r), (std::vector<std::string>{"93.184.216.34:80", "93.184.216.34:443", "[2001:db8::1]:443",
-                                                  "93.184.216.34:443", "1.1.1.1:53"}));
-  EXPECT_EQ(locals(r), (std::vector<std::string>{"10.0.0.1:40002", "10.0.0.1:40001", "[2001:db8::2]:5432",
-                                                 "10.0.0.1:40004", "10.0.0.1:40005"}));
+  EXPECT_EQ(remotes(r),
+            (std::vector<std::string>{"93.184.216.34:80", "93.184.216.34:443", "[2001:db8::1]:443",
+                                      "93.184.216.34:443", "1.1.1.1:53"}));
+  EXPECT_EQ(locals(r),
+            (std::vector<std::string>{"10.0.0.1:40002", "10.0.0.1:40001", "[2001:db8::2]:5432",
+                                      "10.0.0.1:40004", "10.0.0.1:40005"}));
   EXPECT_EQ(pids(r), (std::vector<uint32_t>{4121, 4121, 4121, 7, 7}));
   EXPECT_EQ(r[0].program, "postgres");
   EXPECT_EQ(r[0].user, "postgres");
@@ -308,9 +311,11 @@ TEST_F(Model, FilterByProgramAddressPortOrPid) {
   EXPECT_TRUE(rows(q).empty());
   q.view = View::connections;
   q.filter = "93.184";
-  EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"93.184.216.34:80", "93.184.216.34:443", "93.184.216.34:443"}));
+  EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"93.184.216.34:80", "93.184.216.34:443",
+                                                        "93.184.216.34:443"}));
   q.filter = ":443";
-  EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"93.184.216.34:443", "[2001:db8::1]:443", "93.184.216.34:443"}));
+  EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"93.184.216.34:443", "[2001:db8::1]:443",
+                                                        "93.184.216.34:443"}));
   q.filter = "udp";
   EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"1.1.1.1:53"}));
   q.filter = "40002";  // local port
@@ -346,9 +351,10 @@ TEST_F(Model, PortsHidden) {
   TopQuery q = view(View::connections);
   q.show_ports = false;
   auto r = rows(q);
-  EXPECT_EQ(remotes(r), (std::vector<std::string>{"93.184.216.34", "93.184.216.34", "2001:db8::1", "93.184.216.34",
-                                                  "1.1.1.1"}));
-  EXPECT_EQ(locals(r), (std::vector<std::string>{"10.0.0.1", "10.0.0.1", "2001:db8::2", "10.0.0.1", "10.0.0.1"}));
+  EXPECT_EQ(remotes(r), (std::vector<std::string>{"93.184.216.34", "93.184.216.34", "2001:db8::1",
+                                                  "93.184.216.34", "1.1.1.1"}));
+  EXPECT_EQ(locals(r), (std::vector<std::string>{"10.0.0.1", "10.0.0.1", "2001:db8::2", "10.0.0.1",
+                                                 "10.0.0.1"}));
 }
 
 TEST_F(Model, ReverseDnsNamesRemotesOnly) {
@@ -363,12 +369,14 @@ TEST_F(Model, ReverseDnsNamesRemotesOnly) {
     return std::nullopt;
   };
   auto r = rows(q);
-  EXPECT_EQ(remotes(r), (std::vector<std::string>{"example.com:80", "example.com:443", "v6.example.net:443",
-                                                  "example.com:443", "1.1.1.1:53"}));
+  EXPECT_EQ(remotes(r),
+            (std::vector<std::string>{"example.com:80", "example.com:443", "v6.example.net:443",
+                                      "example.com:443", "1.1.1.1:53"}));
   EXPECT_EQ(r[0].local, "10.0.0.1:40002");
   EXPECT_EQ(asked, 5);
   q.view = View::remotes;
-  EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"example.com", "v6.example.net", "1.1.1.1"}));
+  EXPECT_EQ(remotes(rows(q)),
+            (std::vector<std::string>{"example.com", "v6.example.net", "1.1.1.1"}));
   q.filter = "example.com";
   EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"example.com"}));
 }

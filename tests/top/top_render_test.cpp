@@ -39,7 +39,8 @@ std::string framed(const std::vector<std::string>& lines) {
   return out + ")\"";
 }
 
-void expect_frame(const std::vector<std::string>& got, const std::string& want, size_t width, size_t height) {
+void expect_frame(const std::vector<std::string>& got, const std::string& want, size_t width,
+                  size_t height) {
   if (height) {
     EXPECT_EQ(got.size(), height);
   }
@@ -48,8 +49,8 @@ void expect_frame(const std::vector<std::string>& got, const std::string& want, 
 }
 
 // render_top, checking that every line is exactly `width` cells.
-std::vector<std::string> render(const TopHeader& h, const std::vector<TopRow>& rows, const TopState& st,
-                                size_t width, size_t height, bool utf8) {
+std::vector<std::string> render(const TopHeader& h, const std::vector<TopRow>& rows,
+                                const TopState& st, size_t width, size_t height, bool utf8) {
   auto f = render_top(h, rows, st, width, height, utf8);
   for (const auto& l : f) EXPECT_EQ(cells(l), width) << "line: " << l;
   return f;
@@ -219,7 +220,8 @@ TEST(RenderTop, DrillDownTitle) {
   TopState st = in(View::connections);
   st.query.drill = ProcId{4121, 1};
   auto f = render(h, {conns()[0]}, st, 80, 0, true);
-  EXPECT_EQ(trimmed(f[0]), "netacct top 15:40:01  fentry  connections of PID 4121  bytes/s  h: help");
+  EXPECT_EQ(trimmed(f[0]),
+            "netacct top 15:40:01  fentry  connections of PID 4121  bytes/s  h: help");
 }
 
 // Regression (fixed): at the default 80 columns the connections view's column header does
@@ -285,8 +287,10 @@ TEST(RenderTop, CumulativeBits) {
   st.cumulative = st.bits = true;
   auto f = render(header(), procs(), st, 80, 0, true);
   EXPECT_EQ(trimmed(f[0]), "netacct top 15:40:01  fentry  processes  bits moved  h: help");
-  EXPECT_EQ(f[5], "   4121 postgres postgres         => 24.6Kb  819Kb  164Kb      8388608    ▁▁▂▂▃▃");
-  EXPECT_EQ(trimmed(f[6]), "                                  <=  197Kb  164Mb     0b  25769803776  ▄▄▄▄▄▄▄█");
+  EXPECT_EQ(f[5],
+            "   4121 postgres postgres         => 24.6Kb  819Kb  164Kb      8388608    ▁▁▂▂▃▃");
+  EXPECT_EQ(trimmed(f[6]),
+            "                                  <=  197Kb  164Mb     0b  25769803776  ▄▄▄▄▄▄▄█");
 }
 
 TEST(RenderTop, PausedAndFilter) {
@@ -295,7 +299,8 @@ TEST(RenderTop, PausedAndFilter) {
   st.editing = "pos";
   auto f = render(header(), procs(), st, 80, 0, true);
   EXPECT_EQ(trimmed(f[0]), "netacct top 15:40:01  fentry  processes  bytes/s  PAUSED  h: help");
-  EXPECT_EQ(trimmed(f[2]), "cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0   filter: pos_");
+  EXPECT_EQ(trimmed(f[2]),
+            "cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0   filter: pos_");
   st.editing.reset();
   st.query.filter = "postgres";
   st.paused = false;
@@ -417,8 +422,10 @@ TEST(RenderTop, BatchModeShowsEveryRowWithoutCursor) {
   auto f = render(header(), rows, st, 80, 0, true);
   ASSERT_EQ(f.size(), 5 + 2 * 12u);
   for (const auto& l : f) EXPECT_NE(l[0], '>');
-  EXPECT_EQ(f[5], "    100 alice    curl            =>   100B    50B    25B   100B   500B        ▁ ");
-  EXPECT_EQ(f[28], "        (exited)                 <=   900B   450B   300B   900B  8.79K        █ ");
+  EXPECT_EQ(f[5],
+            "    100 alice    curl            =>   100B    50B    25B   100B   500B        ▁ ");
+  EXPECT_EQ(f[28],
+            "        (exited)                 <=   900B   450B   300B   900B  8.79K        █ ");
 }
 
 TEST(RenderTop, LongTextIsCutWithATilde) {
@@ -427,7 +434,8 @@ TEST(RenderTop, LongTextIsCutWithATilde) {
   r.user = "verylongusername";
   r.program = "a-program-name-longer-than-the-column";
   auto f = render(header(), {r}, {}, 80, 0, false);
-  EXPECT_EQ(f[5], "      7 verylon~ a-program-name~ =>   100B    50B    25B   100B   500B        . ");
+  EXPECT_EQ(f[5],
+            "      7 verylon~ a-program-name~ =>   100B    50B    25B   100B   500B        . ");
   auto narrow = render(header(), {r}, {}, 30, 0, false);
   EXPECT_EQ(narrow[0], "netacct top 15:40:01  fentry ~");
 }

@@ -41,20 +41,23 @@ TEST(ContainerName, Docker) {
 
 TEST(ContainerName, ContainerdUnderKubepods) {
   EXPECT_EQ(container_name("/kubepods.slice/kubepods-burstable.slice/"
-                           "kubepods-burstable-pod1234_5678.slice/cri-containerd-" + kId + ".scope"),
+                           "kubepods-burstable-pod1234_5678.slice/cri-containerd-" +
+                           kId + ".scope"),
             "containerd:0123456789ab");
 }
 
 TEST(ContainerName, Crio) {
   EXPECT_EQ(container_name("/kubepods.slice/kubepods-besteffort.slice/"
-                           "kubepods-besteffort-podabc.slice/crio-" + kId + ".scope"),
+                           "kubepods-besteffort-podabc.slice/crio-" +
+                           kId + ".scope"),
             "crio:0123456789ab");
 }
 
 TEST(ContainerName, Podman) {
   EXPECT_EQ(container_name("/machine.slice/libpod-" + kId + ".scope"), "podman:0123456789ab");
   // A process in a sub-group of the container is still the container's.
-  EXPECT_EQ(container_name("/machine.slice/libpod-" + kId + ".scope/container"), "podman:0123456789ab");
+  EXPECT_EQ(container_name("/machine.slice/libpod-" + kId + ".scope/container"),
+            "podman:0123456789ab");
 }
 
 TEST(ContainerName, PodmanMonitorIsNotAContainer) {
@@ -66,7 +69,8 @@ TEST(ContainerName, PodmanMonitorIsNotAContainer) {
 // is named as a container "crio:conmon-01234" instead.
 TEST(ContainerName, CrioMonitorIsNotAContainer) {
   EXPECT_EQ(container_name("/kubepods.slice/kubepods-besteffort.slice/"
-                           "kubepods-besteffort-podabc.slice/crio-conmon-" + kId + ".scope"),
+                           "kubepods-besteffort-podabc.slice/crio-conmon-" +
+                           kId + ".scope"),
             std::nullopt);
 }
 

@@ -32,8 +32,9 @@ TEST(Format, EndpointIpv6InBrackets) {
 }
 
 TEST(Format, EndpointV4MappedIpv6) {
-  EXPECT_EQ(format_endpoint(AF_INET6, v6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1}, 53)),
-            "[::ffff:127.0.0.1]:53");
+  EXPECT_EQ(
+      format_endpoint(AF_INET6, v6({0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 127, 0, 0, 1}, 53)),
+      "[::ffff:127.0.0.1]:53");
 }
 
 TEST(Format, FamilyName) {
@@ -68,7 +69,8 @@ TEST(Format, HumanBytesUnits) {
   EXPECT_EQ(human_bytes(1024.0 * 1024 * 1024), "1.0 GiB");
   EXPECT_EQ(human_bytes(1024.0 * 1024 * 1024 * 1024), "1.0 TiB");
   EXPECT_EQ(human_bytes(1024.0 * 1024 * 1024 * 1024 * 1024), "1.0 PiB");
-  EXPECT_EQ(human_bytes(2048.0 * 1024 * 1024 * 1024 * 1024 * 1024), "2048.0 PiB");  // no larger unit
+  EXPECT_EQ(human_bytes(2048.0 * 1024 * 1024 * 1024 * 1024 * 1024),
+            "2048.0 PiB");  // no larger unit
 }
 
 // Regression (fixed): a value just under the next unit rounds up to "1024.0" in the

@@ -60,9 +60,9 @@ TEST(Options, ReportDefaults) {
 }
 
 TEST(Options, ReportEveryLongFlag) {
-  Command c = ok({"report", "--interval", "2.5", "--count", "0", "--format", "json", "--by",
-                 "connection", "--pid", "10", "--pid", "20", "--loopback", "--backend", "kprobe",
-                 "--verbose"});
+  Command c =
+      ok({"report", "--interval", "2.5", "--count", "0", "--format", "json", "--by", "connection",
+          "--pid", "10", "--pid", "20", "--loopback", "--backend", "kprobe", "--verbose"});
   EXPECT_EQ(c.kind, Command::Kind::report);
   EXPECT_EQ(c.report.interval_s, 2.5);
   EXPECT_EQ(c.report.count, 0u);
@@ -75,7 +75,8 @@ TEST(Options, ReportEveryLongFlag) {
 }
 
 TEST(Options, ReportShortFlags) {
-  Command c = ok({"report", "-i", "86400", "-c", "3", "-f", "csv", "-p", "1", "-p", "4194304", "-v"});
+  Command c =
+      ok({"report", "-i", "86400", "-c", "3", "-f", "csv", "-p", "1", "-p", "4194304", "-v"});
   EXPECT_EQ(c.report.interval_s, 86400.0);
   EXPECT_EQ(c.report.count, 3u);
   EXPECT_EQ(c.report.format, Format::csv);
@@ -152,10 +153,13 @@ TEST(Options, MissingSubcommand) {
 }
 
 TEST(Options, EnumErrorsAreOneLineNamingTheOption) {
-  EXPECT_TRUE(usage_error({"report", "--format", "xml"}).message.starts_with("netacct: --format: "));
+  EXPECT_TRUE(
+      usage_error({"report", "--format", "xml"}).message.starts_with("netacct: --format: "));
   EXPECT_TRUE(usage_error({"report", "--by", "pid"}).message.starts_with("netacct: --by: "));
-  EXPECT_TRUE(usage_error({"report", "--backend", "bogus"}).message.starts_with("netacct: --backend: "));
-  EXPECT_TRUE(usage_error({"doctor", "--format", "csv"}).message.starts_with("netacct: --format: "));
+  EXPECT_TRUE(
+      usage_error({"report", "--backend", "bogus"}).message.starts_with("netacct: --backend: "));
+  EXPECT_TRUE(
+      usage_error({"doctor", "--format", "csv"}).message.starts_with("netacct: --format: "));
 }
 
 // Regression (fixed): CLI11's CheckedTransformer message leaks the enum's integer
@@ -193,10 +197,11 @@ TEST(Options, EnumIntegerValuesAreRejected) {
 // "--count 010" prints 8 reports. The digits-only check on --count does not
 // help, and --interval (std::stod) takes "0x10" as 16 seconds.
 TEST(Options, NumbersAreDecimal) {
-  EXPECT_EQ(ok({"report", "--pid", "010"}).report.pids, (std::vector<uint32_t>{10}));  // actual: {8}
-  EXPECT_EQ(ok({"report", "--count", "010"}).report.count, 10u);                      // actual: 8
-  EXPECT_EQ(parse({"report", "--pid", "0x1f"}).exit_code, 2);                         // actual: PID 31
-  EXPECT_EQ(parse({"report", "--interval", "0x10"}).exit_code, 2);                    // actual: 16 s
+  EXPECT_EQ(ok({"report", "--pid", "010"}).report.pids,
+            (std::vector<uint32_t>{10}));                           // actual: {8}
+  EXPECT_EQ(ok({"report", "--count", "010"}).report.count, 10u);    // actual: 8
+  EXPECT_EQ(parse({"report", "--pid", "0x1f"}).exit_code, 2);       // actual: PID 31
+  EXPECT_EQ(parse({"report", "--interval", "0x10"}).exit_code, 2);  // actual: 16 s
 }
 
 // Regression (fixed): a --count beyond 64 bits passes the digits-only check and
@@ -226,6 +231,7 @@ TEST(Options, Help) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_FALSE(r.command.has_value());
   EXPECT_EQ(r.err, "");
-  for (const char* flag : {"--interval", "--count", "--format", "--by", "--pid", "--loopback", "--backend"})
+  for (const char* flag :
+       {"--interval", "--count", "--format", "--by", "--pid", "--loopback", "--backend"})
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
 }

@@ -1,9 +1,9 @@
-#include "output/report.hpp"
-
 #include <gtest/gtest.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
+
+#include "output/report.hpp"
 
 using namespace netacct;
 
@@ -44,10 +44,10 @@ Report fixed_report() {
   nginx.exited = true;
   r.processes = {curl, nginx};
 
-  ConnectionRow c1{4242, "curl", "tcp", "ipv6", "[fd00::1]:40000", "[2001:db8::5]:443",
-                   4026531840u, 1536, 1048576, 307.2, 209715.2};
-  ConnectionRow c2{17, "nginx", "udp", "ipv4", "10.0.0.1:53", "10.0.0.2:5353",
-                   4026531840u, 500, 20, 100, 4};
+  ConnectionRow c1{4242,        "curl", "tcp",   "ipv6", "[fd00::1]:40000", "[2001:db8::5]:443",
+                   4026531840u, 1536,   1048576, 307.2,  209715.2};
+  ConnectionRow c2{17,  "nginx", "udp", "ipv4", "10.0.0.1:53", "10.0.0.2:5353", 4026531840u,
+                   500, 20,      100,   4};
   r.connections = {c1, c2};
   r.loss = {2, 1, 0, 0};
   return r;
@@ -138,20 +138,24 @@ TEST(Output, JsonSurvivesInvalidUtf8InComm) {
 
 TEST(Output, TextByProcessGolden) {
   std::string out = write(Format::text, GroupBy::process, {fixed_report()});
-  EXPECT_EQ(rstrip_lines(out), std::string(kTextHeader) +
-                                   " PID  USER   PROGRAM     SENT  RECEIVED   SEND/s       RECV/s\n"
-                                   "4242  alice  curl     1.5 KiB   1.0 MiB  307 B/s  204.8 KiB/s\n"
-                                   "  17  33     nginx      500 B      20 B  100 B/s        4 B/s  exited\n"
-                                   "loss: 2 connection entries evicted, 1 failed inserts\n"
-                                   "\n");
+  EXPECT_EQ(rstrip_lines(out),
+            std::string(kTextHeader) +
+                " PID  USER   PROGRAM     SENT  RECEIVED   SEND/s       RECV/s\n"
+                "4242  alice  curl     1.5 KiB   1.0 MiB  307 B/s  204.8 KiB/s\n"
+                "  17  33     nginx      500 B      20 B  100 B/s        4 B/s  exited\n"
+                "loss: 2 connection entries evicted, 1 failed inserts\n"
+                "\n");
 }
 
 TEST(Output, TextByConnectionGolden) {
   std::string out = write(Format::text, GroupBy::connection, {fixed_report()});
   EXPECT_EQ(out, std::string(kTextHeader) +
-                     " PID  PROGRAM  PROTO  LOCAL            REMOTE                SENT  RECEIVED   SEND/s       RECV/s\n"
-                     "4242  curl     tcp    [fd00::1]:40000  [2001:db8::5]:443  1.5 KiB   1.0 MiB  307 B/s  204.8 KiB/s\n"
-                     "  17  nginx    udp    10.0.0.1:53      10.0.0.2:5353        500 B      20 B  100 B/s        4 B/s\n"
+                     " PID  PROGRAM  PROTO  LOCAL            REMOTE                SENT  RECEIVED  "
+                     " SEND/s       RECV/s\n"
+                     "4242  curl     tcp    [fd00::1]:40000  [2001:db8::5]:443  1.5 KiB   1.0 MiB  "
+                     "307 B/s  204.8 KiB/s\n"
+                     "  17  nginx    udp    10.0.0.1:53      10.0.0.2:5353        500 B      20 B  "
+                     "100 B/s        4 B/s\n"
                      "loss: 2 connection entries evicted, 1 failed inserts\n"
                      "\n");
 }
@@ -179,14 +183,15 @@ TEST(Output, CsvByProcessHeaderOnceAcrossWrites) {
   second.end_wall += 5'000'000'000;
   second.processes.resize(1);
   std::string out = write(Format::csv, GroupBy::process, {fixed_report(), second});
-  EXPECT_EQ(out,
-            "start,end,pid,comm,exe,uid,user,cgroup,container,tx_bytes,rx_bytes,tx_rate,rx_rate,exited\n"
-            "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,4242,curl,/usr/bin/curl,1000,alice,"
-            "/user.slice/user-1000.slice/session-2.scope,,1536,1048576,307.2,209715.2,false\n"
-            "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,17,nginx,,33,,"
-            "/system.slice/nginx.service,nginx.service,500,20,100.0,4.0,true\n"
-            "2023-11-14T22:13:25.123Z,2023-11-14T22:13:30.123Z,4242,curl,/usr/bin/curl,1000,alice,"
-            "/user.slice/user-1000.slice/session-2.scope,,1536,1048576,307.2,209715.2,false\n");
+  EXPECT_EQ(
+      out,
+      "start,end,pid,comm,exe,uid,user,cgroup,container,tx_bytes,rx_bytes,tx_rate,rx_rate,exited\n"
+      "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,4242,curl,/usr/bin/curl,1000,alice,"
+      "/user.slice/user-1000.slice/session-2.scope,,1536,1048576,307.2,209715.2,false\n"
+      "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,17,nginx,,33,,"
+      "/system.slice/nginx.service,nginx.service,500,20,100.0,4.0,true\n"
+      "2023-11-14T22:13:25.123Z,2023-11-14T22:13:30.123Z,4242,curl,/usr/bin/curl,1000,alice,"
+      "/user.slice/user-1000.slice/session-2.scope,,1536,1048576,307.2,209715.2,false\n");
 }
 
 TEST(Output, CsvByConnectionHeaderOnceAcrossWrites) {

@@ -90,7 +90,8 @@ TEST(Report, CarriesWindowHostAndBackend) {
 
 TEST(Report, LoopbackExcludedByDefault) {
   FakeResolver res;
-  Window w = window({proc(1, {100, 200, 1000, 2000})}, {conn(1, 1000, 2000, true), conn(1, 40, 80)});
+  Window w =
+      window({proc(1, {100, 200, 1000, 2000})}, {conn(1, 1000, 2000, true), conn(1, 40, 80)});
   Report r = assemble(w, {}, res, "h", "b");
   ASSERT_EQ(r.processes.size(), 1u);
   EXPECT_EQ(r.processes[0].tx_bytes, 100u);
@@ -103,7 +104,8 @@ TEST(Report, LoopbackExcludedByDefault) {
 
 TEST(Report, LoopbackIncludedWithFilter) {
   FakeResolver res;
-  Window w = window({proc(1, {100, 200, 1000, 2000})}, {conn(1, 1000, 2000, true), conn(1, 40, 80)});
+  Window w =
+      window({proc(1, {100, 200, 1000, 2000})}, {conn(1, 1000, 2000, true), conn(1, 40, 80)});
   ReportFilter f;
   f.loopback = true;
   Report r = assemble(w, f, res, "h", "b");
@@ -190,8 +192,9 @@ TEST(Report, IdentityFromResolverAndWindow) {
   res.users = {{0, "root"}};
   res.cgroups = {{11, "/system.slice/nginx.service"},
                  {12, "/user.slice/user-1000.slice/session-2.scope"}};
-  Window w = window({proc(1, {30, 0, 0, 0}, "nginx", 0, 11), proc(2, {20, 0, 0, 0}, "bash", 1000, 12),
-                     proc(3, {10, 0, 0, 0}, "x", 1001, 99)});
+  Window w =
+      window({proc(1, {30, 0, 0, 0}, "nginx", 0, 11), proc(2, {20, 0, 0, 0}, "bash", 1000, 12),
+              proc(3, {10, 0, 0, 0}, "x", 1001, 99)});
   Report r = assemble(w, {}, res, "h", "b");
   ASSERT_EQ(r.processes.size(), 3u);
   const auto& nginx = r.processes[0];

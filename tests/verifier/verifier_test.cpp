@@ -17,7 +17,8 @@ namespace {
 void require_root() {
   if (geteuid() == 0) return;
   const char* ci = std::getenv("CI");
-  if (ci && std::string(ci) == "true") FAIL() << "verifier tests need root and CI=true forbids skipping";
+  if (ci && std::string(ci) == "true")
+    FAIL() << "verifier tests need root and CI=true forbids skipping";
   GTEST_SKIP() << "verifier tests need root (run tools/test as root)";
 }
 

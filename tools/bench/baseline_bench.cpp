@@ -40,7 +40,8 @@ void copy(benchmark::State& st, size_t bytes) {
 }  // namespace
 
 void register_baseline_benchmarks() {
-  common(benchmark::RegisterBenchmark("baseline/empty_call", empty_call))->Unit(benchmark::kNanosecond);
+  common(benchmark::RegisterBenchmark("baseline/empty_call", empty_call))
+      ->Unit(benchmark::kNanosecond);
   for (size_t bytes : {window_bytes(10000), map_bytes(10000), map_bytes(100000)})
     common(benchmark::RegisterBenchmark(memcpy_name(bytes).c_str(), copy, bytes));
 }

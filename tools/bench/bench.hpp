@@ -14,8 +14,11 @@ namespace netacct::bench {
 inline benchmark::internal::Benchmark* common(benchmark::internal::Benchmark* b) {
   return b->Unit(benchmark::kMillisecond)
       ->MinTime(0.3)
-      ->ComputeStatistics("min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); })
-      ->ComputeStatistics("max", [](const std::vector<double>& v) { return *std::max_element(v.begin(), v.end()); });
+      ->ComputeStatistics(
+          "min", [](const std::vector<double>& v) { return *std::min_element(v.begin(), v.end()); })
+      ->ComputeStatistics("max", [](const std::vector<double>& v) {
+        return *std::max_element(v.begin(), v.end());
+      });
 }
 
 void register_top_benchmarks();       // top_bench.cpp

@@ -25,16 +25,19 @@ namespace {
 
 struct Stat {
   double median = NAN, stddev = NAN, min = NAN, max = NAN;  // CPU seconds per call
-  double wall = NAN;                                         // median wall seconds
+  double wall = NAN;                                        // median wall seconds
   int repetitions = 0;
 };
 
 std::string time(double s) {
   char buf[32];
   if (std::isnan(s)) return "n/a";
-  if (s >= 1e-3) std::snprintf(buf, sizeof buf, "%.3f ms", s * 1e3);
-  else if (s >= 1e-6) std::snprintf(buf, sizeof buf, "%.2f us", s * 1e6);
-  else std::snprintf(buf, sizeof buf, "%.2f ns", s * 1e9);
+  if (s >= 1e-3)
+    std::snprintf(buf, sizeof buf, "%.3f ms", s * 1e3);
+  else if (s >= 1e-6)
+    std::snprintf(buf, sizeof buf, "%.2f us", s * 1e6);
+  else
+    std::snprintf(buf, sizeof buf, "%.2f ns", s * 1e9);
   return buf;
 }
 
@@ -73,27 +76,35 @@ class SummaryReporter : public benchmark::ConsoleReporter {
   }
 
   void summary() const {
-    std::printf("\nnetacct bench summary: CPU time per call, median of %d repetition(s) "
-                "[stddev; min..max of the repetitions]; median wall time\n",
-                stats_.empty() ? 0 : stats_.begin()->second.repetitions);
+    std::printf(
+        "\nnetacct bench summary: CPU time per call, median of %d repetition(s) "
+        "[stddev; min..max of the repetitions]; median wall time\n",
+        stats_.empty() ? 0 : stats_.begin()->second.repetitions);
     for (const auto& [name, st] : stats_)
       std::printf("  %-38s %10s  [sd %s; %s..%s]  wall %s\n", name.c_str(), time(st.median).c_str(),
-                  time(st.stddev).c_str(), time(st.min).c_str(), time(st.max).c_str(), time(st.wall).c_str());
-    for (const auto& [name, why] : errors_) std::printf("  %-38s skipped: %s\n", name.c_str(), why.c_str());
+                  time(st.stddev).c_str(), time(st.min).c_str(), time(st.max).c_str(),
+                  time(st.wall).c_str());
+    for (const auto& [name, why] : errors_)
+      std::printf("  %-38s skipped: %s\n", name.c_str(), why.c_str());
 
     std::printf("\n");
     if (auto top = get("top/refresh/conns:10000")) {
-      std::printf("top refresh without the kernel read, 10,000 live connections (500 processes, 2,000 remotes), 80x24:\n");
-      std::printf("  %s per refresh = %.2f %% of one core at a 1 s refresh (repetitions: %.2f..%.2f %%); "
-                  "target < 2 %%: %s\n",
-                  time(top->median).c_str(), 100 * top->median, 100 * top->min, 100 * top->max,
-                  100 * top->median < 2 ? "met" : "NOT MET");
+      std::printf(
+          "top refresh without the kernel read, 10,000 live connections (500 processes, 2,000 "
+          "remotes), 80x24:\n");
+      std::printf(
+          "  %s per refresh = %.2f %% of one core at a 1 s refresh (repetitions: %.2f..%.2f %%); "
+          "target < 2 %%: %s\n",
+          time(top->median).c_str(), 100 * top->median, 100 * top->min, 100 * top->max,
+          100 * top->median < 2 ? "met" : "NOT MET");
       ratio(*top, memcpy_name(window_bytes(10000)), "a memcpy of its input window");
       if (auto e = get("baseline/empty_call"))
-        std::printf("  = %.3g x an empty function call (%s)\n", top->median / e->median, time(e->median).c_str());
-      if (auto u = get("top/model_update/conns:10000"), f = get("top/rows_render/conns:10000"); u && f)
-        std::printf("  of which TopModel::update %s, rows + render_top %s\n", time(u->median).c_str(),
-                    time(f->median).c_str());
+        std::printf("  = %.3g x an empty function call (%s)\n", top->median / e->median,
+                    time(e->median).c_str());
+      if (auto u = get("top/model_update/conns:10000"), f = get("top/rows_render/conns:10000");
+          u && f)
+        std::printf("  of which TopModel::update %s, rows + render_top %s\n",
+                    time(u->median).c_str(), time(f->median).c_str());
     }
     if (auto big = get("top/refresh/conns:65536"))
       std::printf("  at 65,536 connections (the conns map's capacity): %s = %.2f %% of one core\n",
@@ -101,20 +112,27 @@ class SummaryReporter : public benchmark::ConsoleReporter {
     for (size_t n : {size_t(10000), size_t(100000)}) {
       auto rd = get("kernel/map_read/conns:" + std::to_string(n));
       if (!rd) continue;
-      std::printf("kernel read (MapReader::read) of %zu connection entries: %s [%s..%s], wall %s%s\n", n,
-                  time(rd->median).c_str(), time(rd->min).c_str(), time(rd->max).c_str(), time(rd->wall).c_str(),
-                  n != 100000 ? "" : rd->median <= 0.010 ? "; target <= 10 ms: met" : "; target <= 10 ms: NOT MET");
+      std::printf(
+          "kernel read (MapReader::read) of %zu connection entries: %s [%s..%s], wall %s%s\n", n,
+          time(rd->median).c_str(), time(rd->min).c_str(), time(rd->max).c_str(),
+          time(rd->wall).c_str(),
+          n != 100000           ? ""
+          : rd->median <= 0.010 ? "; target <= 10 ms: met"
+                                : "; target <= 10 ms: NOT MET");
       ratio(*rd, memcpy_name(map_bytes(n)), "a memcpy of the same bytes");
       if (auto raw = get("kernel/lookup_batch_only/conns:" + std::to_string(n)))
-        std::printf("  of which the conns map's batch lookups alone: %s\n", time(raw->median).c_str());
+        std::printf("  of which the conns map's batch lookups alone: %s\n",
+                    time(raw->median).c_str());
     }
     auto rd = get("kernel/map_read/conns:10000"), acc = get("poll/accountant_advance/conns:10000"),
          alive = get("poll/procfs_alive/procs:500"), top = get("top/refresh/conns:10000");
     if (rd && acc && alive && top) {
       double all = rd->median + acc->median + 2 * alive->median + top->median;
-      std::printf("whole refresh at 10,000 connections, sum of the parts (kernel read + Accountant::advance + "
-                  "2 x 500 procfs liveness checks + top): %s = %.2f %% of one core at a 1 s refresh\n",
-                  time(all).c_str(), 100 * all);
+      std::printf(
+          "whole refresh at 10,000 connections, sum of the parts (kernel read + "
+          "Accountant::advance + "
+          "2 x 500 procfs liveness checks + top): %s = %.2f %% of one core at a 1 s refresh\n",
+          time(all).c_str(), 100 * all);
     }
   }
 
@@ -128,7 +146,8 @@ class SummaryReporter : public benchmark::ConsoleReporter {
   }
   void ratio(const Stat& st, const std::string& base, const char* what) const {
     if (auto b = get(base))
-      std::printf("  = %.1f x %s (%s, same run)\n", st.median / b->median, what, time(b->median).c_str());
+      std::printf("  = %.1f x %s (%s, same run)\n", st.median / b->median, what,
+                  time(b->median).c_str());
   }
 };
 

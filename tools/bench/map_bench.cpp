@@ -33,7 +33,8 @@ struct Maps {
   }
 };
 
-int create(bpf_map_type type, const char* name, uint32_t key, uint32_t value, uint32_t max, std::string& error) {
+int create(bpf_map_type type, const char* name, uint32_t key, uint32_t value, uint32_t max,
+           std::string& error) {
   int fd = bpf_map_create(type, name, key, value, max, nullptr);
   if (fd < 0 && error.empty())
     error = std::string("bpf_map_create ") + name + ": " + std::strerror(errno) + " (run as root)";
@@ -44,7 +45,8 @@ int create(bpf_map_type type, const char* name, uint32_t key, uint32_t value, ui
 template <typename K, typename V>
 bool fill(int fd, const std::vector<K>& keys, const std::vector<V>& vals) {
   uint32_t n = uint32_t(keys.size());
-  if (bpf_map_update_batch(fd, keys.data(), vals.data(), &n, nullptr) == 0 && n == keys.size()) return true;
+  if (bpf_map_update_batch(fd, keys.data(), vals.data(), &n, nullptr) == 0 && n == keys.size())
+    return true;
   for (size_t i = 0; i < keys.size(); ++i)
     if (bpf_map_update_elem(fd, &keys[i], &vals[i], BPF_ANY) != 0) return false;
   return true;
@@ -57,9 +59,12 @@ std::unique_ptr<Maps> make_maps(size_t conns) {
   // entry is evicted while filling.
   uint32_t conn_max = std::max<uint32_t>(NA_MAX_CONNS, uint32_t(conns + conns / 2));
   uint32_t proc_max = std::max<uint32_t>(NA_MAX_PROCS, uint32_t(s.procs * 2));
-  m->procs = create(BPF_MAP_TYPE_LRU_HASH, "procs", sizeof(na_proc_key), sizeof(na_proc_val), proc_max, m->error);
-  m->conns = create(BPF_MAP_TYPE_LRU_HASH, "conns", sizeof(na_conn_key), sizeof(na_conn_val), conn_max, m->error);
-  m->stats = create(BPF_MAP_TYPE_PERCPU_ARRAY, "stats", sizeof(uint32_t), sizeof(na_stats), 1, m->error);
+  m->procs = create(BPF_MAP_TYPE_LRU_HASH, "procs", sizeof(na_proc_key), sizeof(na_proc_val),
+                    proc_max, m->error);
+  m->conns = create(BPF_MAP_TYPE_LRU_HASH, "conns", sizeof(na_conn_key), sizeof(na_conn_val),
+                    conn_max, m->error);
+  m->stats =
+      create(BPF_MAP_TYPE_PERCPU_ARRAY, "stats", sizeof(uint32_t), sizeof(na_stats), 1, m->error);
   if (!m->error.empty()) return m;
 
   Window w = window(s);
@@ -93,7 +98,8 @@ std::unique_ptr<Maps> make_maps(size_t conns) {
     ck.push_back(k);
     cv.push_back(v);
   }
-  if (!fill(m->procs, pk, pv) || !fill(m->conns, ck, cv)) m->error = std::string("filling the maps: ") + std::strerror(errno);
+  if (!fill(m->procs, pk, pv) || !fill(m->conns, ck, cv))
+    m->error = std::string("filling the maps: ") + std::strerror(errno);
   return m;
 }
 
@@ -108,8 +114,8 @@ void map_read(benchmark::State& st, size_t conns) {
   MapReader reader(m->procs, m->conns, m->stats);
   Snapshot check = reader.read();
   if (check.conns.size() != conns || check.procs.size() != Shape::of(conns).procs) {
-    std::string e = "read back " + std::to_string(check.conns.size()) + " of " + std::to_string(conns) +
-                    " connection entries (evicted while filling?)";
+    std::string e = "read back " + std::to_string(check.conns.size()) + " of " +
+                    std::to_string(conns) + " connection entries (evicted while filling?)";
     st.SkipWithError(e.c_str());
     return;
   }
@@ -138,7 +144,8 @@ void lookup_batch_only(benchmark::State& st, size_t conns) {
     uint64_t token = 0;
     for (bool first = true;; first = false) {
       uint32_t n = chunk;
-      int err = bpf_map_lookup_batch(m->conns, first ? nullptr : &token, &token, &keys[at], &vals[at], &n, nullptr);
+      int err = bpf_map_lookup_batch(m->conns, first ? nullptr : &token, &token, &keys[at],
+                                     &vals[at], &n, nullptr);
       at += n;
       if (err) break;  // ENOENT: end of map
     }
@@ -155,14 +162,16 @@ void lookup_batch_only(benchmark::State& st, size_t conns) {
 // Bytes of the maps' keys and values for N connections: the memcpy baseline.
 size_t map_bytes(size_t conns) {
   Shape s = Shape::of(conns);
-  return s.conns * (sizeof(na_conn_key) + sizeof(na_conn_val)) + s.procs * (sizeof(na_proc_key) + sizeof(na_proc_val));
+  return s.conns * (sizeof(na_conn_key) + sizeof(na_conn_val)) +
+         s.procs * (sizeof(na_proc_key) + sizeof(na_proc_val));
 }
 
 void register_map_benchmarks() {
   for (size_t n : {size_t(10000), size_t(100000)}) {
-    common(benchmark::RegisterBenchmark(("kernel/map_read/conns:" + std::to_string(n)).c_str(), map_read, n));
-    common(benchmark::RegisterBenchmark(("kernel/lookup_batch_only/conns:" + std::to_string(n)).c_str(),
-                                        lookup_batch_only, n));
+    common(benchmark::RegisterBenchmark(("kernel/map_read/conns:" + std::to_string(n)).c_str(),
+                                        map_read, n));
+    common(benchmark::RegisterBenchmark(
+        ("kernel/lookup_batch_only/conns:" + std::to_string(n)).c_str(), lookup_batch_only, n));
   }
 }
 

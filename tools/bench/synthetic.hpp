@@ -16,7 +16,9 @@ namespace netacct::bench {
 
 struct Shape {
   size_t conns, procs, remotes;
-  static Shape of(size_t conns) { return {conns, conns / 20 ? conns / 20 : 1, conns / 5 ? conns / 5 : 1}; }
+  static Shape of(size_t conns) {
+    return {conns, conns / 20 ? conns / 20 : 1, conns / 5 ? conns / 5 : 1};
+  }
 };
 
 inline ProcId proc_id(size_t i) { return {uint32_t(100000 + i), 1000000000ull + i * 7919}; }
@@ -28,7 +30,8 @@ inline ConnInfo conn_info(size_t j, const Shape& s) {
   if (r % 4 == 0) {                // a quarter of the remotes are IPv6
     c.family = AF_INET6;
     c.local.addr = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-    c.remote.addr = {0x20, 0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, uint8_t(r >> 8), uint8_t(r)};
+    c.remote.addr = {0x20,      0x01, 0x0d, 0xb8, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, uint8_t(r >> 8),
+                     uint8_t(r)};
   } else {
     c.family = AF_INET;
     c.local.addr = {10, 0, 0, 1};
@@ -72,7 +75,8 @@ inline Snapshot snapshot(const Shape& s, uint64_t generation) {
     b.rx *= generation;
     snap.procs.push_back({p.id, p.info, b});
   }
-  for (const auto& c : w.conns) snap.conns.push_back({c.id, c.info, c.tx * generation, c.rx * generation});
+  for (const auto& c : w.conns)
+    snap.conns.push_back({c.id, c.info, c.tx * generation, c.rx * generation});
   return snap;
 }
 

@@ -26,7 +26,8 @@ constexpr size_t kWidth = 80, kHeight = 24;
 // A model that has seen 45 refreshes of the load (a full 40 s history), and
 // the state of a screen on the processes view.
 struct TopFixture {
-  explicit TopFixture(size_t conns) : shape(Shape::of(conns)), w(window(shape)), model(0, 1.0, false) {  // start 0, -d 1
+  explicit TopFixture(size_t conns)
+      : shape(Shape::of(conns)), w(window(shape)), model(0, 1.0, false) {  // start 0, -d 1
     header.backend = "tracepoint";
     header.clock = "15:40:01";
     for (int i = 0; i < 45; ++i) update();
@@ -119,7 +120,8 @@ void procfs_alive(benchmark::State& st, size_t procs) {
   std::istringstream rest(line.substr(line.rfind(')') + 2));
   std::string field;
   for (int i = 3; i <= 22; ++i) rest >> field;  // field 22: starttime in ticks
-  ProcId self{uint32_t(getpid()), std::stoull(field) * (1000000000ull / uint64_t(sysconf(_SC_CLK_TCK)))};
+  ProcId self{uint32_t(getpid()),
+              std::stoull(field) * (1000000000ull / uint64_t(sysconf(_SC_CLK_TCK)))};
   ProcFs fs;
   if (!fs.alive(self)) {
     st.SkipWithError("procfs liveness check of this very process failed");
@@ -136,13 +138,15 @@ void procfs_alive(benchmark::State& st, size_t procs) {
 
 void register_top_benchmarks() {
   common(benchmark::RegisterBenchmark("top/refresh/conns:10000", top_refresh, size_t(10000)));
-  common(benchmark::RegisterBenchmark("top/model_update/conns:10000", top_update_only, size_t(10000)));
-  common(benchmark::RegisterBenchmark("top/rows_render/conns:10000", top_frame_only, size_t(10000)));
+  common(
+      benchmark::RegisterBenchmark("top/model_update/conns:10000", top_update_only, size_t(10000)));
+  common(
+      benchmark::RegisterBenchmark("top/rows_render/conns:10000", top_frame_only, size_t(10000)));
   // The conns map's capacity (NA_MAX_CONNS): the most rows the model can get.
   common(benchmark::RegisterBenchmark("top/refresh/conns:65536", top_refresh, size_t(65536)));
   for (size_t n : {size_t(10000), size_t(65536)})
-    common(benchmark::RegisterBenchmark(("poll/accountant_advance/conns:" + std::to_string(n)).c_str(),
-                                        accountant_advance, n));
+    common(benchmark::RegisterBenchmark(
+        ("poll/accountant_advance/conns:" + std::to_string(n)).c_str(), accountant_advance, n));
   common(benchmark::RegisterBenchmark("poll/procfs_alive/procs:500", procfs_alive, size_t(500)));
 }
 

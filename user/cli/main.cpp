@@ -10,9 +10,12 @@ int main(int argc, char** argv) {
   if (!parsed.command) return parsed.exit_code;
   try {
     switch (parsed.command->kind) {
-      case netacct::Command::Kind::report: return netacct::run_report(*parsed.command);
-      case netacct::Command::Kind::top: return netacct::run_top(*parsed.command);
-      case netacct::Command::Kind::doctor: return netacct::run_doctor(*parsed.command);
+      case netacct::Command::Kind::report:
+        return netacct::run_report(*parsed.command);
+      case netacct::Command::Kind::top:
+        return netacct::run_top(*parsed.command);
+      case netacct::Command::Kind::doctor:
+        return netacct::run_doctor(*parsed.command);
     }
   } catch (const std::exception& e) {
     std::cerr << "netacct: " << e.what() << "\n";

@@ -9,9 +9,9 @@ namespace netacct {
 namespace {
 
 const std::vector<std::pair<std::string, Backend>> kBackends = {{"auto", Backend::automatic},
-                                                               {"tracepoint", Backend::tracepoint},
-                                                               {"fentry", Backend::fentry},
-                                                               {"kprobe", Backend::kprobe}};
+                                                                {"tracepoint", Backend::tracepoint},
+                                                                {"fentry", Backend::fentry},
+                                                                {"kprobe", Backend::kprobe}};
 
 // Numbers are decimal and whole: CLI11 alone would read "010" as octal,
 // "0x10" as hex, skip blanks and wrap an overflowing count.
@@ -48,7 +48,8 @@ void add_count(CLI::App* sub, const std::string& flags, uint64_t& target, const 
       ->check(CLI::Validator(
           [noun](std::string& v) -> std::string {
             if (parse_number<uint64_t>(v)) return "";
-            return "must be a whole number of " + noun + " (0 = until interrupted), got '" + v + "'";
+            return "must be a whole number of " + noun + " (0 = until interrupted), got '" + v +
+                   "'";
           },
           ""))
       ->type_name("N")
@@ -105,13 +106,16 @@ void add_common(CLI::App* app, Command& cmd) {
 }
 
 void add_report(CLI::App& app, Command& cmd) {
-  auto* sub = app.add_subcommand("report", "Print per-process and per-connection bytes per interval");
+  auto* sub =
+      app.add_subcommand("report", "Print per-process and per-connection bytes per interval");
   auto& o = cmd.report;
   add_seconds(sub, "-i,--interval", o.interval_s, "Seconds per report");
   add_count(sub, "-c,--count", o.count, "reports", "Number of reports, 0 = until interrupted");
   add_choice(sub, "-f,--format", o.format,
-             {{"text", Format::text}, {"json", Format::json}, {"csv", Format::csv}}, "Output format");
-  add_choice(sub, "--by", o.by, {{"process", GroupBy::process}, {"connection", GroupBy::connection}},
+             {{"text", Format::text}, {"json", Format::json}, {"csv", Format::csv}},
+             "Output format");
+  add_choice(sub, "--by", o.by,
+             {{"process", GroupBy::process}, {"connection", GroupBy::connection}},
              "Rows per process or per connection (text and csv)");
   add_pids(sub, o.pids);
   sub->add_flag("--loopback", o.loopback, "Include loopback traffic (excluded by default)");
@@ -120,26 +124,33 @@ void add_report(CLI::App& app, Command& cmd) {
 }
 
 void add_top(CLI::App& app, Command& cmd) {
-  auto* sub = app.add_subcommand("top", "Live view of processes, connections and remote hosts by rate");
+  auto* sub =
+      app.add_subcommand("top", "Live view of processes, connections and remote hosts by rate");
   auto& o = cmd.top;
   add_seconds(sub, "-d,--delay", o.delay_s, "Seconds between refreshes");
   add_pids(sub, o.pids);
   sub->add_flag("--loopback", o.loopback, "Include loopback traffic (excluded by default)");
-  add_choice(sub, "--sort", o.sort, {{"sent", SortBy::sent}, {"recv", SortBy::received}, {"total", SortBy::total}},
+  add_choice(sub, "--sort", o.sort,
+             {{"sent", SortBy::sent}, {"recv", SortBy::received}, {"total", SortBy::total}},
              "Sort by");
   add_choice(sub, "--view", o.view,
-             {{"processes", View::processes}, {"connections", View::connections}, {"remotes", View::remotes}},
+             {{"processes", View::processes},
+              {"connections", View::connections},
+              {"remotes", View::remotes}},
              "First view");
   sub->add_flag("--resolve", o.resolve, "Reverse DNS for remote addresses (background lookups)");
-  sub->add_flag("-b,--batch", o.batch, "Plain-text frames, one per delay (default when stdout is not a terminal)");
+  sub->add_flag("-b,--batch", o.batch,
+                "Plain-text frames, one per delay (default when stdout is not a terminal)");
   add_count(sub, "-n,--count", o.count, "frames", "Frames in batch mode, 0 = until interrupted");
   add_common(sub, cmd);
   sub->callback([&cmd] { cmd.kind = Command::Kind::top; });
 }
 
 void add_doctor(CLI::App& app, Command& cmd) {
-  auto* sub = app.add_subcommand("doctor", "Show what this kernel supports and which hooks netacct would use");
-  add_choice(sub, "-f,--format", cmd.doctor.json, {{"text", false}, {"json", true}}, "Output format");
+  auto* sub = app.add_subcommand(
+      "doctor", "Show what this kernel supports and which hooks netacct would use");
+  add_choice(sub, "-f,--format", cmd.doctor.json, {{"text", false}, {"json", true}},
+             "Output format");
   add_common(sub, cmd);
   sub->callback([&cmd] { cmd.kind = Command::Kind::doctor; });
 }

@@ -1,10 +1,9 @@
 #pragma once
-#include <optional>
-#include <vector>
-
 #include <signal.h>
 
 #include <memory>
+#include <optional>
+#include <vector>
 
 #include "kernel/features.hpp"
 #include "kernel/loader.hpp"

@@ -6,11 +6,11 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/poller.hpp"
 #include "cli/preflight.hpp"
+#include "cli/signals.hpp"
 #include "kernel/loader.hpp"
 #include "model/report.hpp"
-#include "cli/poller.hpp"
-#include "cli/signals.hpp"
 #include "resolve/procfs.hpp"
 #include "resolve/system_resolver.hpp"
 

@@ -42,7 +42,8 @@ class CostMeter {
     Session::RunStats run = session_.run_stats();
     double cpu = cpu_seconds(), wall = double(now - wall_) / 1e9;
     h.cpu_percent = wall > 0 ? 100 * (cpu - cpu_) / wall : 0;
-    if (stats_fd_ >= 0 && run.runs > run_.runs) h.ns_per_event = double(run.ns - run_.ns) / double(run.runs - run_.runs);
+    if (stats_fd_ >= 0 && run.runs > run_.runs)
+      h.ns_per_event = double(run.ns - run_.ns) / double(run.runs - run_.runs);
     mark(now);
   }
 
@@ -85,8 +86,13 @@ void keep_pids(Window& w, const std::set<uint32_t>& pids) {
 // Everything one `netacct top` run holds, from kernel to screen.
 struct Live {
   Live(const Command& cmd, Session& s)
-      : opts(cmd.top), session(s), poller(s), cost(s), model(double(poller.last_mono_ns()) / 1e9, cmd.top.delay_s, cmd.top.loopback),
-        state(initial_state(cmd.top)), pids(cmd.top.pids.begin(), cmd.top.pids.end()) {
+      : opts(cmd.top),
+        session(s),
+        poller(s),
+        cost(s),
+        model(double(poller.last_mono_ns()) / 1e9, cmd.top.delay_s, cmd.top.loopback),
+        state(initial_state(cmd.top)),
+        pids(cmd.top.pids.begin(), cmd.top.pids.end()) {
     header.backend = backend_name(s.backend());
   }
   const TopOptions& opts;
@@ -116,7 +122,8 @@ struct Live {
     header.totals = model.totals();
     TopQuery q = state.query;
     q.spark_buckets = spark_buckets;
-    if (state.dns) q.name = [this](uint16_t f, const std::array<uint8_t, 16>& a) { return dns.lookup(f, a); };
+    if (state.dns)
+      q.name = [this](uint16_t f, const std::array<uint8_t, 16>& a) { return dns.lookup(f, a); };
     if (!state.paused) rows = model.rows(q);
     header.drill_name.clear();
     if (q.drill) header.drill_name = "PID " + std::to_string(q.drill->tgid);
@@ -183,7 +190,8 @@ int run_interactive(Live& live, Terminal& term) {
     if (fds[0].revents & (POLLHUP | POLLERR)) running = false;
     if (fds[0].revents & POLLIN) {
       pending += term.read_input();
-      for (const Key& k : parse_keys(pending)) running = running && apply_key(live.state, k, live.rows);
+      for (const Key& k : parse_keys(pending))
+        running = running && apply_key(live.state, k, live.rows);
     }
     if (running && mono_now_ns() >= next) {
       live.refresh();

@@ -29,7 +29,9 @@ void edit_filter(TopState& st, const Key& key) {
 }
 
 View next_view(View v) {
-  return v == View::processes ? View::connections : v == View::connections ? View::remotes : View::processes;
+  return v == View::processes     ? View::connections
+         : v == View::connections ? View::remotes
+                                  : View::processes;
 }
 
 void back(TopState& st) {
@@ -51,21 +53,52 @@ void drill(TopState& st, const std::vector<TopRow>& rows) {
 
 bool apply_char(TopState& st, char c) {
   switch (c) {
-    case 'q': return false;
-    case 'j': ++st.selected; break;
-    case 'k': if (st.selected) --st.selected; break;
-    case 's': st.query.sort = SortBy::sent; break;
-    case 'r': st.query.sort = SortBy::received; break;
-    case 't': st.query.sort = SortBy::total; break;
-    case '1': case '2': case '3': st.query.window = size_t(c - '1'); break;
-    case 'c': st.cumulative = !st.cumulative; break;
-    case 'b': st.bits = !st.bits; break;
-    case 'p': st.paused = !st.paused; break;
-    case 'P': st.query.show_ports = !st.query.show_ports; break;
-    case 'n': st.dns = !st.dns; break;
-    case '/': st.editing = st.query.filter; break;
-    case 'h': case '?': st.help = true; break;
-    default: break;
+    case 'q':
+      return false;
+    case 'j':
+      ++st.selected;
+      break;
+    case 'k':
+      if (st.selected) --st.selected;
+      break;
+    case 's':
+      st.query.sort = SortBy::sent;
+      break;
+    case 'r':
+      st.query.sort = SortBy::received;
+      break;
+    case 't':
+      st.query.sort = SortBy::total;
+      break;
+    case '1':
+    case '2':
+    case '3':
+      st.query.window = size_t(c - '1');
+      break;
+    case 'c':
+      st.cumulative = !st.cumulative;
+      break;
+    case 'b':
+      st.bits = !st.bits;
+      break;
+    case 'p':
+      st.paused = !st.paused;
+      break;
+    case 'P':
+      st.query.show_ports = !st.query.show_ports;
+      break;
+    case 'n':
+      st.dns = !st.dns;
+      break;
+    case '/':
+      st.editing = st.query.filter;
+      break;
+    case 'h':
+    case '?':
+      st.help = true;
+      break;
+    default:
+      break;
   }
   return true;
 }
@@ -87,11 +120,16 @@ std::vector<Key> parse_keys(std::string& in) {
       i = end + 1;
       continue;
     }
-    if (c == '\x1b') keys.push_back({Key::escape, 0});
-    else if (c == '\r' || c == '\n') keys.push_back({Key::enter, 0});
-    else if (c == '\x7f' || c == '\b') keys.push_back({Key::backspace, 0});
-    else if (c == '\t') keys.push_back({Key::tab, 0});
-    else keys.push_back({Key::character, c});
+    if (c == '\x1b')
+      keys.push_back({Key::escape, 0});
+    else if (c == '\r' || c == '\n')
+      keys.push_back({Key::enter, 0});
+    else if (c == '\x7f' || c == '\b')
+      keys.push_back({Key::backspace, 0});
+    else if (c == '\t')
+      keys.push_back({Key::tab, 0});
+    else
+      keys.push_back({Key::character, c});
     ++i;
   }
   in.erase(0, i);
@@ -108,10 +146,19 @@ bool apply_key(TopState& st, const Key& key, const std::vector<TopRow>& rows) {
     return !(key.kind == Key::character && key.ch == 'q');
   }
   switch (key.kind) {
-    case Key::up: if (st.selected) --st.selected; break;
-    case Key::down: ++st.selected; break;
-    case Key::enter: drill(st, rows); break;
-    case Key::backspace: case Key::escape: back(st); break;
+    case Key::up:
+      if (st.selected) --st.selected;
+      break;
+    case Key::down:
+      ++st.selected;
+      break;
+    case Key::enter:
+      drill(st, rows);
+      break;
+    case Key::backspace:
+    case Key::escape:
+      back(st);
+      break;
     case Key::tab:
       st.query.view = next_view(st.query.view);
       if (st.query.view == View::processes) st.query.drill.reset();  // back out of a drill-down

@@ -29,7 +29,7 @@ struct Features {
   std::string lockdown;  // "none", "integrity", "confidentiality" or "unknown"
   Capabilities caps;
   bool root = false;
-  bool has_inet_sendpage = false;  // sendfile path before Linux 6.5
+  bool has_inet_sendpage = false;       // sendfile path before Linux 6.5
   std::vector<BackendStatus> backends;  // tracepoint, fentry, kprobe
   const BackendStatus& status(Backend b) const;
 };

@@ -23,17 +23,22 @@ int libbpf_log(enum libbpf_print_level, const char* fmt, va_list args) {
 }
 
 bool ends_with(const std::string& s, const std::string& suffix) {
-  return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
+  return s.size() >= suffix.size() &&
+         s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }
 
 // Program names carry their backend as a suffix (sock_send_length_tp,
 // inet_sendmsg_fexit, inet_sendmsg_kretprobe): load only the chosen one.
 bool belongs(const std::string& prog, Backend b) {
   switch (b) {
-    case Backend::tracepoint: return ends_with(prog, "_tp");
-    case Backend::fentry: return ends_with(prog, "_fexit") || ends_with(prog, "_fentry");
-    case Backend::kprobe: return ends_with(prog, "_kprobe") || ends_with(prog, "_kretprobe");
-    default: return false;
+    case Backend::tracepoint:
+      return ends_with(prog, "_tp");
+    case Backend::fentry:
+      return ends_with(prog, "_fexit") || ends_with(prog, "_fentry");
+    case Backend::kprobe:
+      return ends_with(prog, "_kprobe") || ends_with(prog, "_kretprobe");
+    default:
+      return false;
   }
 }
 

@@ -13,7 +13,8 @@ ByteCounters since(const ByteCounters& now, const ByteCounters& before) {
   return recreated ? now : now - before;
 }
 
-std::pair<uint64_t, uint64_t> since(uint64_t tx, uint64_t rx, const std::pair<uint64_t, uint64_t>& before) {
+std::pair<uint64_t, uint64_t> since(uint64_t tx, uint64_t rx,
+                                    const std::pair<uint64_t, uint64_t>& before) {
   if (tx < before.first || rx < before.second) return {tx, rx};
   return {tx - before.first, rx - before.second};
 }

@@ -26,8 +26,8 @@ struct Window {
   int64_t start_wall = 0, end_wall = 0;
   std::vector<ProcDelta> procs;  // only entries whose counters moved
   std::vector<ConnDelta> conns;
-  uint64_t conns_evicted = 0;   // since start: per-socket detail the LRU dropped
-  uint64_t insert_failed = 0;   // in this window: bytes the kernel could not store
+  uint64_t conns_evicted = 0;  // since start: per-socket detail the LRU dropped
+  uint64_t insert_failed = 0;  // in this window: bytes the kernel could not store
   double seconds() const { return double(end_mono - start_mono) / 1e9; }
 };
 

@@ -27,14 +27,22 @@ std::string family_name(uint16_t family) { return family == AF_INET6 ? "ipv6" : 
 
 std::string proto_name(uint16_t proto) {
   switch (proto) {
-    case IPPROTO_TCP: return "tcp";
-    case IPPROTO_UDP: return "udp";
-    case IPPROTO_UDPLITE: return "udplite";
-    case IPPROTO_ICMP: return "icmp";
-    case IPPROTO_ICMPV6: return "icmpv6";
-    case IPPROTO_SCTP: return "sctp";
-    case IPPROTO_RAW: return "raw";
-    default: return "ip-" + std::to_string(proto);
+    case IPPROTO_TCP:
+      return "tcp";
+    case IPPROTO_UDP:
+      return "udp";
+    case IPPROTO_UDPLITE:
+      return "udplite";
+    case IPPROTO_ICMP:
+      return "icmp";
+    case IPPROTO_ICMPV6:
+      return "icmpv6";
+    case IPPROTO_SCTP:
+      return "sctp";
+    case IPPROTO_RAW:
+      return "raw";
+    default:
+      return "ip-" + std::to_string(proto);
   }
 }
 

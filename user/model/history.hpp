@@ -14,11 +14,11 @@ constexpr double kHistorySeconds = 40;
 constexpr std::array<double, 3> kRateWindows = {2, 10, 40};
 
 struct Rates {
-  std::array<double, 3> tx{}, rx{};  // bytes/s over kRateWindows
+  std::array<double, 3> tx{}, rx{};                // bytes/s over kRateWindows
   std::array<uint64_t, 3> tx_bytes{}, rx_bytes{};  // bytes moved in them
-  double peak_tx = 0, peak_rx = 0;   // highest single-sample rate since start
+  double peak_tx = 0, peak_rx = 0;                 // highest single-sample rate since start
   uint64_t total_tx = 0, total_rx = 0;
-  double last_active = -1;           // time of the last sample with bytes
+  double last_active = -1;  // time of the last sample with bytes
 };
 
 // The sample clock shared by every row: sample i covers (end[i-1], end[i]].

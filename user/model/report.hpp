@@ -32,9 +32,9 @@ struct ConnectionRow {
 
 // Where bytes went that per-socket detail does not show.
 struct Loss {
-  uint64_t conns_evicted = 0;     // since start
-  uint64_t insert_failed = 0;     // in this window
-  uint64_t unattributed_tx = 0;   // process bytes with no connection row
+  uint64_t conns_evicted = 0;    // since start
+  uint64_t insert_failed = 0;    // in this window
+  uint64_t unattributed_tx = 0;  // process bytes with no connection row
   uint64_t unattributed_rx = 0;
 };
 
@@ -49,8 +49,8 @@ struct Report {
 };
 
 struct ReportFilter {
-  bool loopback = false;        // include loopback traffic
-  std::set<uint32_t> pids;      // empty: all
+  bool loopback = false;    // include loopback traffic
+  std::set<uint32_t> pids;  // empty: all
 };
 
 // What attribution needs from the system; procfs and cgroupfs in the

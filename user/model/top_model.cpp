@@ -29,9 +29,12 @@ bool matches(const TopRow& r, const std::string& filter) {
 
 double sort_value(const TopRow& r, SortBy by, size_t w) {
   switch (by) {
-    case SortBy::sent: return r.rates.tx[w];
-    case SortBy::received: return r.rates.rx[w];
-    default: return r.rates.tx[w] + r.rates.rx[w];
+    case SortBy::sent:
+      return r.rates.tx[w];
+    case SortBy::received:
+      return r.rates.rx[w];
+    default:
+      return r.rates.tx[w] + r.rates.rx[w];
   }
 }
 
@@ -95,7 +98,8 @@ bool TopModel::recent(const RowHistory& h) const {
 // Rows idle for the whole history window go; processes that still run keep
 // their cumulative totals (they are hidden, not forgotten).
 void TopModel::forget_idle() {
-  std::erase_if(procs_, [&](const auto& kv) { return kv.second.exited && !recent(kv.second.history); });
+  std::erase_if(procs_,
+                [&](const auto& kv) { return kv.second.exited && !recent(kv.second.history); });
   std::erase_if(conns_, [&](const auto& kv) { return !recent(kv.second.history); });
   std::erase_if(remotes_, [&](const auto& kv) { return !recent(kv.second); });
   std::erase_if(proc_remotes_, [&](const auto& kv) { return !recent(kv.second); });
@@ -172,7 +176,8 @@ std::vector<TopRow> TopModel::rows(const TopQuery& q) const {
     for (const auto& c : connection_rows(all))
       if (matches(c, q.filter)) via_conns.insert(c.proc);
   }
-  std::erase_if(out, [&](const TopRow& r) { return !matches(r, q.filter) && !via_conns.count(r.proc); });
+  std::erase_if(out,
+                [&](const TopRow& r) { return !matches(r, q.filter) && !via_conns.count(r.proc); });
   sort_rows(out, q.sort, q.window);
   return out;
 }

@@ -38,9 +38,9 @@ struct TopQuery {
   View view = View::processes;
   std::optional<ProcId> drill;  // only this process's connections / remotes
   SortBy sort = SortBy::total;
-  size_t window = 0;            // index into kRateWindows used for sorting
+  size_t window = 0;  // index into kRateWindows used for sorting
   bool show_ports = true;
-  std::string filter;           // substring of program, address or port
+  std::string filter;  // substring of program, address or port
   size_t spark_buckets = 8;
   // Reverse DNS, when enabled: a name for an address, if known yet.
   std::function<std::optional<std::string>(uint16_t family, const std::array<uint8_t, 16>&)> name;

@@ -31,7 +31,10 @@ struct ByteCounters {
     return {tx - o.tx, rx - o.rx, lo_tx - o.lo_tx, lo_rx - o.lo_rx};
   }
   ByteCounters& operator+=(const ByteCounters& o) {
-    tx += o.tx; rx += o.rx; lo_tx += o.lo_tx; lo_rx += o.lo_rx;
+    tx += o.tx;
+    rx += o.rx;
+    lo_tx += o.lo_tx;
+    lo_rx += o.lo_rx;
     return *this;
   }
   bool operator==(const ByteCounters&) const = default;

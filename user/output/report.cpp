@@ -14,16 +14,24 @@ using nlohmann::json;
 json opt(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
 
 json process_json(const ProcessRow& p) {
-  return {{"pid", p.pid},           {"comm", p.comm},         {"exe", opt(p.exe)},
-          {"uid", p.uid},           {"user", opt(p.user)},    {"cgroup", opt(p.cgroup)},
-          {"container", opt(p.container)}, {"tx_bytes", p.tx_bytes}, {"rx_bytes", p.rx_bytes},
-          {"tx_rate", p.tx_rate},   {"rx_rate", p.rx_rate},   {"exited", p.exited}};
+  return {{"pid", p.pid},
+          {"comm", p.comm},
+          {"exe", opt(p.exe)},
+          {"uid", p.uid},
+          {"user", opt(p.user)},
+          {"cgroup", opt(p.cgroup)},
+          {"container", opt(p.container)},
+          {"tx_bytes", p.tx_bytes},
+          {"rx_bytes", p.rx_bytes},
+          {"tx_rate", p.tx_rate},
+          {"rx_rate", p.rx_rate},
+          {"exited", p.exited}};
 }
 
 json connection_json(const ConnectionRow& c) {
-  return {{"pid", c.pid},       {"comm", c.comm},         {"proto", c.proto},
-          {"family", c.family}, {"local", c.local},       {"remote", c.remote},
-          {"netns", c.netns},   {"tx_bytes", c.tx_bytes}, {"rx_bytes", c.rx_bytes},
+  return {{"pid", c.pid},         {"comm", c.comm},         {"proto", c.proto},
+          {"family", c.family},   {"local", c.local},       {"remote", c.remote},
+          {"netns", c.netns},     {"tx_bytes", c.tx_bytes}, {"rx_bytes", c.rx_bytes},
           {"tx_rate", c.tx_rate}, {"rx_rate", c.rx_rate}};
 }
 
@@ -44,7 +52,8 @@ std::string fixed(double v) {
 }
 
 // Pads every column to its widest cell; the last column is not padded.
-std::string table(const std::vector<std::vector<std::string>>& rows, const std::vector<bool>& right) {
+std::string table(const std::vector<std::vector<std::string>>& rows,
+                  const std::vector<bool>& right) {
   std::vector<size_t> width(rows.front().size(), 0);
   for (const auto& row : rows)
     for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
@@ -110,19 +119,25 @@ std::string to_json_line(const Report& r) {
 
 void ReportWriter::write(const Report& r) {
   switch (format_) {
-    case Format::json: out_ << to_json_line(r) << "\n"; break;
-    case Format::text: write_text(r); break;
-    case Format::csv: write_csv(r); break;
+    case Format::json:
+      out_ << to_json_line(r) << "\n";
+      break;
+    case Format::text:
+      write_text(r);
+      break;
+    case Format::csv:
+      write_csv(r);
+      break;
   }
   out_.flush();
 }
 
 void ReportWriter::write_text(const Report& r) {
-  out_ << rfc3339(r.start_wall) << " .. " << rfc3339(r.end_wall) << "  " << r.host
-       << "  backend " << r.backend << "  sent " << human_bytes(r.tx_bytes) << " ("
+  out_ << rfc3339(r.start_wall) << " .. " << rfc3339(r.end_wall) << "  " << r.host << "  backend "
+       << r.backend << "  sent " << human_bytes(r.tx_bytes) << " ("
        << human_rate(r.interval_s > 0 ? r.tx_bytes / r.interval_s : 0) << ")  received "
-       << human_bytes(r.rx_bytes) << " (" << human_rate(r.interval_s > 0 ? r.rx_bytes / r.interval_s : 0)
-       << ")\n";
+       << human_bytes(r.rx_bytes) << " ("
+       << human_rate(r.interval_s > 0 ? r.rx_bytes / r.interval_s : 0) << ")\n";
   out_ << (by_ == GroupBy::process ? process_table(r) : connection_table(r));
   if (r.loss.conns_evicted || r.loss.insert_failed)
     out_ << "loss: " << r.loss.conns_evicted << " connection entries evicted, "

@@ -15,7 +15,8 @@ std::string to_json_line(const Report& r);
 
 class ReportWriter {
  public:
-  ReportWriter(std::ostream& out, Format format, GroupBy by) : out_(out), format_(format), by_(by) {}
+  ReportWriter(std::ostream& out, Format format, GroupBy by)
+      : out_(out), format_(format), by_(by) {}
   // Writes one report and flushes, so a pipe reader sees it at once.
   void write(const Report& r);
 

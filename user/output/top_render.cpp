@@ -7,8 +7,8 @@
 namespace netacct {
 namespace {
 
-constexpr size_t kNum = 7;     // one numeric column: space + 6 characters
-constexpr size_t kTotalW = 13; // cumulative mode's exact byte column
+constexpr size_t kNum = 7;      // one numeric column: space + 6 characters
+constexpr size_t kTotalW = 13;  // cumulative mode's exact byte column
 
 // Display width of UTF-8 text (the sparkline's blocks are one cell each).
 size_t cells(const std::string& s) {
@@ -60,7 +60,8 @@ std::string numbers(const TopRow& r, bool tx, const TopState& st) {
     out += right(compact(double(tx ? r.rates.total_tx : r.rates.total_rx), st.bits), kNum);
     return out;
   }
-  for (uint64_t bytes : tx ? r.rates.tx_bytes : r.rates.rx_bytes) out += right(compact(double(bytes), st.bits), kNum);
+  for (uint64_t bytes : tx ? r.rates.tx_bytes : r.rates.rx_bytes)
+    out += right(compact(double(bytes), st.bits), kNum);
   uint64_t total = tx ? r.rates.total_tx : r.rates.total_rx;
   return out + right(std::to_string(st.bits ? total * 8 : total), kTotalW);
 }
@@ -81,9 +82,11 @@ std::pair<std::string, std::string> identity(const TopRow& r, View v, size_t id_
   std::string exited = r.exited ? " (exited)" : "";
   switch (v) {
     case View::processes:
-      return {std::string(pid) + " " + fit(r.user, 8) + " " + r.program, exited.empty() ? "" : "      " + exited};
+      return {std::string(pid) + " " + fit(r.user, 8) + " " + r.program,
+              exited.empty() ? "" : "      " + exited};
     case View::connections:
-      return {std::string(pid) + " " + r.program + exited + " " + r.proto + " " + local_text(r.local, id_w),
+      return {std::string(pid) + " " + r.program + exited + " " + r.proto + " " +
+                  local_text(r.local, id_w),
               "       to " + r.remote};
     default:
       return {r.remote, ""};
@@ -97,15 +100,18 @@ std::vector<std::string> row_lines(const TopRow& r, const TopState& st, size_t i
   for (double x : r.spark.tx) max = std::max(max, x);
   for (double x : r.spark.rx) max = std::max(max, x);
   std::string cursor = selected ? ">" : " ";
-  return {cursor + fit(id1, id_w) + " =>" + numbers(r, true, st) + "  " + spark_text(r.spark.tx, max, utf8),
-          cursor + fit(id2, id_w) + " <=" + numbers(r, false, st) + "  " + spark_text(r.spark.rx, max, utf8)};
+  return {cursor + fit(id1, id_w) + " =>" + numbers(r, true, st) + "  " +
+              spark_text(r.spark.tx, max, utf8),
+          cursor + fit(id2, id_w) + " <=" + numbers(r, false, st) + "  " +
+              spark_text(r.spark.rx, max, utf8)};
 }
 
 std::string column_header(const TopState& st, size_t id_w, size_t spark_w) {
-  std::string id = st.query.view == View::processes     ? "   PID USER     PROGRAM"
-                   : st.query.view == View::connections
-                       ? (id_w >= 48 ? "   PID PROGRAM PROTO LOCAL / REMOTE" : "   PID PROGRAM PROTO PORT")
-                                                        : "REMOTE HOST";
+  std::string id =
+      st.query.view == View::processes ? "   PID USER     PROGRAM"
+      : st.query.view == View::connections
+          ? (id_w >= 48 ? "   PID PROGRAM PROTO LOCAL / REMOTE" : "   PID PROGRAM PROTO PORT")
+          : "REMOTE HOST";
   std::string cols;
   for (const char* w : {"2s", "10s", "40s"}) cols += right(w, kNum);
   cols += st.cumulative ? right("TOTAL", kTotalW) : right("PEAK", kNum) + right("TOTAL", kNum);
@@ -124,8 +130,9 @@ std::vector<std::string> header_lines(const TopHeader& h, const TopState& st) {
                    std::to_string(h.totals.connections) + " connections";
   char cost[128];
   if (h.ns_per_event >= 0)
-    std::snprintf(cost, sizeof cost, "cost   netacct cpu %.1f%%  kernel %.0f ns/event  evicted %llu",
-                  h.cpu_percent, h.ns_per_event, (unsigned long long)h.evicted);
+    std::snprintf(cost, sizeof cost,
+                  "cost   netacct cpu %.1f%%  kernel %.0f ns/event  evicted %llu", h.cpu_percent,
+                  h.ns_per_event, (unsigned long long)h.evicted);
   else
     std::snprintf(cost, sizeof cost, "cost   netacct cpu %.1f%%  kernel n/a  evicted %llu",
                   h.cpu_percent, (unsigned long long)h.evicted);
@@ -164,9 +171,12 @@ size_t spark_width(size_t width) { return width >= 110 ? 20 : 8; }
 
 std::string view_name(View v) {
   switch (v) {
-    case View::processes: return "processes";
-    case View::connections: return "connections";
-    default: return "remote hosts";
+    case View::processes:
+      return "processes";
+    case View::connections:
+      return "connections";
+    default:
+      return "remote hosts";
   }
 }
 

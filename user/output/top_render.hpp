@@ -12,23 +12,23 @@ namespace netacct {
 
 struct TopState {
   TopQuery query;
-  bool cumulative = false;  // c: cumulative bytes instead of rates
-  bool bits = false;        // b
-  bool paused = false;      // p
-  bool help = false;        // h / ?
-  bool dns = false;         // n
-  size_t selected = 0;      // index into the rows
+  bool cumulative = false;             // c: cumulative bytes instead of rates
+  bool bits = false;                   // b
+  bool paused = false;                 // p
+  bool help = false;                   // h / ?
+  bool dns = false;                    // n
+  size_t selected = 0;                 // index into the rows
   std::optional<std::string> editing;  // filter being typed after '/'
 };
 
 struct TopHeader {
-  std::string clock;    // "15:40:01"
+  std::string clock;  // "15:40:01"
   std::string backend;
   TopTotals totals;
-  double cpu_percent = 0;       // netacct's own CPU, of one core
-  double ns_per_event = -1;     // kernel programs' mean run time; < 0 unknown
-  uint64_t evicted = 0;         // connection entries lost to the LRU
-  std::string drill_name;       // "postgres (4121)" when drilled in
+  double cpu_percent = 0;    // netacct's own CPU, of one core
+  double ns_per_event = -1;  // kernel programs' mean run time; < 0 unknown
+  uint64_t evicted = 0;      // connection entries lost to the LRU
+  std::string drill_name;    // "postgres (4121)" when drilled in
 };
 
 // `height` 0: as many lines as needed (batch mode).

@@ -12,7 +12,8 @@ namespace netacct {
 // The cgroup2 mount point from a mountinfo file, or nullopt. Read from
 // /proc/self/mountinfo, not assumed: hybrid hosts mount it at
 // /sys/fs/cgroup/unified and `ip netns exec` hides /sys mounts entirely.
-std::optional<std::string> find_cgroup2_mount(const std::string& mountinfo = "/proc/self/mountinfo");
+std::optional<std::string> find_cgroup2_mount(
+    const std::string& mountinfo = "/proc/self/mountinfo");
 
 // Name a cgroup path the way its runtime does: "docker:0123456789ab",
 // "containerd:...", "podman:...", "crio:...", or a systemd unit

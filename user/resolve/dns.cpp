@@ -24,7 +24,8 @@ std::optional<std::string> reverse(uint16_t family, const std::array<uint8_t, 16
     len = sizeof(*sa);
   }
   char host[NI_MAXHOST];
-  if (getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof host, nullptr, 0, NI_NAMEREQD) != 0)
+  if (getnameinfo(reinterpret_cast<sockaddr*>(&ss), len, host, sizeof host, nullptr, 0,
+                  NI_NAMEREQD) != 0)
     return std::nullopt;
   return std::string(host);
 }
@@ -41,7 +42,8 @@ ReverseDns::~ReverseDns() {
   shared_->cv.notify_all();
 }
 
-std::optional<std::string> ReverseDns::lookup(uint16_t family, const std::array<uint8_t, 16>& addr) {
+std::optional<std::string> ReverseDns::lookup(uint16_t family,
+                                              const std::array<uint8_t, 16>& addr) {
   std::lock_guard lock(shared_->mu);
   Key key{family, addr};
   auto [it, fresh] = shared_->cache.try_emplace(key);

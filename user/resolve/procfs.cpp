@@ -58,7 +58,8 @@ std::optional<std::string> ProcFs::exe(uint32_t tgid) const {
 }
 
 std::optional<std::string> user_name(uint32_t uid) {
-  struct passwd pw {}, *result = nullptr;
+  struct passwd pw {
+  }, *result = nullptr;
   std::vector<char> buf(4096);
   if (getpwuid_r(uid, &pw, buf.data(), buf.size(), &result) != 0 || !result) return std::nullopt;
   return std::string(result->pw_name);

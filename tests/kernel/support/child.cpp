@@ -95,8 +95,12 @@ Child::Child(const std::string& netns, const std::string& comm, Body body) : com
 }
 
 Child::Child(Child&& o) noexcept
-    : pid_(o.pid_), comm_(std::move(o.comm_)), msg_fd_(o.msg_fd_), go_fd_(o.go_fd_),
-      reaped_(o.reaped_), posts_(std::move(o.posts_)) {
+    : pid_(o.pid_),
+      comm_(std::move(o.comm_)),
+      msg_fd_(o.msg_fd_),
+      go_fd_(o.go_fd_),
+      reaped_(o.reaped_),
+      posts_(std::move(o.posts_)) {
   o.pid_ = -1;
   o.msg_fd_ = o.go_fd_ = -1;
   o.reaped_ = true;
@@ -131,7 +135,8 @@ Child::Msg Child::readMsg() {
 Child::Post Child::nextPost() {
   if (posts_.empty()) {
     Msg m = readMsg();
-    if (m.kind != Msg::kPost) throw std::runtime_error("child " + comm_ + " finished without posting");
+    if (m.kind != Msg::kPost)
+      throw std::runtime_error("child " + comm_ + " finished without posting");
     return {m.a, m.b};
   }
   Post p = posts_.front();

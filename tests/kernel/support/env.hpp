@@ -2,11 +2,11 @@
 // knobs a CI job or the qemu guest passes through environment variables.
 #pragma once
 
+#include <gtest/gtest.h>
+
 #include <chrono>
 #include <optional>
 #include <string>
-
-#include <gtest/gtest.h>
 
 namespace kt {
 
@@ -16,7 +16,6 @@ std::string testBackend();
 // NETACCT_EXPECT_BACKEND: the "backend" value reports must carry, if set.
 std::optional<std::string> expectedBackend();
 
-
 // NETACCT_TEST_VERBOSE (any value): print netacct's whole output after each run.
 // CI=="true": a test that cannot run must fail rather than skip.
 bool ciMode();
@@ -24,7 +23,9 @@ bool ciMode();
 // NETACCT_TEST_TIMEOUT_SCALE (default 1): multiplies every timeout, for slow
 // machines such as a TCG qemu guest.
 int scaledSeconds(int seconds);
-inline std::chrono::seconds scaled(int seconds) { return std::chrono::seconds(scaledSeconds(seconds)); }
+inline std::chrono::seconds scaled(int seconds) {
+  return std::chrono::seconds(scaledSeconds(seconds));
+}
 
 // Empty when this process can run kernel tests (root, BPF loads); else why not.
 std::string unavailableReason();
@@ -33,11 +34,11 @@ std::string unavailableReason();
 
 // First statement of every kernel test's SetUp: skip (or fail under CI) with
 // the reason when the machine cannot run real BPF.
-#define KT_REQUIRE_KERNEL()                                          \
-  do {                                                               \
-    const std::string kt_why = ::kt::unavailableReason();            \
-    if (!kt_why.empty()) {                                           \
+#define KT_REQUIRE_KERNEL()                                                        \
+  do {                                                                             \
+    const std::string kt_why = ::kt::unavailableReason();                          \
+    if (!kt_why.empty()) {                                                         \
       if (::kt::ciMode()) FAIL() << "kernel tests required (CI=true): " << kt_why; \
-      GTEST_SKIP() << kt_why;                                        \
-    }                                                                \
+      GTEST_SKIP() << kt_why;                                                      \
+    }                                                                              \
   } while (0)

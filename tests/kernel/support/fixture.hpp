@@ -14,13 +14,12 @@
 // cannot disturb this, because the pids and the namespaces are ours alone.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/socket.h>
 
 #include <functional>
 #include <memory>
 #include <string>
-
-#include <gtest/gtest.h>
 
 #include "child.hpp"
 #include "env.hpp"
@@ -46,8 +45,12 @@ class KernelTest : public ::testing::Test {
 
   const std::string& nsA() const { return net_->a(); }
   const std::string& nsB() const { return net_->b(); }
-  static std::string hostA(int family) { return family == AF_INET6 ? NetnsPair::kA6 : NetnsPair::kA4; }
-  static std::string hostB(int family) { return family == AF_INET6 ? NetnsPair::kB6 : NetnsPair::kB4; }
+  static std::string hostA(int family) {
+    return family == AF_INET6 ? NetnsPair::kA6 : NetnsPair::kA4;
+  }
+  static std::string hostB(int family) {
+    return family == AF_INET6 ? NetnsPair::kB6 : NetnsPair::kB4;
+  }
 
   // TCP server in `ns` listening on host:ephemeral; serves `connections`
   // accepted connections one after the other with `serve`.

@@ -1,6 +1,7 @@
 #include "netacct.hpp"
 
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -14,8 +15,6 @@
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
-
-#include <gtest/gtest.h>
 
 #ifndef NETACCT_BIN
 #error "NETACCT_BIN must name the netacct binary under test"
@@ -151,8 +150,8 @@ std::string Process::err() {
 // ---- Netacct ----
 
 std::vector<std::string> reportArgs(const NetacctOptions& o) {
-  std::vector<std::string> a{"report", "--interval", fmt(o.interval), "--count", "0",
-                             "--format", "json",     "--backend",    o.backend};
+  std::vector<std::string> a{"report",   "--interval", fmt(o.interval), "--count", "0",
+                             "--format", "json",       "--backend",     o.backend};
   if (o.loopback) a.push_back("--loopback");
   for (pid_t p : o.pids) {
     a.push_back("--pid");
@@ -167,10 +166,10 @@ Netacct::Netacct(const NetacctOptions& opts) : proc_(reportArgs(opts)) {
                                 std::chrono::seconds(scaledSeconds(20)));
   if (!ready) {
     auto status = proc_.waitExit(0ms);
-    throw std::runtime_error("netacct did not print `netacct: ready` (" +
-                             (status ? "exited, wait status " + std::to_string(*status)
-                                     : std::string("still running")) +
-                             "); stderr:\n" + proc_.err());
+    throw std::runtime_error(
+        "netacct did not print `netacct: ready` (" +
+        (status ? "exited, wait status " + std::to_string(*status) : std::string("still running")) +
+        "); stderr:\n" + proc_.err());
   }
 }
 

@@ -1,8 +1,7 @@
 #include "report.hpp"
 
-#include <sys/socket.h>
-
 #include <gtest/gtest.h>
+#include <sys/socket.h>
 
 namespace kt {
 namespace {
@@ -92,8 +91,8 @@ void expectRemoteHost(const NetacctRun& run, pid_t pid, const std::string& host)
   const bool v6 = host.find(':') != std::string::npos;
   const std::string prefix = v6 ? "[" + host + "]:" : host + ":";
   for (const auto& c : v.conns)
-    EXPECT_EQ(str(c, "remote").rfind(prefix, 0), 0u) << "remote should start with " << prefix
-                                                      << ": " << c.dump();
+    EXPECT_EQ(str(c, "remote").rfind(prefix, 0), 0u)
+        << "remote should start with " << prefix << ": " << c.dump();
 }
 
 void expectConnKind(const NetacctRun& run, pid_t pid, const std::string& proto,

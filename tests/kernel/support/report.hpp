@@ -4,11 +4,10 @@
 
 #include <sys/types.h>
 
+#include <nlohmann/json.hpp>
 #include <set>
 #include <string>
 #include <vector>
-
-#include <nlohmann/json.hpp>
 
 #include "child.hpp"
 #include "netacct.hpp"

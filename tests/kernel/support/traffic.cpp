@@ -171,22 +171,32 @@ void setNonblocking(int fd) {
 
 const char* name(SendCall c) {
   switch (c) {
-    case SendCall::Write: return "write";
-    case SendCall::Send: return "send";
-    case SendCall::SendTo: return "sendto";
-    case SendCall::SendMsg: return "sendmsg";
-    case SendCall::WriteV: return "writev";
+    case SendCall::Write:
+      return "write";
+    case SendCall::Send:
+      return "send";
+    case SendCall::SendTo:
+      return "sendto";
+    case SendCall::SendMsg:
+      return "sendmsg";
+    case SendCall::WriteV:
+      return "writev";
   }
   return "?";
 }
 
 const char* name(RecvCall c) {
   switch (c) {
-    case RecvCall::Read: return "read";
-    case RecvCall::Recv: return "recv";
-    case RecvCall::RecvFrom: return "recvfrom";
-    case RecvCall::RecvMsg: return "recvmsg";
-    case RecvCall::ReadV: return "readv";
+    case RecvCall::Read:
+      return "read";
+    case RecvCall::Recv:
+      return "recv";
+    case RecvCall::RecvFrom:
+      return "recvfrom";
+    case RecvCall::RecvMsg:
+      return "recvmsg";
+    case RecvCall::ReadV:
+      return "readv";
   }
   return "?";
 }
@@ -200,11 +210,16 @@ ssize_t sendOnce(int fd, const void* buf, size_t len, SendCall how) {
   msg.msg_iovlen = 3;
   return retryEintr([&]() -> ssize_t {
     switch (how) {
-      case SendCall::Write: return write(fd, buf, len);
-      case SendCall::Send: return send(fd, buf, len, MSG_NOSIGNAL);
-      case SendCall::SendTo: return sendto(fd, buf, len, MSG_NOSIGNAL, nullptr, 0);
-      case SendCall::SendMsg: return sendmsg(fd, &msg, MSG_NOSIGNAL);
-      case SendCall::WriteV: return writev(fd, iov, 3);
+      case SendCall::Write:
+        return write(fd, buf, len);
+      case SendCall::Send:
+        return send(fd, buf, len, MSG_NOSIGNAL);
+      case SendCall::SendTo:
+        return sendto(fd, buf, len, MSG_NOSIGNAL, nullptr, 0);
+      case SendCall::SendMsg:
+        return sendmsg(fd, &msg, MSG_NOSIGNAL);
+      case SendCall::WriteV:
+        return writev(fd, iov, 3);
     }
     return -1;
   });
@@ -220,12 +235,16 @@ ssize_t recvOnce(int fd, void* buf, size_t len, RecvCall how) {
   socklen_t fromlen = sizeof from;
   return retryEintr([&]() -> ssize_t {
     switch (how) {
-      case RecvCall::Read: return read(fd, buf, len);
-      case RecvCall::Recv: return recv(fd, buf, len, 0);
+      case RecvCall::Read:
+        return read(fd, buf, len);
+      case RecvCall::Recv:
+        return recv(fd, buf, len, 0);
       case RecvCall::RecvFrom:
         return recvfrom(fd, buf, len, 0, reinterpret_cast<sockaddr*>(&from), &fromlen);
-      case RecvCall::RecvMsg: return recvmsg(fd, &msg, 0);
-      case RecvCall::ReadV: return readv(fd, iov, 3);
+      case RecvCall::RecvMsg:
+        return recvmsg(fd, &msg, 0);
+      case RecvCall::ReadV:
+        return readv(fd, iov, 3);
     }
     return -1;
   });
@@ -303,8 +322,8 @@ uint64_t spliceToEof(int sock) {
   std::vector<char> buf(64 * KiB);
   uint64_t moved = 0;
   for (;;) {
-    ssize_t n = retryEintr(
-        [&] { return splice(sock, nullptr, p[1], nullptr, 64 * KiB, SPLICE_F_MOVE); });
+    ssize_t n =
+        retryEintr([&] { return splice(sock, nullptr, p[1], nullptr, 64 * KiB, SPLICE_F_MOVE); });
     if (n < 0) fail("splice socket->pipe");
     if (n == 0) break;
     moved += n;
@@ -426,7 +445,8 @@ uint64_t uringRecvToEof(int fd, size_t chunk) {
   std::vector<char> buf(chunk);
   uint64_t got = 0;
   for (;;) {
-    int res = ring.run([&](io_uring_sqe* s) { io_uring_prep_recv(s, fd, buf.data(), buf.size(), 0); });
+    int res =
+        ring.run([&](io_uring_sqe* s) { io_uring_prep_recv(s, fd, buf.data(), buf.size(), 0); });
     if (res == -EINTR || res == -EAGAIN) continue;
     if (res < 0) fail("io_uring recv", -res);
     if (res == 0) return got;
@@ -533,7 +553,8 @@ Counts udpEchoMmsg(int fd, int count, int batch) {
     const int n = std::min(batch, count - i);
     Batch b(n);
     c.rx += recvBatch(fd, b, n);
-    for (int k = 0; k < n; ++k) b.iovs[k].iov_len = b.msgs[k].msg_len;  // reply: same size, to source
+    for (int k = 0; k < n; ++k)
+      b.iovs[k].iov_len = b.msgs[k].msg_len;  // reply: same size, to source
     c.tx += sendBatch(fd, b, n);
   }
   return c;

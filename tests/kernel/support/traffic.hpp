@@ -30,9 +30,9 @@ Endpoint peerEndpoint(int fd);
 
 int tcpListen(const std::string& host);  // bound to host:0
 int tcpConnect(const Endpoint& to);
-int tcpAccept(int listen_fd);            // bounded wait
-int udpBound(const std::string& host);   // bound to host:0
-int udpSocket(int family);               // unbound
+int tcpAccept(int listen_fd);           // bounded wait
+int udpBound(const std::string& host);  // bound to host:0
+int udpSocket(int family);              // unbound
 void setRecvTimeout(int fd, int ms);
 void setNonblocking(int fd);
 
