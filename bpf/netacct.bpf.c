@@ -150,6 +150,15 @@ static __always_inline void fill_tuple(struct na_conn_val *c, const struct sock 
 	c->flags = is_loopback(c) ? NA_CONN_LOOPBACK : 0;
 }
 
+/* kprobe backend: the address now names another socket when the local port
+ * changed. A closed socket leaving its bind bucket (inet_put_port, at
+ * TCP_CLOSE, possibly before its last reads) has port 0: not a new socket. */
+static __always_inline int reused_address(const struct na_conn_val *val, const struct sock *sk)
+{
+	__u16 num = BPF_CORE_READ(sk, __sk_common.skc_num);
+	return num != 0 && num != val->lport;
+}
+
 static __always_inline struct na_conn_val *conn_entry(const struct na_conn_key *key,
 						      const struct sock *sk)
 {
@@ -158,7 +167,7 @@ static __always_inline struct na_conn_val *conn_entry(const struct na_conn_key *
 		/* One read on the hot path: an unconnected UDP socket keeps port 0
 		 * and is not re-read at every datagram. */
 		if ((val->rport == 0 && BPF_CORE_READ(sk, __sk_common.skc_dport) != 0) ||
-		    (sock_id_is_pointer && val->lport != BPF_CORE_READ(sk, __sk_common.skc_num)))
+		    (sock_id_is_pointer && reused_address(val, sk)))
 			fill_tuple(val, sk);
 		return val;
 	}
@@ -368,17 +377,20 @@ int BPF_PROG(inet_sock_set_state_tp, const struct sock *sk, int oldstate, int ne
  * signatures have been stable since Linux 4.x, unlike tcp_recvmsg and
  * udp_recvmsg, which lost `noblock` in 5.19 (commit ec095263a965). */
 
+/* sock->sk, not BPF_CORE_READ: bpf_get_socket_cookie in tracing programs
+ * takes a BTF pointer to a socket (ARG_PTR_TO_BTF_ID_SOCK_COMMON); a value
+ * read with bpf_probe_read is a scalar and the verifier refuses the load. */
 SEC("fexit/inet_sendmsg")
 int BPF_PROG(inet_sendmsg_fexit, struct socket *sock, struct msghdr *msg, size_t size, int ret)
 {
-	count_send(BPF_CORE_READ(sock, sk), ret);
+	count_send(sock->sk, ret);
 	return 0;
 }
 
 SEC("fexit/inet6_sendmsg")
 int BPF_PROG(inet6_sendmsg_fexit, struct socket *sock, struct msghdr *msg, size_t size, int ret)
 {
-	count_send(BPF_CORE_READ(sock, sk), ret);
+	count_send(sock->sk, ret);
 	return 0;
 }
 
@@ -388,7 +400,7 @@ SEC("fexit/inet_sendpage")
 int BPF_PROG(inet_sendpage_fexit, struct socket *sock, void *page, int offset, size_t size,
 	     int flags, int ret)
 {
-	count_send(BPF_CORE_READ(sock, sk), ret);
+	count_send(sock->sk, ret);
 	return 0;
 }
 
@@ -396,7 +408,7 @@ SEC("fexit/inet_recvmsg")
 int BPF_PROG(inet_recvmsg_fexit, struct socket *sock, struct msghdr *msg, size_t size, int flags,
 	     int ret)
 {
-	count_recv(BPF_CORE_READ(sock, sk), ret, flags);
+	count_recv(sock->sk, ret, flags);
 	return 0;
 }
 
@@ -404,7 +416,7 @@ SEC("fexit/inet6_recvmsg")
 int BPF_PROG(inet6_recvmsg_fexit, struct socket *sock, struct msghdr *msg, size_t size, int flags,
 	     int ret)
 {
-	count_recv(BPF_CORE_READ(sock, sk), ret, flags);
+	count_recv(sock->sk, ret, flags);
 	return 0;
 }
 
