@@ -1,10 +1,10 @@
 #!/bin/bash
 # Host side of the qemu suite (see README.md here). Driven by ctest:
 #
-#   vm.sh prepare     static netacct + kernel tests, Debian's 6.1 cloud
-#                     kernel (apt-get download, cached), the initramfs
-#   vm.sh run MODE    boot the guest for MODE (doctor|auto|fentry|kprobe)
-#                     and turn its output into pass/fail
+#   vm.sh prepare     static netacct + kernel and verifier tests, Debian's
+#                     6.1 cloud kernel (apt-get download, cached), the initramfs
+#   vm.sh run MODE    boot the guest for MODE (doctor|verifier|auto|fentry|
+#                     kprobe) and turn its output into pass/fail
 #   vm.sh exec 'CMDS' boot the guest and run CMDS there (debugging)
 #
 # Configuration (environment; tests/vm/CMakeLists.txt sets it):
@@ -18,10 +18,10 @@
 #   NETACCT_VM_KERNEL_PKG   a linux-image package (default: the newest
 #                           linux-image-6.1.0-N-cloud-amd64-unsigned)
 #   NETACCT_VM_KERNEL_DEB   use this .deb file, download nothing
-#   NETACCT_VM_TIMEOUT      seconds before a guest is killed (default 720)
+#   NETACCT_VM_TIMEOUT      seconds before a guest is killed (default 600)
 #   NETACCT_VM_SCALE        NETACCT_TEST_TIMEOUT_SCALE in the guest (default 10)
 #   NETACCT_VM_FILTER       gtest filter for the kernel tests (no spaces)
-#   NETACCT_VM_SMP          guest CPUs (default 2)
+#   NETACCT_VM_SMP          guest CPUs (default 1: faster under TCG)
 #   NETACCT_VM_VERBOSE=1    NETACCT_TEST_VERBOSE in the guest; print all output
 # A missing tool or kernel skips (exit 77), or fails when CI=true.
 set -euo pipefail
@@ -34,12 +34,15 @@ CMAKE=${NETACCT_VM_CMAKE:-cmake}
 KPKG_RE='^linux-image-6\.1\.0-[0-9]+-cloud-amd64-unsigned$'
 # Modules the tests need from the package; dependencies come from modules.dep.
 MODULES="veth sch_ingress cls_bpf sctp"
-# Tests that may skip in the guest (they are about the tracepoint backend,
-# which 6.1 lacks); any other skip fails the run.
-ALLOWED_SKIPS="CliTest.ForcedTracepointBackendWorks"
+# Tests that may skip in the guest (space-separated gtest names); any other
+# skip fails the run. The kernel tests: none, everything must run on 6.1. The
+# verifier tests: the tracepoint programs, whose tracepoints 6.1 lacks.
+ALLOWED_SKIPS=""
+ALLOWED_SKIPS_VERIFIER="Verifier.TracepointProgramsLoadWhereTheTracepointsExist"
 
 NETACCT=$STATIC/netacct
 KTESTS=$STATIC/tests/kernel/netacct_kernel_tests
+VTESTS=$STATIC/tests/unit/netacct_verifier_tests
 INITRAMFS=$VM/initramfs.cpio
 KERNEL_ENV=$VM/kernel.env
 
@@ -67,10 +70,10 @@ build_static() {
     [ -n "${NETACCT_VM_CXX:-}" ] && args+=(-DCMAKE_CXX_COMPILER="$NETACCT_VM_CXX")
     "$CMAKE" "${args[@]}" >"$VM/static-configure.log" 2>&1 ||
       { cat "$VM/static-configure.log"; die "configuring the static build failed"; }
-    "$CMAKE" --build "$STATIC" -j "$(nproc)" --target netacct netacct_kernel_tests ||
+    "$CMAKE" --build "$STATIC" -j "$(nproc)" --target netacct netacct_kernel_tests netacct_verifier_tests ||
       die "the static build failed"
   fi
-  for b in "$NETACCT" "$KTESTS"; do
+  for b in "$NETACCT" "$KTESTS" "$VTESTS"; do
     [ -x "$b" ] || die "$b is missing (build the NETACCT_STATIC=ON tree first)"
     if LC_ALL=C ldd "$b" >/dev/null 2>&1; then die "$b is not statically linked"; fi
   done
@@ -104,6 +107,16 @@ fetch_kernel() {
           apt-get download -q "$pkg" >"$VM/apt-download.log" 2>&1) ||
           { cat "$VM/apt-download.log" >&2; log "apt-get download $pkg failed"; }
         deb=$(ls "$cache/${pkg}_"*.deb 2>/dev/null | sort -V | tail -n 1 || true)
+        # Keep only this kernel in the cache.
+        if [ -n "$deb" ]; then
+          local old
+          for old in "$cache"/linux-image-*.deb; do
+            [ "$old" = "$deb" ] || rm -f "$old"
+          done
+          for old in "$VM"/kernel/*/; do
+            [ "${old%/}" = "$VM/kernel/$(basename "$deb" .deb)" ] || rm -rf "$old"
+          done
+        fi
       fi
     fi
     # Offline, or apt knows no such kernel: the newest one cached earlier.
@@ -157,15 +170,24 @@ build_initramfs() {
   cp "$HERE/init.sh" "$STAGE/init"
   chmod 755 "$STAGE/init"
 
-  # busybox (static) and its applets, except ip: iproute2's comes instead.
-  local bb a
+  # busybox (static) and its applets, except ip (iproute2's comes instead)
+  # and sh: busybox's ash runs its own applets before anything on PATH (its
+  # `timeout` has no --foreground), so /bin/sh is the host's dash.
+  local bb a sh
   bb=$(command -v busybox)
   LC_ALL=C ldd "$bb" >/dev/null 2>&1 && unavailable "$bb is not static (install busybox-static)"
   cp "$bb" "$STAGE/bin/busybox"
   for a in $("$bb" --list); do
-    case "$a" in busybox | ip) continue ;; esac
+    case "$a" in busybox | ip | sh) continue ;; esac
     [ -e "$STAGE/bin/$a" ] || ln -s busybox "$STAGE/bin/$a"
   done
+  if sh=$(command -v dash); then
+    stage_dynamic "$sh"
+    ln -sf "$sh" "$STAGE/bin/sh"
+  else
+    log "warning: no dash here; /bin/sh is busybox ash, which prefers its own applets"
+    ln -s busybox "$STAGE/bin/sh"
+  fi
 
   # iproute2 (support/netns.cpp runs `ip`) and bpftool (doctor_test.cpp
   # lists programs with `bpftool prog show -j`), with their libraries.
@@ -176,16 +198,35 @@ build_initramfs() {
   [ "$ip" = /usr/sbin/ip ] || { mkdir -p "$STAGE/usr/sbin"; cp -L "$ip" "$STAGE/usr/sbin/ip"; }
   stage_dynamic "$bpftool"
   [ "$bpftool" = /usr/sbin/bpftool ] || cp -L "$bpftool" "$STAGE/usr/sbin/bpftool"
+  # top_tmux_test.cpp drives `netacct top` in tmux, bounded by coreutils'
+  # `timeout --foreground` (busybox's has no --foreground); the panes need
+  # C.UTF-8 locale (LANG=C.UTF-8) and terminfo entries.
+  local tool path
+  for tool in tmux timeout; do
+    if path=$(command -v "$tool") && [ "$(readlink -f "$path")" != "$(readlink -f "$bb")" ]; then
+      stage_dynamic "$path"
+      [ -e "$STAGE/usr/bin/$tool" ] || cp -L "$path" "$STAGE/usr/bin/$tool"
+    else
+      log "warning: no $tool on this machine; the guest's tests that need it will fail"
+    fi
+  done
+  local ti
+  for ti in /usr/lib/locale/C.utf8 /lib/terminfo /usr/share/terminfo/s/screen* /usr/share/terminfo/t/tmux*; do
+    [ -e "$ti" ] || continue
+    mkdir -p "$STAGE$(dirname "$ti")"
+    cp -a "$ti" "$STAGE$(dirname "$ti")/"
+  done
 
   # The static binaries, at their host paths: the kernel tests exec the
   # netacct path compiled into them (NETACCT_BIN).
   local b
-  for b in "$NETACCT" "$KTESTS"; do
+  for b in "$NETACCT" "$KTESTS" "$VTESTS"; do
     mkdir -p "$STAGE$(dirname "$b")"
     strip --strip-debug -o "$STAGE$b" "$b"
   done
   echo "$NETACCT" >"$STAGE/etc/netacct-vm/netacct"
   echo "$KTESTS" >"$STAGE/etc/netacct-vm/ktests"
+  echo "$VTESTS" >"$STAGE/etc/netacct-vm/vtests"
 
   # Modules and their dependencies (modules.dep of the whole package).
   local m line rel
@@ -239,15 +280,17 @@ prepare() {
 
 # ---- run ----
 
-# The gtest output of failed tests: each "[ RUN ] X" .. "[ FAILED ] X" block.
+# The gtest output of failed tests: each "[ RUN ] X" .. "[ FAILED ] X" block,
+# and the block of a test that never finished (guest timeout or crash).
 failed_blocks() {
   awk '
     /^\[ RUN      \] / { buf = $0 "\n"; inb = 1; next }
     inb { buf = buf $0 "\n" }
-    /^\[  FAILED  \] [^ ]+ \(/ { if (inb) printf "%s", buf; inb = 0 }
+    /^\[  FAILED  \] .*\([0-9]+ ms\)$/ { if (inb) printf "%s", buf; inb = 0 }
     /^\[       OK \] / { inb = 0 }
-    /^\[  SKIPPED \] [^ ]+ \(/ { inb = 0 }
-  ' "$1"
+    /^\[  SKIPPED \] .*\([0-9]+ ms\)$/ { inb = 0 }
+    END { if (inb) printf "%s(this test did not finish)\n", buf }
+  ' <(sed '/^@@VM dmesg-begin/,$d' "$1")
 }
 
 section() { sed -n "/^@@VM $2-begin/,/^@@VM $2-end/p" "$1" | sed '1d;$d'; }
@@ -258,7 +301,7 @@ check_doctor() {
 }
 
 # vm.sh exec 'COMMANDS': boots the guest, runs COMMANDS there with sh
-# ($NETACCT and $KTESTS name the binaries), prints their output.
+# ($NETACCT, $KTESTS and $VTESTS name the binaries), prints their output.
 exec_mode() {
   [ -f "$INITRAMFS" ] && [ -f "$KERNEL_ENV" ] || die "run vm.sh prepare (ctest -R vm_prepare) first"
   # shellcheck disable=SC1090
@@ -269,8 +312,8 @@ exec_mode() {
   printf '%s\n' "$1" >"$extra/etc/netacct-vm/exec"
   # A second cpio archive appended to the first adds (or replaces) files.
   { cat "$INITRAMFS"; (cd "$extra" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet); } >"$VM/exec.cpio"
-  local limit=${NETACCT_VM_TIMEOUT:-720} rc=0
-  timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "${NETACCT_VM_SMP:-2}" -m 2G \
+  local limit=${NETACCT_VM_TIMEOUT:-600} rc=0
+  timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "${NETACCT_VM_SMP:-1}" -m 2G \
     -nographic -no-reboot -monitor none -nic none \
     -kernel "$VMLINUZ" -initrd "$VM/exec.cpio" \
     -append "console=ttyS0 quiet panic=-1 oops=panic netacct.mode=exec" \
@@ -281,21 +324,22 @@ exec_mode() {
 
 run_mode() {
   local mode=$1
-  case "$mode" in doctor | auto | fentry | kprobe) ;; *) die "unknown mode $mode" ;; esac
+  case "$mode" in doctor | verifier | auto | fentry | kprobe) ;; *) die "unknown mode $mode" ;; esac
   need qemu-system-x86_64 "apt-get install qemu-system-x86"
   [ -f "$INITRAMFS" ] && [ -f "$KERNEL_ENV" ] || unavailable "$INITRAMFS is missing: the vm_prepare test did not run or failed"
   # shellcheck disable=SC1090
   . "$KERNEL_ENV"
   local out=$VM/$mode.out console=$VM/$mode.console.log
-  local limit=${NETACCT_VM_TIMEOUT:-720}
+  local limit=${NETACCT_VM_TIMEOUT:-600}
   local append="console=ttyS0 quiet panic=-1 oops=panic netacct.mode=$mode"
-  append+=" netacct.scale=${NETACCT_VM_SCALE:-10} netacct.timeout=$((limit - 60))"
+  # The guest stops the tests a little earlier, to report what it can.
+  append+=" netacct.scale=${NETACCT_VM_SCALE:-10} netacct.timeout=$((limit > 120 ? limit - 60 : limit * 3 / 4))"
   [ -n "${NETACCT_VM_FILTER:-}" ] && append+=" netacct.filter=$NETACCT_VM_FILTER"
   [ -n "${NETACCT_VM_VERBOSE:-}" ] && append+=" netacct.verbose=1"
   rm -f "$out" "$console"
   log "booting $KVER ($KDEB) for '$mode': qemu TCG, limit ${limit}s"
   local t0=$SECONDS rc=0
-  timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "${NETACCT_VM_SMP:-2}" -m 2G \
+  timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "${NETACCT_VM_SMP:-1}" -m 2G \
     -nographic -no-reboot -monitor none -nic none \
     -kernel "$VMLINUZ" -initrd "$INITRAMFS" -append "$append" \
     -serial stdio -serial "file:$out" </dev/null >"$console" 2>&1 || rc=$?
@@ -318,15 +362,16 @@ run_mode() {
       if ! summary=$(check_doctor "$json" 2>&1); then verdict="doctor: $summary"; fi
       [ "$grc" = 0 ] || verdict="${verdict:+$verdict; }netacct doctor --format json exited $grc"
     else
-      local bad_skips="" s
-      for s in $(sed -n 's/^\[  SKIPPED \] \([^ ]*\)$/\1/p' "$out" | sort -u); do
-        case " $ALLOWED_SKIPS " in *" $s "*) ;; *) bad_skips+=" $s" ;; esac
+      local bad_skips="" s allowed=$ALLOWED_SKIPS
+      [ "$mode" = verifier ] && allowed=$ALLOWED_SKIPS_VERIFIER
+      for s in $(sed -n 's/^\[  SKIPPED \] \([^ ,]*\).* ([0-9]* ms)$/\1/p' "$out" | sort -u); do
+        case " $allowed " in *" $s "*) ;; *) bad_skips+=" $s" ;; esac
       done
-      summary=$(grep -E '^\[==========\] [0-9]+ tests? from .* ran|^\[  PASSED  \]|^\[  SKIPPED \] [0-9]+|^\[  FAILED  \] [0-9]+|FAILED TESTS?$' "$out" | tr '\n' ' ')
+      summary=$(grep -E '^\[==========\] [0-9]+ tests? from .* ran|^\[  PASSED  \]|^\[  SKIPPED \] [0-9]+|^\[  FAILED  \] [0-9]+|FAILED TESTS?$' "$out" | tr '\n' ' ' || true)
       if [ "$grc" != 0 ]; then
-        verdict="kernel tests exited $grc"
+        verdict="the tests exited $grc"
       elif ! grep -q '^\[  PASSED  \] [1-9]' "$out"; then
-        verdict="no kernel test passed"
+        verdict="no test passed"
       elif [ -n "$bad_skips" ]; then
         verdict="tests skipped that must run in the guest:$bad_skips"
       fi
@@ -336,14 +381,17 @@ run_mode() {
   if [ -n "${NETACCT_VM_VERBOSE:-}" ] || [ -n "$verdict" ]; then
     echo "---- guest output ($out)"
     if [ -n "$verdict" ] && [ "$mode" != doctor ] && [ -z "${NETACCT_VM_VERBOSE:-}" ]; then
-      sed -n '/^@@VM begin/,/^@@VM dmesg-begin/p' "$out" | grep -vE '^\[ (RUN|      OK|     OK|       OK) ' | sed '$d'
+      sed -e '/^@@VM dmesg-begin/,$d' "$out" | grep '^@@VM ' || true
+      echo "---- gtest summary"
+      sed -e '/^@@VM dmesg-begin/,$d' "$out" | sed -n '/^\[==========\] [0-9]* tests\{0,1\} from .* ran/,$p' | grep -v '^@@VM ' || true
       echo "---- output of the failed tests"
       failed_blocks "$out"
     else
       sed '/^@@VM dmesg-begin/,$d' "$out"
     fi
-    echo "---- guest dmesg"
-    section "$out" dmesg | tail -n 150
+    echo "---- guest dmesg since /init started"
+    section "$out" dmesg | sed -n '/Run \/init as init process/,$p' |
+      grep -v 'ADDRCONF(NETDEV_CHANGE)' | tail -n 150 || true
     echo "---- guest console ($console), last 60 lines"
     tail -n 60 "$console"
     echo "----"
@@ -357,7 +405,7 @@ run_mode() {
 
 case "${1:-}" in
   prepare) prepare ;;
-  run) run_mode "${2:?usage: vm.sh run doctor|auto|fentry|kprobe}" ;;
+  run) run_mode "${2:?usage: vm.sh run doctor|verifier|auto|fentry|kprobe}" ;;
   exec) exec_mode "${2:?usage: vm.sh exec 'COMMANDS'}" ;;
-  *) echo "usage: vm.sh prepare | vm.sh run doctor|auto|fentry|kprobe | vm.sh exec 'COMMANDS'" >&2; exit 2 ;;
+  *) echo "usage: vm.sh prepare | vm.sh run doctor|verifier|auto|fentry|kprobe | vm.sh exec 'COMMANDS'" >&2; exit 2 ;;
 esac
