@@ -33,7 +33,7 @@ double cpu_seconds() {
 class CostMeter {
  public:
   explicit CostMeter(const Session& s) : session_(s), stats_fd_(enable_run_time_stats()) {
-    mark(mono_now_ns());
+    mark(mono_now_ns(), cpu_seconds(), session_.run_stats());
   }
   ~CostMeter() {
     if (stats_fd_ >= 0) close(stats_fd_);
@@ -44,7 +44,7 @@ class CostMeter {
     h.cpu_percent = wall > 0 ? 100 * (cpu - cpu_) / wall : 0;
     if (stats_fd_ >= 0 && run.runs > run_.runs)
       h.ns_per_event = double(run.ns - run_.ns) / double(run.runs - run_.runs);
-    mark(now);
+    mark(now, cpu, run);  // the readings just taken: no second syscall round
   }
 
  private:
@@ -53,10 +53,10 @@ class CostMeter {
   double cpu_ = 0;
   int64_t wall_ = 0;
   Session::RunStats run_;
-  void mark(int64_t now) {
-    cpu_ = cpu_seconds();
+  void mark(int64_t now, double cpu, Session::RunStats run) {
+    cpu_ = cpu;
     wall_ = now;
-    run_ = session_.run_stats();
+    run_ = run;
   }
 };
 
