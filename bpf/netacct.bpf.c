@@ -123,7 +123,7 @@ static __always_inline int is_loopback(const struct na_conn_val *c)
 	if (c->family == AF_INET)
 		return c->raddr[0] == 127 || c->laddr[0] == 127 || (r[0] && r[0] == l[0]);
 	int lead_zero = r[0] == 0 && r[1] == 0;
-	int v6_lo = lead_zero && r[2] == 0 && r[3] == bpf_htonl(1);               /* ::1 */
+	int v6_lo = lead_zero && r[2] == 0 && r[3] == bpf_htonl(1); /* ::1 */
 	int mapped_lo = lead_zero && r[2] == bpf_htonl(0xffff) && c->raddr[12] == 127;
 	/* traffic to one of this host's own addresses also goes over lo */
 	int same = (r[0] | r[1] | r[2] | r[3]) && r[0] == l[0] && r[1] == l[1] && r[2] == l[2] &&
@@ -199,8 +199,8 @@ static __always_inline void account(struct sock *sk, __u64 bytes, int tx)
 	if (conn)
 		__sync_fetch_and_add(tx ? &conn->tx_bytes : &conn->rx_bytes, bytes);
 	if (proc) {
-		__u64 *ctr = tx ? (lo ? &proc->lo_tx_bytes : &proc->tx_bytes)
-				: (lo ? &proc->lo_rx_bytes : &proc->rx_bytes);
+		__u64 *ctr = tx ? (lo ? &proc->lo_tx_bytes : &proc->tx_bytes) :
+				  (lo ? &proc->lo_rx_bytes : &proc->rx_bytes);
 		__sync_fetch_and_add(ctr, bytes);
 	}
 	STAT_INC(events);
@@ -219,8 +219,8 @@ static __always_inline void count_send(struct sock *sk, int ret)
 static __always_inline __u32 tcp_bytes_seq(struct sock *sk)
 {
 	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	int fin_seen = (BPF_CORE_READ(sk, __sk_common.skc_flags) >>
-			bpf_core_enum_value(enum sock_flags, SOCK_DONE)) & 1;
+	__u64 flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	int fin_seen = (flags >> bpf_core_enum_value(enum sock_flags, SOCK_DONE)) & 1;
 	__u32 rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
 	__u32 seq = BPF_CORE_READ(tp, copied_seq);
 	return fin_seen && seq == rcv_nxt ? seq - 1 : seq;
@@ -231,8 +231,8 @@ static __always_inline __u32 tcp_bytes_seq(struct sock *sk)
  * opened before netacct started): bytes that read copied before that point
  * are only known when the read returns (see settle_first_read). */
 struct tcp_rx {
-	__u32 seq;          /* last copied_seq counted */
-	__u32 base;         /* seq at first sight when provisional */
+	__u32 seq;  /* last copied_seq counted */
+	__u32 base; /* seq at first sight when provisional */
 	__u32 provisional;
 	__u32 pad;
 };
@@ -245,7 +245,16 @@ struct {
 } tcp_seq SEC(".maps");
 
 /* Claims the advance from st->seq to seq; concurrent observers of the same
- * advance race on the compare-and-swap and only one counts it. */
+ * advance race on the compare-and-swap and only one counts it.
+ * Why 4 tries: a swap fails only when another observer claimed a position
+ * in between, and one thread has at most one observation in flight. Reads of
+ * one TCP socket are serialized by the socket lock (tcp_rcv_space_adjust runs
+ * under it, the receive hooks just after the read released it), so failing
+ * four times in a row takes several threads reading one socket at the same
+ * instant. Giving up defers rather than drops: st->seq stays behind and the
+ * socket's next observation claims the rest. The bound is small because
+ * clang unrolls the loop: each try is a copy of the swap in every program
+ * that counts TCP receives. */
 static __always_inline void advance_tcp_rx(struct sock *sk, struct tcp_rx *st, __u32 seq)
 {
 	for (int i = 0; i < 4; i++) {
@@ -285,7 +294,7 @@ static __always_inline void count_tcp_rx(struct sock *sk, __u32 read_bytes, int 
 	__u32 seq = tcp_bytes_seq(sk);
 	struct tcp_rx *st = bpf_map_lookup_elem(&tcp_seq, &cookie);
 	if (!st) {
-		struct tcp_rx init = {.seq = seq, .base = seq, .provisional = !read_end};
+		struct tcp_rx init = { .seq = seq, .base = seq, .provisional = !read_end };
 		if (bpf_map_update_elem(&tcp_seq, &cookie, &init, BPF_NOEXIST) == 0) {
 			if (read_bytes)
 				account(sk, read_bytes, 0);
@@ -329,7 +338,7 @@ static __always_inline void tcp_state(const struct sock *sk, int newstate)
 	if (newstate != TCP_ESTABLISHED)
 		return;
 	__u64 cookie = sock_id((struct sock *)sk);
-	struct tcp_rx init = {.seq = BPF_CORE_READ((struct tcp_sock *)sk, copied_seq)};
+	struct tcp_rx init = { .seq = BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) };
 	bpf_map_update_elem(&tcp_seq, &cookie, &init, BPF_ANY);
 }
 
@@ -375,7 +384,15 @@ int BPF_PROG(inet_sock_set_state_tp, const struct sock *sk, int oldstate, int ne
  * the protocols (TCP, UDP, ping, raw, SCTP): one hook per family, and
  * v4-mapped UDP (udpv6_sendmsg -> udp_sendmsg) is seen once. Their
  * signatures have been stable since Linux 4.x, unlike tcp_recvmsg and
- * udp_recvmsg, which lost `noblock` in 5.19 (commit ec095263a965). */
+ * udp_recvmsg, which lost `noblock` in 5.19 (commit ec095263a965).
+ *
+ * This backend and the kprobe one serve kernels before 6.3. Those kernels do
+ * have the tcp:tcp_rcv_space_adjust and sock:inet_sock_set_state tracepoints
+ * (Linux >= 4.16), yet both backends hook the functions instead: a backend is
+ * one attach mechanism. The loader autoloads a backend's programs by their
+ * name suffix, doctor calls a backend available after probing that one
+ * mechanism, and --backend fentry or kprobe then runs that mechanism alone,
+ * which is what the VM suite tests backend by backend. */
 
 /* sock->sk, not BPF_CORE_READ: bpf_get_socket_cookie in tracing programs
  * takes a BTF pointer to a socket (ARG_PTR_TO_BTF_ID_SOCK_COMMON); a value
@@ -427,6 +444,13 @@ int BPF_PROG(tcp_rcv_space_adjust_fentry, struct sock *sk)
 	return 0;
 }
 
+/* tcp_set_state is where inet_sock_set_state fires for TCP (through
+ * inet_sk_state_store): every move to TCP_ESTABLISHED, active or passive open,
+ * goes through it; the tracepoint's other TCP sources (inet_csk_clone_lock,
+ * inet_csk_listen_start) only set SYN_RECV on a new child socket and
+ * LISTEN/CLOSE around listen(). It is TCP-only, so unlike the tracepoint it
+ * needs no protocol test, and it is a global function (EXPORT_SYMBOL_GPL) that
+ * fexit and kprobes can attach to on every kernel these backends serve. */
 SEC("fexit/tcp_set_state")
 int BPF_PROG(tcp_set_state_fexit, struct sock *sk, int state)
 {
@@ -434,7 +458,10 @@ int BPF_PROG(tcp_set_state_fexit, struct sock *sk, int state)
 	return 0;
 }
 
-/* ---- kprobe backend: the same functions, arguments stashed per thread ---- */
+/* ---- kprobe backend: the same functions, arguments stashed per thread ----
+ * Hooks the same functions as the fentry backend, tcp_set_state and
+ * tcp_rcv_space_adjust included, for the same reason (one mechanism per
+ * backend). */
 
 static __always_inline void stash(struct socket *sock, int flags)
 {

@@ -13,9 +13,38 @@
 
 #define NA_COMM_LEN 16
 
-/* Map capacities. Processes and connections are LRU maps: when a connection
- * entry is evicted its bytes stay in the per-process totals, and userspace
- * reports the evicted detail (created - live - deleted). */
+/*
+ * Map capacities. Hash maps are preallocated at load (LRU maps always are), so
+ * each costs its full size in kernel memory, used or not: about 48 bytes of
+ * element header plus key plus value per entry, plus the buckets, which makes
+ * about 2 MiB for procs, 9.5 MiB for conns, 5.5 MiB for tcp_seq and under
+ * 1 MiB for inflight.
+ *
+ * NA_MAX_PROCS: processes that moved bytes and are alive or not yet reported
+ * (userspace deletes exited processes' entries after each report). Hosts run
+ * a few thousand processes, and only some of them use the network; 16384
+ * leaves room for bursts of short-lived ones between two polls. Unlike a
+ * connection, an evicted process entry loses bytes (those since the last poll).
+ *
+ * NA_MAX_CONNS: one entry per (socket, process) that moved bytes: a busy
+ * server's open sockets plus those closed since the last poll. An evicted
+ * entry's bytes stay in the per-process totals, and userspace reports the
+ * evicted detail (created - live - deleted). The bound is also the most one
+ * poll reads, and 65536 keeps a full read in tens of milliseconds (tools/bench:
+ * 1.8 ms for 10,000 entries, 33 ms for 100,000).
+ *
+ * NA_MAX_TCP_SEQ: one receive baseline per TCP socket, as many as conns has
+ * room for. An evicted baseline is made again at the socket's next read, like
+ * that of a connection opened before netacct started.
+ *
+ * NA_MAX_INFLIGHT: kprobe backend only (the loader shrinks it to 1 for the
+ * others): one entry per thread between the entry and the return probe of a
+ * send or receive, a thread blocked in recv included. A kretprobe catches only
+ * a limited number of pending returns (maxactive, by default a small multiple
+ * of the CPU count), so 8192 threads inside socket calls at once is more than
+ * can be counted anyway. A full map leaves a call uncounted; an entry whose
+ * return was missed is replaced at its thread's next call.
+ */
 #define NA_MAX_PROCS 16384
 #define NA_MAX_CONNS 65536
 #define NA_MAX_TCP_SEQ 65536
@@ -62,11 +91,11 @@ struct na_conn_val {
 	__u64 tx_bytes;
 	__u64 rx_bytes;
 	__u32 netns;
-	__u16 family;   /* AF_INET or AF_INET6 */
-	__u16 proto;    /* IPPROTO_* */
-	__u16 lport;    /* host byte order */
-	__u16 rport;    /* host byte order */
-	__u8 flags;     /* enum na_conn_flags */
+	__u16 family; /* AF_INET or AF_INET6 */
+	__u16 proto;  /* IPPROTO_* */
+	__u16 lport;  /* host byte order */
+	__u16 rport;  /* host byte order */
+	__u8 flags;   /* enum na_conn_flags */
 	__u8 pad[3];
 	__u8 laddr[16]; /* IPv4 in the first 4 bytes */
 	__u8 raddr[16];
@@ -74,10 +103,10 @@ struct na_conn_val {
 
 /* Global counters, one slot per CPU (BPF_MAP_TYPE_PERCPU_ARRAY, key 0). */
 struct na_stats {
-	__u64 conn_created;   /* connection entries inserted by the kernel */
-	__u64 proc_created;   /* process entries inserted by the kernel */
-	__u64 insert_failed;  /* map updates that failed: bytes not counted */
-	__u64 events;         /* hook runs that counted bytes */
+	__u64 conn_created;  /* connection entries inserted by the kernel */
+	__u64 proc_created;  /* process entries inserted by the kernel */
+	__u64 insert_failed; /* map updates that failed: bytes not counted */
+	__u64 events;	     /* hook runs that counted bytes */
 };
 
 #endif /* NETACCT_ABI_H */
