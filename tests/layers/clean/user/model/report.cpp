@@ -1,0 +1,4 @@
+#include "model/types.hpp"
+#include "types.hpp"
+
+#include <vector>

@@ -1,0 +1,3 @@
+// Fixture: model includes only model/ and system headers.
+#pragma once
+#include <cstdint>

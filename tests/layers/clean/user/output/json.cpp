@@ -1,0 +1,4 @@
+#include <nlohmann/json.hpp>
+
+#include "model/types.hpp"
+#include "output/json.hpp"

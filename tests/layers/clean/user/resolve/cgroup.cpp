@@ -1,0 +1,5 @@
+#include "resolve/cgroup.hpp"
+
+#include <string>
+
+#include "model/types.hpp"

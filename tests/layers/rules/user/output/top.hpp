@@ -1,0 +1,6 @@
+#pragma once
+#include <CLI/CLI.hpp>
+
+#include "kernel/loader.hpp"
+#include "model/accountant.hpp"
+#include "resolve/dns.hpp"

@@ -1,0 +1,3 @@
+#include "../output/top.hpp"
+#include "resolve/dns.hpp"
+#include "vmlinux.h"
