@@ -8,8 +8,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <filesystem>
+#include <optional>
 #include <set>
 #include <string>
+#include <system_error>
 #include <vector>
 
 #include "support/fixture.hpp"
@@ -31,11 +37,59 @@ std::string drain(int fd) {
   return s;
 }
 
-// Runs netacct to completion, as `uid` (dropping every capability) when set.
-// Outputs are small, so stdout is drained before stderr.
+// A copy of the binary under test that any user can execute, for the
+// unprivileged checks. Those run netacct as a real unprivileged user (nobody),
+// because that is what such a user sees, but NETACCT_BIN lives in the build
+// tree, wherever the checkout is: under /root (mode 0700) nobody cannot reach
+// it and exec fails. So the copy goes to a fresh directory of its own, made
+// 0755 like the binary, under /tmp itself rather than $TMPDIR (which may be a
+// private per-user directory), and is removed afterwards. netacct links only
+// system libraries, so the copy runs exactly like the original.
+class WorldExecutableCopy {
+ public:
+  WorldExecutableCopy() {
+    std::string tmpl = "/tmp/netacct-kt-bin-XXXXXX";
+    if (mkdtemp(tmpl.data()) == nullptr)
+      throw std::system_error(errno, std::generic_category(), "mkdtemp " + tmpl);
+    dir_ = tmpl;
+    path_ = dir_ + "/netacct";
+    std::error_code ec;
+    std::filesystem::copy_file(NETACCT_BIN, path_, ec);
+    if (!ec) std::filesystem::permissions(dir_, kMode, ec);
+    if (!ec) std::filesystem::permissions(path_, kMode, ec);
+    if (ec) {
+      remove();
+      throw std::runtime_error("cannot copy " + std::string(NETACCT_BIN) + " to " + path_ + ": " +
+                               ec.message());
+    }
+  }
+  ~WorldExecutableCopy() { remove(); }
+  WorldExecutableCopy(const WorldExecutableCopy&) = delete;
+  WorldExecutableCopy& operator=(const WorldExecutableCopy&) = delete;
+
+  const std::string& path() const { return path_; }
+
+ private:
+  static constexpr auto kMode =
+      std::filesystem::perms::owner_all | std::filesystem::perms::group_read |
+      std::filesystem::perms::group_exec | std::filesystem::perms::others_read |
+      std::filesystem::perms::others_exec;
+  void remove() noexcept {
+    std::error_code ec;
+    std::filesystem::remove_all(dir_, ec);
+  }
+  std::string dir_, path_;
+};
+
+// Runs netacct to completion; as `uid` (which drops every capability) when
+// set, from a world-executable copy and in "/", so that neither the binary's
+// nor the test's directory needs to be reachable by that user. Outputs are
+// small, so stdout is drained before stderr.
 Result run(std::vector<std::string> args, std::optional<uid_t> uid = std::nullopt) {
-  args.insert(args.begin(), NETACCT_BIN);
-  std::vector<char*> argv;
+  std::optional<WorldExecutableCopy> copy;
+  if (uid) copy.emplace();
+  args.insert(args.begin(), copy ? copy->path() : std::string(NETACCT_BIN));
+  std::vector<char*> argv;  // built before fork: only exec-safe calls after it
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
   int out[2], err[2];
@@ -44,10 +98,12 @@ Result run(std::vector<std::string> args, std::optional<uid_t> uid = std::nullop
   if (pid == 0) {
     dup2(out[1], 1);
     dup2(err[1], 2);
-    if (uid &&
-        (setgroups(0, nullptr) || setresgid(*uid, *uid, *uid) || setresuid(*uid, *uid, *uid)))
+    if (uid && (chdir("/") || setgroups(0, nullptr) || setresgid(*uid, *uid, *uid) ||
+                setresuid(*uid, *uid, *uid)))
       _exit(126);
     execv(argv[0], argv.data());
+    dprintf(2, "exec %s as uid %d: %s\n", argv[0], uid ? int(*uid) : int(getuid()),
+            strerror(errno));
     _exit(127);
   }
   close(out[1]);
@@ -110,7 +166,9 @@ TEST(Doctor, AsRootSaysNetacctCanRunAndPicksTheFirstAvailableBackend) {
     if (first.empty() && j["backends"][b]["available"].get<bool>()) first = b;
   ASSERT_FALSE(first.empty()) << j.dump();
   EXPECT_EQ(j["selected"], first);
-  if (auto want = expectedBackend()) EXPECT_EQ(j["selected"], *want);
+  if (auto want = expectedBackend()) {
+    EXPECT_EQ(j["selected"], *want);
+  }
 }
 
 TEST(Doctor, WithoutPrivilegesExplainsAndExitsOne) {

@@ -229,6 +229,13 @@ void verbose(const std::string& what, const Screen& s) {
     std::fprintf(stderr, "%s\n%s\n", what.c_str(), show(s).c_str());
 }
 
+// 'text' for sh, whatever it holds: the checkout may live in any directory.
+std::string shellQuote(const std::string& text) {
+  std::string q = "'";
+  for (char c : text) q += c == '\'' ? std::string("'\\''") : std::string(1, c);
+  return q + "'";
+}
+
 std::string slurp(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;
@@ -259,10 +266,10 @@ class TmuxTop {
         << "trap : INT\n"
         << "export LANG=C.UTF-8\n"
         << "unset LC_ALL LC_CTYPE\n"
-        << "D='" << dir_ << "'\n"
+        << "D=" << shellQuote(dir_) << "\n"
         << "stty -g > \"$D/stty.before\"\n"
-        << "timeout --foreground -k 5 " << scaledSeconds(120) << " '" << NETACCT_BIN
-        << "' top --backend '" << backend << "' 2> \"$D/stderr\"\n"
+        << "timeout --foreground -k 5 " << scaledSeconds(120) << " " << shellQuote(NETACCT_BIN)
+        << " top --backend " << shellQuote(backend) << " 2> \"$D/stderr\"\n"
         << "rc=$?\n"
         << "echo $rc > \"$D/rc\"\n"
         << "stty -g > \"$D/stty.after\"\n"
@@ -273,9 +280,9 @@ class TmuxTop {
         << "exit $rc\n";
     // remain-on-exit before the pane exists: the pane stays (dead) after
     // netacct exits, so its exit status and screen can be inspected.
-    CmdResult r =
-        tmux({"start-server", ";", "set-option", "-g", "remain-on-exit", "on", ";", "new-session",
-              "-d", "-s", session_, "-x", "80", "-y", "24", "sh " + dir_ + "/run.sh"});
+    CmdResult r = tmux({"start-server", ";", "set-option", "-g", "remain-on-exit", "on", ";",
+                        "new-session", "-d", "-s", session_, "-c", "/", "-x", "80", "-y", "24",
+                        "sh " + shellQuote(dir_ + "/run.sh")});
     if (!r.ok()) {
       cleanup();  // no destructor runs for a constructor that throws
       throw std::runtime_error("tmux new-session failed: " + r.out);
