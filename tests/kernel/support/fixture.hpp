@@ -48,6 +48,10 @@ class KernelTest : public ::testing::Test {
   static std::string hostA(int family) {
     return family == AF_INET6 ? NetnsPair::kA6 : NetnsPair::kA4;
   }
+  // The second address of namespace A (another remote host, seen from B).
+  static std::string hostA2(int family) {
+    return family == AF_INET6 ? NetnsPair::kA6second : NetnsPair::kA4second;
+  }
   static std::string hostB(int family) {
     return family == AF_INET6 ? NetnsPair::kB6 : NetnsPair::kB4;
   }

@@ -158,6 +158,8 @@ NetnsPair::NetnsPair() {
     }
     ip({"-n", a_, "link", "add", "na0", "type", "veth", "peer", "name", "na1", "netns", b_});
     configureSide(a_, "na0", kA4, kA6);
+    ip({"-n", a_, "addr", "add", std::string(kA4second) + "/24", "dev", "na0"});
+    ip({"-n", a_, "addr", "add", std::string(kA6second) + "/64", "dev", "na0", "nodad"});
     configureSide(b_, "na1", kB4, kB6);
   } catch (...) {
     untrack(a_);

@@ -7,6 +7,7 @@
 // and atexit: namespaces are removed even when a test aborts.
 //
 //   namespace A  na0  10.213.1.1/24  fd00:213::1/64
+//                     10.213.1.3/24  fd00:213::3/64  (a second host, same link)
 //   namespace B  na1  10.213.1.2/24  fd00:213::2/64
 #pragma once
 
@@ -30,6 +31,9 @@ class NetnsPair {
   static constexpr const char* kB4 = "10.213.1.2";
   static constexpr const char* kA6 = "fd00:213::1";
   static constexpr const char* kB6 = "fd00:213::2";
+  // A second address of namespace A: to B, a second remote host.
+  static constexpr const char* kA4second = "10.213.1.3";
+  static constexpr const char* kA6second = "fd00:213::3";
 
  private:
   std::string a_;
