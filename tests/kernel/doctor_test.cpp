@@ -10,8 +10,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
+#include <fstream>
 #include <optional>
 #include <set>
 #include <string>
@@ -122,34 +124,61 @@ nlohmann::json doctor_json(std::optional<uid_t> uid = std::nullopt) {
 
 constexpr uid_t kNobody = 65534;
 
-// Names of loaded BPF programs whose name matches one of netacct's.
-std::vector<std::string> netacct_programs_loaded() {
+// IDs of the BPF programs some live process holds a file descriptor of: a
+// program fd or a link fd shows "prog_id:" in /proc/PID/fdinfo.
+std::set<long> programs_held_by_live_processes() {
+  std::set<long> held;
+  std::error_code ec;
+  for (const auto& proc : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string pid = proc.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::error_code gone;  // processes come and go while we look
+    for (const auto& fd : std::filesystem::directory_iterator(proc.path() / "fdinfo", gone)) {
+      std::ifstream in(fd.path());
+      for (std::string line; std::getline(in, line);)
+        if (line.rfind("prog_id:", 0) == 0) held.insert(std::atol(line.c_str() + 8));
+    }
+  }
+  return held;
+}
+
+// Names of loaded BPF programs whose name matches one of netacct's and that
+// no live process holds. A netacct that exited must leave none; programs of
+// a netacct still running elsewhere on the machine (someone's `netacct
+// top`, another checkout's tests) are held by it, so they do not count here.
+std::vector<std::string> netacct_programs_orphaned(bool include_held = false) {
   FILE* p = popen("bpftool prog show -j 2>/dev/null", "r");
   if (!p) return {"(bpftool failed)"};
   std::string text;
   char buf[4096];
   for (size_t n; (n = fread(buf, 1, sizeof buf, p)) > 0;) text.append(buf, n);
   pclose(p);
+  const std::set<long> held = include_held ? std::set<long>{} : programs_held_by_live_processes();
   std::vector<std::string> ours;
   // The kernel keeps the first 15 characters of a program's name.
   const std::set<std::string> prefixes = {"sock_send_lengt", "sock_recv_lengt", "tcp_rcv_space_a",
                                           "inet_sock_set_s", "inet_sendmsg_",   "inet_recvmsg_"};
   for (const auto& prog : nlohmann::json::parse(text.empty() ? "[]" : text)) {
-    std::string name = prog.value("name", "");
+    const std::string name = prog.value("name", "");
+    const long id = prog.value("id", -1L);
+    if (held.count(id)) continue;
     for (const auto& pre : prefixes)
-      if (name.rfind(pre, 0) == 0) ours.push_back(name);
+      if (name.rfind(pre, 0) == 0) ours.push_back(name + " (id " + std::to_string(id) + ")");
   }
   return ours;
 }
+
+// Every loaded netacct program, held or not.
+std::vector<std::string> netacct_programs_loaded() { return netacct_programs_orphaned(true); }
 
 // The kernel frees a program after an RCU grace period once its last fd is
 // closed: poll briefly before calling it leaked.
 std::vector<std::string> programs_left_after_exit() {
   auto deadline = std::chrono::steady_clock::now() + scaled(3);
-  auto left = netacct_programs_loaded();
+  auto left = netacct_programs_orphaned();
   while (!left.empty() && std::chrono::steady_clock::now() < deadline) {
     usleep(50 * 1000);
-    left = netacct_programs_loaded();
+    left = netacct_programs_orphaned();
   }
   return left;
 }
