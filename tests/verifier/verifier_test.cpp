@@ -35,7 +35,7 @@ TEST(Verifier, TracepointProgramsLoadWhereTheTracepointsExist) {
   require_root();
   Features f = probe_features();
   if (!f.status(Backend::tracepoint).available)
-    GTEST_SKIP() << "kernel lacks the sock tracepoints: " << f.status(Backend::tracepoint).why;
+    GTEST_SKIP() << "kernel lacks the sock tracepoints: " << f.status(Backend::tracepoint).reason;
   EXPECT_EQ(load(Backend::tracepoint, f), "");
 }
 

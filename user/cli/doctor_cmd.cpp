@@ -5,54 +5,37 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.hpp"
+#include "cli/preflight.hpp"
+#include "kernel/assess.hpp"
 #include "kernel/features.hpp"
 
 namespace netacct {
 namespace {
 
-struct Verdict {
-  std::optional<Backend> pick;
-  std::string problem;  // empty when netacct can run
-};
-
-Verdict judge(const Features& f, Backend requested) {
-  Verdict v;
-  std::string why;
-  v.pick = choose_backend(f, requested, &why);
-  if (!f.btf)
-    v.problem = "no kernel BTF (/sys/kernel/btf/vmlinux)";
-  else if (f.caps.known && !f.caps.enough())
-    v.problem = "missing " + f.caps.missing() + ": run as root";
-  else if (f.lockdown == "confidentiality")
-    v.problem = "kernel lockdown=confidentiality forbids reading kernel memory";
-  else if (!v.pick)
-    v.problem = why;
-  return v;
-}
-
-nlohmann::json to_json(const Features& f, const Verdict& v) {
+nlohmann::json to_json(const Features& f, const Assessment& a) {
   nlohmann::json backends = nlohmann::json::object();
   for (const auto& s : f.backends)
-    backends[backend_name(s.backend)] = {{"available", s.available}, {"detail", s.why}};
-  return {{"kernel", f.kernel_release},
-          {"btf", f.btf},
-          {"lockdown", f.lockdown},
-          {"root", f.root},
-          {"capabilities",
-           {{"known", f.caps.known},
-            {"CAP_BPF", f.caps.bpf},
-            {"CAP_PERFMON", f.caps.perfmon},
-            {"CAP_SYS_ADMIN", f.caps.sys_admin}}},
-          {"backends", backends},
-          {"sendpage_hook", f.has_inet_sendpage},
-          {"selected", v.pick ? nlohmann::json(backend_name(*v.pick)) : nlohmann::json(nullptr)},
-          {"can_run", v.problem.empty()},
-          {"problem", v.problem.empty() ? nlohmann::json(nullptr) : nlohmann::json(v.problem)}};
+    backends[backend_name(s.backend)] = {{"available", s.available}, {"detail", s.detail()}};
+  return {
+      {"kernel", f.kernel_release},
+      {"btf", f.btf},
+      {"lockdown", f.lockdown},
+      {"root", f.root},
+      {"capabilities",
+       {{"known", f.caps.known},
+        {"CAP_BPF", f.caps.bpf},
+        {"CAP_PERFMON", f.caps.perfmon},
+        {"CAP_SYS_ADMIN", f.caps.sys_admin}}},
+      {"backends", backends},
+      {"sendpage_hook", f.has_inet_sendpage},
+      {"selected", a.backend ? nlohmann::json(backend_name(*a.backend)) : nlohmann::json(nullptr)},
+      {"can_run", a.can_run()},
+      {"problem", a.can_run() ? nlohmann::json(nullptr) : nlohmann::json(a.message)}};
 }
 
 const char* yes(bool b) { return b ? "yes" : "no"; }
 
-void print_text(const Features& f, const Verdict& v) {
+void print_text(const Features& f, const Assessment& a) {
   auto row = [](const std::string& k) -> std::ostream& {
     return std::cout << std::left << std::setw(20) << k;
   };
@@ -64,22 +47,21 @@ void print_text(const Features& f, const Verdict& v) {
                         << ", CAP_SYS_ADMIN " << yes(f.caps.sys_admin) << "\n";
   for (const auto& s : f.backends)
     row("backend " + backend_name(s.backend))
-        << (s.available ? "available: " : "unavailable: ") << s.why << "\n";
-  row("selected") << (v.pick ? backend_name(*v.pick) : "none") << "\n";
-  row("verdict") << (v.problem.empty() ? "netacct can run" : "netacct cannot run: " + v.problem)
-                 << "\n";
+        << (s.available ? "available: " : "unavailable: ") << s.detail() << "\n";
+  row("selected") << (a.backend ? backend_name(*a.backend) : "none") << "\n";
+  row("verdict") << doctor_verdict(a) << "\n";
 }
 
 }  // namespace
 
 int run_doctor(const Command& cmd) {
   Features f = probe_features();
-  Verdict v = judge(f, cmd.backend);
+  Assessment a = assess(f, cmd.backend);
   if (cmd.doctor.json)
-    std::cout << to_json(f, v).dump() << "\n";
+    std::cout << to_json(f, a).dump() << "\n";
   else
-    print_text(f, v);
-  return v.problem.empty() ? 0 : 1;
+    print_text(f, a);
+  return a.can_run() ? 0 : 1;
 }
 
 }  // namespace netacct

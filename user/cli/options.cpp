@@ -8,11 +8,6 @@
 namespace netacct {
 namespace {
 
-const std::vector<std::pair<std::string, Backend>> kBackends = {{"auto", Backend::automatic},
-                                                                {"tracepoint", Backend::tracepoint},
-                                                                {"fentry", Backend::fentry},
-                                                                {"kprobe", Backend::kprobe}};
-
 // Numbers are decimal and whole: CLI11 alone would read "010" as octal,
 // "0x10" as hex, skip blanks and wrap an overflowing count.
 template <typename T>
@@ -101,7 +96,7 @@ void add_choice(CLI::App* sub, const std::string& flags, E& target,
 }
 
 void add_common(CLI::App* app, Command& cmd) {
-  add_choice(app, "--backend", cmd.backend, kBackends, "Kernel hooks");
+  add_choice(app, "--backend", cmd.backend, backend_names(), "Kernel hooks");
   app->add_flag("-v,--verbose", cmd.verbose, "Show libbpf and verifier messages");
 }
 
@@ -165,12 +160,6 @@ std::string one_line(const CLI::App* app, const CLI::Error& e) {
 }
 
 }  // namespace
-
-std::string backend_name(Backend b) {
-  for (const auto& [name, value] : kBackends)
-    if (value == b) return name;
-  return "?";
-}
 
 ParseResult parse_command_line(int argc, const char* const* argv) {
   Command cmd;

@@ -6,13 +6,11 @@
 #include <string>
 #include <vector>
 
+#include "kernel/backend.hpp"
 #include "model/top_model.hpp"
 #include "output/report.hpp"
 
 namespace netacct {
-
-enum class Backend { automatic, tracepoint, fentry, kprobe };
-std::string backend_name(Backend b);
 
 struct ReportOptions {
   double interval_s = 5;

@@ -3,17 +3,40 @@
 
 #include <memory>
 #include <optional>
+#include <ostream>
+#include <string>
 #include <vector>
 
+#include "cli/options.hpp"
+#include "kernel/assess.hpp"
 #include "kernel/features.hpp"
 #include "kernel/loader.hpp"
 
 namespace netacct {
 
-// Checks, before anything is loaded, that netacct can run here: privileges,
-// BTF, lockdown, a usable backend. Prints one line saying what is wrong and
-// what to do, and returns nullopt, when it cannot.
-std::optional<Backend> preflight(const Features& f, Backend requested);
+// The two ways the one Assessment is shown. Defined here (not in
+// preflight.cpp, which loads BPF) so the unit tests hold them side by side.
+//
+// report and top: "netacct: <message>\n", or "" when netacct can run. doctor
+// lists every backend's detail, so a backend problem points there.
+inline std::string preflight_error(const Assessment& a) {
+  if (a.can_run()) return "";
+  const char* see = a.problem == Problem::no_backend ? " (see 'netacct doctor')" : "";
+  return "netacct: " + a.message + see + "\n";
+}
+
+// doctor's verdict line (after "verdict"); its JSON "problem" is a.message.
+inline std::string doctor_verdict(const Assessment& a) {
+  return a.can_run() ? "netacct can run" : "netacct cannot run: " + a.message;
+}
+
+// Checks, before anything is loaded, that netacct can run here. The backend
+// to load, or nullopt after writing preflight_error() to `err`.
+inline std::optional<Backend> preflight(const Features& f, Backend requested, std::ostream& err) {
+  Assessment a = assess(f, requested);
+  err << preflight_error(a);
+  return a.can_run() ? a.backend : std::nullopt;
+}
 
 // A --pid that names no process is a warning: it may start later.
 void warn_missing_pids(const std::vector<uint32_t>& pids);

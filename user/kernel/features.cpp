@@ -14,22 +14,36 @@
 #include <fstream>
 #include <memory>
 
+#include "kernel/libbpf_log.hpp"
+
 namespace netacct {
 namespace {
 
 constexpr const char* kVmlinuxBtf = "/sys/kernel/btf/vmlinux";
 
+// uapi headers older than Linux 5.8 lack CAP_BPF and CAP_PERFMON; the numbers
+// are kernel ABI and never change, so a build on such headers still asks for
+// the right bits.
+#ifdef CAP_BPF
+constexpr int kCapBpf = CAP_BPF;
+#else
+constexpr int kCapBpf = 39;
+#endif
+#ifdef CAP_PERFMON
+constexpr int kCapPerfmon = CAP_PERFMON;
+#else
+constexpr int kCapPerfmon = 38;
+#endif
+
 Capabilities read_caps() {
-  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_header_struct hdr{.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
   __user_cap_data_struct data[2] = {};
-  Capabilities c;
-  if (syscall(SYS_capget, &hdr, data) != 0) return c;
-  auto has = [&](int cap) { return (data[cap / 32].effective >> (cap % 32)) & 1; };
-  c.known = true;
-  c.bpf = has(39);      // CAP_BPF
-  c.perfmon = has(38);  // CAP_PERFMON
-  c.sys_admin = has(CAP_SYS_ADMIN);
-  return c;
+  if (syscall(SYS_capget, &hdr, data) != 0) return {};
+  auto has = [&](int cap) -> bool { return (data[cap / 32].effective >> (cap % 32)) & 1; };
+  return {.known = true,
+          .bpf = has(kCapBpf),
+          .perfmon = has(kCapPerfmon),
+          .sys_admin = has(CAP_SYS_ADMIN)};
 }
 
 std::string read_lockdown() {
@@ -56,8 +70,8 @@ std::string try_load_fexit(const btf* b) {
   int id = btf__find_by_name_kind(b, "inet_sendmsg", BTF_KIND_FUNC);
   if (id <= 0) return "inet_sendmsg not in kernel BTF";
   struct bpf_insn insns[] = {
-      {BPF_ALU64 | BPF_MOV | BPF_K, BPF_REG_0, 0, 0, 0},
-      {BPF_JMP | BPF_EXIT, 0, 0, 0, 0},
+      {.code = BPF_ALU64 | BPF_MOV | BPF_K, .dst_reg = BPF_REG_0, .src_reg = 0, .off = 0, .imm = 0},
+      {.code = BPF_JMP | BPF_EXIT, .dst_reg = 0, .src_reg = 0, .off = 0, .imm = 0},
   };
   LIBBPF_OPTS(bpf_prog_load_opts, opts, .expected_attach_type = BPF_TRACE_FEXIT,
               .attach_btf_id = (__u32)id);
@@ -79,51 +93,41 @@ bool kallsyms_has(const std::string& fn) {
   return false;
 }
 
+BackendStatus unavailable(Backend b, std::string reason) {
+  return {.backend = b, .available = false, .reason = std::move(reason), .hooks = ""};
+}
+
+BackendStatus available(Backend b, std::string hooks) {
+  return {.backend = b, .available = true, .reason = "", .hooks = std::move(hooks)};
+}
+
 BackendStatus tracepoint_status(const btf* b) {
-  BackendStatus s{Backend::tracepoint};
-  if (!b) return s.why = "no kernel BTF", s;
-  for (const char* tp : {"btf_trace_sock_send_length", "btf_trace_sock_recv_length"})
-    if (!btf_has(b, tp, BTF_KIND_TYPEDEF))
-      return s.why = "kernel lacks sock:sock_send_length/sock_recv_length (Linux >= 6.3)", s;
-  s.available = true;
-  s.why = "tp_btf sock:sock_send_length, sock:sock_recv_length, tcp:tcp_rcv_space_adjust";
-  return s;
+  constexpr Backend tp = Backend::tracepoint;
+  if (!b) return unavailable(tp, "no kernel BTF");
+  for (const char* name : {"btf_trace_sock_send_length", "btf_trace_sock_recv_length"})
+    if (!btf_has(b, name, BTF_KIND_TYPEDEF))
+      return unavailable(tp, "kernel lacks sock:sock_send_length/sock_recv_length (Linux >= 6.3)");
+  return available(tp,
+                   "tp_btf sock:sock_send_length, sock:sock_recv_length, tcp:tcp_rcv_space_adjust");
 }
 
 BackendStatus fentry_status(const btf* b, const Features& f) {
-  BackendStatus s{Backend::fentry};
-  if (!b) return s.why = "no kernel BTF", s;
-  if (!f.caps.enough()) return s.why = "not checked: needs root to try loading", s;
-  s.why = try_load_fexit(b);
-  s.available = s.why.empty();
-  if (s.available) s.why = "fexit inet_sendmsg, inet6_sendmsg, inet_recvmsg, inet6_recvmsg";
-  return s;
+  constexpr Backend fe = Backend::fentry;
+  if (!b) return unavailable(fe, "no kernel BTF");
+  if (!f.caps.enough()) return unavailable(fe, "not checked: needs root to try loading");
+  if (std::string error = try_load_fexit(b); !error.empty()) return unavailable(fe, error);
+  return available(fe, "fexit inet_sendmsg, inet6_sendmsg, inet_recvmsg, inet6_recvmsg");
 }
 
 BackendStatus kprobe_status() {
-  BackendStatus s{Backend::kprobe};
+  constexpr Backend kp = Backend::kprobe;
   if (!std::filesystem::exists("/sys/bus/event_source/devices/kprobe/type"))
-    return s.why = "kernel built without kprobe events (no kprobe PMU)", s;
-  if (!kallsyms_has("inet_sendmsg")) return s.why = "inet_sendmsg not in /proc/kallsyms", s;
-  s.available = true;
-  s.why = "kprobe/kretprobe inet_sendmsg, inet6_sendmsg, inet_recvmsg, inet6_recvmsg";
-  return s;
+    return unavailable(kp, "kernel built without kprobe events (no kprobe PMU)");
+  if (!kallsyms_has("inet_sendmsg")) return unavailable(kp, "inet_sendmsg not in /proc/kallsyms");
+  return available(kp, "kprobe/kretprobe inet_sendmsg, inet6_sendmsg, inet_recvmsg, inet6_recvmsg");
 }
 
 }  // namespace
-
-std::string Capabilities::missing() const {
-  if (enough()) return "";
-  if (!bpf && !perfmon) return "CAP_BPF and CAP_PERFMON";
-  return bpf ? "CAP_PERFMON" : "CAP_BPF";
-}
-
-const BackendStatus& Features::status(Backend b) const {
-  for (const auto& s : backends)
-    if (s.backend == b) return s;
-  static const BackendStatus none{Backend::automatic, false, "unknown backend"};
-  return none;
-}
 
 Features probe_features() {
   Features f;
@@ -133,24 +137,11 @@ Features probe_features() {
   f.lockdown = read_lockdown();
   f.caps = read_caps();
   f.root = geteuid() == 0;
-  libbpf_set_print(nullptr);  // probes are expected to fail quietly
+  LibbpfQuiet quiet;  // the probes are expected to fail
   BtfPtr b(f.btf ? btf__parse(kVmlinuxBtf, nullptr) : nullptr);
   f.has_inet_sendpage = btf_has(b.get(), "inet_sendpage", BTF_KIND_FUNC);
   f.backends = {tracepoint_status(b.get()), fentry_status(b.get(), f), kprobe_status()};
   return f;
-}
-
-std::optional<Backend> choose_backend(const Features& f, Backend requested, std::string* why) {
-  if (requested != Backend::automatic) {
-    const auto& s = f.status(requested);
-    if (s.available) return requested;
-    *why = "the " + backend_name(requested) + " backend is not available: " + s.why;
-    return std::nullopt;
-  }
-  for (const auto& s : f.backends)
-    if (s.available) return s.backend;
-  *why = "no usable backend: needs the sock tracepoints (Linux >= 6.3), fentry or kprobes";
-  return std::nullopt;
 }
 
 }  // namespace netacct

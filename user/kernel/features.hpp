@@ -1,11 +1,12 @@
 // What this kernel and this process can do, probed once. Backend choice
-// depends only on these probes, never on the kernel version string.
+// depends only on these probes, never on the kernel version string. The
+// structs are plain data, so the go/no-go decision (kernel/assess.hpp) is
+// tested on made-up kernels.
 #pragma once
-#include <optional>
 #include <string>
 #include <vector>
 
-#include "cli/options.hpp"
+#include "kernel/backend.hpp"
 
 namespace netacct {
 
@@ -14,13 +15,21 @@ struct Capabilities {
   bool bpf = false, perfmon = false, sys_admin = false;
   // CAP_BPF + CAP_PERFMON (Linux >= 5.8), or CAP_SYS_ADMIN, load tracing programs.
   bool enough() const { return sys_admin || (bpf && perfmon); }
-  std::string missing() const;  // "CAP_BPF and CAP_PERFMON" or ""
+  // "CAP_BPF and CAP_PERFMON", "CAP_BPF", "CAP_PERFMON" or "" when enough.
+  std::string missing() const {
+    if (enough()) return "";
+    if (!bpf && !perfmon) return "CAP_BPF and CAP_PERFMON";
+    return bpf ? "CAP_PERFMON" : "CAP_BPF";
+  }
 };
 
 struct BackendStatus {
-  Backend backend;
+  Backend backend = Backend::automatic;
   bool available = false;
-  std::string why;  // reason when unavailable, hooks when available
+  std::string reason;  // why not, when unavailable
+  std::string hooks;   // what it attaches to, when available
+  // What doctor shows next to the backend's name.
+  const std::string& detail() const { return available ? hooks : reason; }
 };
 
 struct Features {
@@ -30,13 +39,19 @@ struct Features {
   Capabilities caps;
   bool root = false;
   bool has_inet_sendpage = false;       // sendfile path before Linux 6.5
-  std::vector<BackendStatus> backends;  // tracepoint, fentry, kprobe
-  const BackendStatus& status(Backend b) const;
+  std::vector<BackendStatus> backends;  // tracepoint, fentry, kprobe: auto's order
+
+  const BackendStatus& status(Backend b) const {
+    for (const auto& s : backends)
+      if (s.backend == b) return s;
+    static const BackendStatus none{.backend = Backend::automatic,
+                                    .available = false,
+                                    .reason = "unknown backend",
+                                    .hooks = ""};
+    return none;
+  }
 };
 
 Features probe_features();
-
-// The backend to use, or nullopt with the reason in *why.
-std::optional<Backend> choose_backend(const Features& f, Backend requested, std::string* why);
 
 }  // namespace netacct

@@ -4,23 +4,14 @@
 #include <bpf/libbpf.h>
 
 #include <cerrno>
-#include <cstdarg>
-#include <cstdio>
 #include <cstring>
 
 #include "kernel/abi.hpp"
+#include "kernel/libbpf_log.hpp"
 #include "netacct.skel.h"
 
 namespace netacct {
 namespace {
-
-bool g_verbose = false;
-
-// Without -v libbpf stays quiet: its failures reach the user as our own
-// one-line errors.
-int libbpf_log(enum libbpf_print_level, const char* fmt, va_list args) {
-  return g_verbose ? vfprintf(stderr, fmt, args) : 0;
-}
 
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() &&
@@ -42,19 +33,16 @@ bool belongs(const std::string& prog, Backend b) {
   }
 }
 
-int configure(netacct_bpf* skel, const LoadConfig& cfg) {
-  int enabled = 0;
+void configure(netacct_bpf* skel, const LoadConfig& cfg) {
   bpf_program* prog;
   bpf_object__for_each_program(prog, skel->obj) {
     std::string name = bpf_program__name(prog);
     bool on = belongs(name, cfg.backend);
     if (name.starts_with("inet_sendpage")) on = on && cfg.has_inet_sendpage;
     bpf_program__set_autoload(prog, on);
-    enabled += on;
   }
   if (cfg.backend != Backend::kprobe) bpf_map__set_max_entries(skel->maps.inflight, 1);
   skel->rodata->sock_id_is_pointer = cfg.backend == Backend::kprobe;
-  return enabled;
 }
 
 // The ABI header is compiled into both sides; this catches a stale object.
@@ -70,15 +58,14 @@ std::string errno_text(int err) { return strerror(err < 0 ? -err : err); }
 }  // namespace
 
 std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error) {
-  g_verbose = cfg.verbose;
-  libbpf_set_print(libbpf_log);
+  set_libbpf_verbose(cfg.verbose);
   netacct_bpf* skel = netacct_bpf__open();
   if (!skel) {
     *error = "cannot open the BPF object: " + errno_text(errno);
     return nullptr;
   }
   std::unique_ptr<Session> s(new Session(skel, cfg.backend));
-  s->attached_ = configure(skel, cfg);
+  configure(skel, cfg);
   std::string what = "the " + backend_name(cfg.backend) + " backend";
   if (int err = netacct_bpf__load(skel)) {
     *error = "cannot load " + what + ": " + errno_text(err) +

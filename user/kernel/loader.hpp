@@ -5,7 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "cli/options.hpp"
+#include "kernel/backend.hpp"
 #include "kernel/features.hpp"
 
 struct netacct_bpf;
@@ -35,7 +35,6 @@ class Session {
   int procs_fd() const;
   int conns_fd() const;
   int stats_fd() const;
-  int attached_programs() const { return attached_; }
 
   // Total run time and runs of our programs so far (kernel.bpf_stats must be
   // on: see enable_run_time_stats).
@@ -48,7 +47,6 @@ class Session {
   Session(netacct_bpf* skel, Backend b) : skel_(skel), backend_(b) {}
   netacct_bpf* skel_;
   Backend backend_;
-  int attached_ = 0;
 };
 
 }  // namespace netacct
