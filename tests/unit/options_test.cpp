@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "cli/version.hpp"
+
 using namespace netacct;
 
 namespace {
@@ -146,10 +148,52 @@ TEST(Options, UnknownFlag) {
             "netacct: The following argument was not expected: --bogus");
 }
 
-TEST(Options, MissingSubcommand) {
+TEST(Options, MissingCommandListsTheCommands) {
   UsageError e = usage_error({});
-  EXPECT_EQ(e.message, "netacct: A subcommand is required");
+  EXPECT_EQ(e.message, "netacct: a command is required; commands: report, top, doctor, version");
   EXPECT_EQ(e.hint, "(see 'netacct --help')");
+}
+
+TEST(Options, UnknownCommandIsNamedWithTheRealOnes) {
+  ParseResult r = parse({"frobnicate"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_FALSE(r.command.has_value());
+  EXPECT_EQ(r.out, "");
+  EXPECT_EQ(r.err,
+            "netacct: unknown command 'frobnicate'; commands: report, top, doctor, version "
+            "(see 'netacct --help')\n");
+  // Options after it do not change the answer.
+  EXPECT_EQ(parse({"frobnicate", "--interval", "1"}).err, r.err);
+  EXPECT_EQ(usage_error({"Report"}).message,
+            "netacct: unknown command 'Report'; commands: report, top, doctor, version");
+}
+
+// --version and `version` answer without probing the kernel: parsing alone
+// prints the version, and no command reaches main.
+TEST(Options, VersionFlagAndCommand) {
+  for (auto args : {std::vector<const char*>{"--version"}, std::vector<const char*>{"version"}}) {
+    ParseResult r = parse(args);
+    EXPECT_EQ(r.exit_code, 0) << args[0];
+    EXPECT_FALSE(r.command.has_value()) << args[0];
+    EXPECT_EQ(r.out, "netacct 0.1.0\n") << args[0];
+    EXPECT_EQ(r.err, "") << args[0];
+  }
+  EXPECT_EQ(std::string(kVersion), "0.1.0");
+}
+
+TEST(Options, VersionTakesNoArguments) {
+  EXPECT_EQ(usage_error({"version", "--bogus"}).message,
+            "netacct: The following argument was not expected: --bogus");
+  EXPECT_EQ(usage_error({"version", "extra"}).hint, "(see 'netacct version --help')");
+  EXPECT_EQ(usage_error({"report", "--version"}).message,
+            "netacct: The following argument was not expected: --version");
+}
+
+TEST(Options, VersionHelp) {
+  ParseResult r = parse({"version", "--help"});
+  EXPECT_EQ(r.exit_code, 0);
+  EXPECT_FALSE(r.command.has_value());
+  EXPECT_NE(r.out.find("Print netacct's version"), std::string::npos) << r.out;
 }
 
 TEST(Options, EnumErrorsAreOneLineNamingTheOption) {
@@ -224,8 +268,8 @@ TEST(Options, Help) {
   EXPECT_EQ(r.exit_code, 0);
   EXPECT_FALSE(r.command.has_value());
   EXPECT_EQ(r.err, "");
-  EXPECT_NE(r.out.find("report"), std::string::npos) << r.out;
-  EXPECT_NE(r.out.find("doctor"), std::string::npos) << r.out;
+  for (const char* word : {"report", "top", "doctor", "version", "--version"})
+    EXPECT_NE(r.out.find(word), std::string::npos) << word << "\n" << r.out;
 
   r = parse({"report", "--help"});
   EXPECT_EQ(r.exit_code, 0);

@@ -1,3 +1,5 @@
+// The run side of the subcommand table (cli/options.cpp lists the
+// subcommands and their options; main runs each Command::Kind).
 #pragma once
 #include "cli/options.hpp"
 

@@ -3,20 +3,31 @@
 #include "cli/commands.hpp"
 #include "cli/options.hpp"
 
+namespace {
+
+// One case per Command::Kind; -Wswitch names a kind left out.
+int run(const netacct::Command& cmd) {
+  using Kind = netacct::Command::Kind;
+  switch (cmd.kind) {
+    case Kind::report:
+      return netacct::run_report(cmd);
+    case Kind::top:
+      return netacct::run_top(cmd);
+    case Kind::doctor:
+      return netacct::run_doctor(cmd);
+  }
+  return 1;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
   auto parsed = netacct::parse_command_line(argc, argv);
   std::cout << parsed.out;
   std::cerr << parsed.err;
   if (!parsed.command) return parsed.exit_code;
   try {
-    switch (parsed.command->kind) {
-      case netacct::Command::Kind::report:
-        return netacct::run_report(*parsed.command);
-      case netacct::Command::Kind::top:
-        return netacct::run_top(*parsed.command);
-      case netacct::Command::Kind::doctor:
-        return netacct::run_doctor(*parsed.command);
-    }
+    return run(*parsed.command);
   } catch (const std::exception& e) {
     std::cerr << "netacct: " << e.what() << "\n";
   }

@@ -4,6 +4,9 @@
 #include <charconv>
 #include <optional>
 #include <sstream>
+#include <string_view>
+
+#include "cli/version.hpp"
 
 namespace netacct {
 namespace {
@@ -100,9 +103,7 @@ void add_common(CLI::App* app, Command& cmd) {
   app->add_flag("-v,--verbose", cmd.verbose, "Show libbpf and verifier messages");
 }
 
-void add_report(CLI::App& app, Command& cmd) {
-  auto* sub =
-      app.add_subcommand("report", "Print per-process and per-connection bytes per interval");
+void add_report(CLI::App* sub, Command& cmd) {
   auto& o = cmd.report;
   add_seconds(sub, "-i,--interval", o.interval_s, "Seconds per report");
   add_count(sub, "-c,--count", o.count, "reports", "Number of reports, 0 = until interrupted");
@@ -115,12 +116,9 @@ void add_report(CLI::App& app, Command& cmd) {
   add_pids(sub, o.pids);
   sub->add_flag("--loopback", o.loopback, "Include loopback traffic (excluded by default)");
   add_common(sub, cmd);
-  sub->callback([&cmd] { cmd.kind = Command::Kind::report; });
 }
 
-void add_top(CLI::App& app, Command& cmd) {
-  auto* sub =
-      app.add_subcommand("top", "Live view of processes, connections and remote hosts by rate");
+void add_top(CLI::App* sub, Command& cmd) {
   auto& o = cmd.top;
   add_seconds(sub, "-d,--delay", o.delay_s, "Seconds between refreshes");
   add_pids(sub, o.pids);
@@ -138,16 +136,76 @@ void add_top(CLI::App& app, Command& cmd) {
                 "Plain-text frames, one per delay (default when stdout is not a terminal)");
   add_count(sub, "-n,--count", o.count, "frames", "Frames in batch mode, 0 = until interrupted");
   add_common(sub, cmd);
-  sub->callback([&cmd] { cmd.kind = Command::Kind::top; });
 }
 
-void add_doctor(CLI::App& app, Command& cmd) {
-  auto* sub = app.add_subcommand(
-      "doctor", "Show what this kernel supports and which hooks netacct would use");
+void add_doctor(CLI::App* sub, Command& cmd) {
   add_choice(sub, "-f,--format", cmd.doctor.json, {{"text", false}, {"json", true}},
              "Output format");
   add_common(sub, cmd);
-  sub->callback([&cmd] { cmd.kind = Command::Kind::doctor; });
+}
+
+std::string version_line() { return "netacct " + std::string(kVersion); }
+
+// Answered while parsing, like --help: the version needs no kernel probe.
+void add_version(CLI::App* sub, Command&) {
+  sub->callback([] { throw CLI::CallForVersion(version_line(), 0); });
+}
+
+struct Subcommand {
+  const char* name;
+  const char* description;
+  std::optional<Command::Kind> kind;  // what main runs; none: answered while parsing
+  void (*add_options)(CLI::App* sub, Command& cmd);
+};
+
+// Every subcommand, in the order help lists them: a new subcommand is a row
+// here, plus its run function in main's dispatch on Command::Kind (kept out
+// of this table so that parsing links no kernel code).
+const Subcommand kSubcommands[] = {
+    {.name = "report",
+     .description = "Print per-process and per-connection bytes per interval",
+     .kind = Command::Kind::report,
+     .add_options = add_report},
+    {.name = "top",
+     .description = "Live view of processes, connections and remote hosts by rate",
+     .kind = Command::Kind::top,
+     .add_options = add_top},
+    {.name = "doctor",
+     .description = "Show what this kernel supports and which hooks netacct would use",
+     .kind = Command::Kind::doctor,
+     .add_options = add_doctor},
+    {.name = "version",
+     .description = "Print netacct's version",
+     .kind = std::nullopt,
+     .add_options = add_version},
+};
+
+void add_subcommands(CLI::App& app, Command& cmd) {
+  for (const Subcommand& row : kSubcommands) {
+    CLI::App* sub = app.add_subcommand(row.name, row.description);
+    row.add_options(sub, cmd);
+    if (auto kind = row.kind) sub->callback([&cmd, kind] { cmd.kind = *kind; });
+  }
+}
+
+std::string command_names() {
+  std::string names;
+  for (const Subcommand& row : kSubcommands)
+    names += (names.empty() ? "" : ", ") + std::string(row.name);
+  return names;
+}
+
+// CLI11 answers a missing and an unknown command alike ("A subcommand is
+// required"): name what is wrong and list the commands instead. Only the
+// first argument can be a command, the top level having no options of its
+// own besides --help and --version.
+std::optional<std::string> command_error(int argc, const char* const* argv) {
+  if (argc < 2) return "a command is required";
+  std::string_view first = argv[1];
+  if (first.starts_with('-')) return std::nullopt;
+  for (const Subcommand& row : kSubcommands)
+    if (first == row.name) return std::nullopt;
+  return "unknown command '" + std::string(first) + "'";
 }
 
 // CLI11 prints two lines by default; one line says what is wrong and where
@@ -162,13 +220,18 @@ std::string one_line(const CLI::App* app, const CLI::Error& e) {
 }  // namespace
 
 ParseResult parse_command_line(int argc, const char* const* argv) {
+  if (auto error = command_error(argc, argv))
+    return {.command = std::nullopt,
+            .exit_code = 2,
+            .out = "",
+            .err = "netacct: " + *error + "; commands: " + command_names() +
+                   " (see 'netacct --help')\n"};
   Command cmd;
   CLI::App app{"netacct: per-process network traffic accounting from the kernel", "netacct"};
   app.require_subcommand(1);
   app.failure_message(one_line);
-  add_report(app, cmd);
-  add_top(app, cmd);
-  add_doctor(app, cmd);
+  app.set_version_flag("--version", version_line());
+  add_subcommands(app, cmd);
   ParseResult result;
   try {
     app.parse(argc, argv);

@@ -36,6 +36,8 @@ struct DoctorOptions {
   bool json = false;
 };
 
+// A subcommand to run (main runs each kind; `netacct version` is answered
+// while parsing, like --help).
 struct Command {
   enum class Kind { report, top, doctor } kind = Kind::report;
   Backend backend = Backend::automatic;
@@ -46,7 +48,7 @@ struct Command {
 };
 
 // Either a command to run, or text to print and an exit code (0 for
-// --help, 2 for a usage error, whose text is one line).
+// --help and --version, 2 for a usage error, whose text is one line).
 struct ParseResult {
   std::optional<Command> command;
   int exit_code = 0;
