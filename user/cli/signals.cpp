@@ -1,28 +1,27 @@
 #include "cli/signals.hpp"
 
-#include <ctime>
-
-#include "kernel/snapshot.hpp"
-
 namespace netacct {
+namespace {
 
-sigset_t block_stop_signals() {
-  sigset_t set;
-  sigemptyset(&set);
-  sigaddset(&set, SIGINT);
-  sigaddset(&set, SIGTERM);
-  sigprocmask(SIG_BLOCK, &set, nullptr);
-  return set;
+bool ignored(int sig) {
+  struct sigaction sa {};
+  return sigaction(sig, nullptr, &sa) == 0 && sa.sa_handler == SIG_IGN;
 }
 
-bool wait_until(int64_t deadline_ns, const sigset_t& set) {
-  for (;;) {
-    int64_t left = deadline_ns - mono_now_ns();
-    if (left <= 0) return false;
-    timespec ts{time_t(left / 1000000000), long(left % 1000000000)};
-    int sig = sigtimedwait(&set, nullptr, &ts);
-    if (sig == SIGINT || sig == SIGTERM) return true;
-  }
+}  // namespace
+
+sigset_t block_stop_signals() {
+  sigset_t stop;
+  sigemptyset(&stop);
+  sigaddset(&stop, SIGINT);
+  sigaddset(&stop, SIGTERM);
+  // A blocked signal is queued even when ignored: under nohup, SIGHUP must
+  // not be taken as a stop.
+  if (!ignored(SIGHUP)) sigaddset(&stop, SIGHUP);
+  sigset_t blocked = stop;
+  sigaddset(&blocked, SIGWINCH);
+  pthread_sigmask(SIG_BLOCK, &blocked, nullptr);
+  return stop;
 }
 
 }  // namespace netacct

@@ -6,10 +6,10 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <ctime>
 #include <set>
 
 #include "kernel/abi.hpp"
+#include "model/clock.hpp"
 
 namespace netacct {
 namespace {
@@ -95,16 +95,7 @@ KernelStats read_stats(int fd) {
   return s;
 }
 
-int64_t clock_ns(clockid_t clock) {
-  timespec ts{};
-  clock_gettime(clock, &ts);
-  return int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
-}
-
 }  // namespace
-
-int64_t mono_now_ns() { return clock_ns(CLOCK_MONOTONIC); }
-int64_t wall_now_ns() { return clock_ns(CLOCK_REALTIME); }
 
 Snapshot MapReader::read() const {
   Snapshot snap;

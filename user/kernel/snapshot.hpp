@@ -20,8 +20,4 @@ class MapReader {
   int procs_fd_, conns_fd_, stats_fd_;
 };
 
-// Monotonic and wall-clock time in ns.
-int64_t mono_now_ns();
-int64_t wall_now_ns();
-
 }  // namespace netacct
