@@ -28,6 +28,7 @@ struct Row {
     for (size_t i = 0; i < n; ++i) clock.tick(double(clock.seq() + 1) * delay);
   }
   Rates rates() const { return h.rates(clock); }
+  const Totals& totals() const { return h.totals(); }
   RowHistory::Spark spark(size_t buckets) const { return h.sparkline(clock, buckets); }
 };
 
@@ -55,7 +56,7 @@ TEST(RowHistory, FirstSampleDividesByTheSecondActuallyCovered) {
   EXPECT_EQ(x.rx, (D3{50, 50, 50}));
   EXPECT_EQ(x.tx_bytes, (U3{100, 100, 100}));
   EXPECT_EQ(x.rx_bytes, (U3{50, 50, 50}));
-  EXPECT_EQ(x.last_active, 1);
+  EXPECT_EQ(r.totals().last_active, 1);
 }
 
 TEST(RowHistory, BeforeTenAndFortySeconds) {
@@ -75,10 +76,10 @@ TEST(RowHistory, TwoTenFortySecondWindows) {
   EXPECT_EQ(x.tx, (D3{49.5, 45.5, 30.5}));
   EXPECT_EQ(x.rx_bytes, (U3{198, 910, 2440}));
   EXPECT_EQ(x.rx, (D3{99, 91, 61}));
-  EXPECT_EQ(x.peak_tx, 50);
-  EXPECT_EQ(x.peak_rx, 100);
-  EXPECT_EQ(x.total_tx, 1275u);
-  EXPECT_EQ(x.total_rx, 2550u);
+  EXPECT_EQ(r.totals().peak_tx, 50);
+  EXPECT_EQ(r.totals().peak_rx, 100);
+  EXPECT_EQ(r.totals().total_tx, 1275u);
+  EXPECT_EQ(r.totals().total_rx, 2550u);
 }
 
 TEST(RowHistory, PeakIsTheHighestSampleSinceStart) {
@@ -88,8 +89,8 @@ TEST(RowHistory, PeakIsTheHighestSampleSinceStart) {
   r.idle(60);  // long gone from every window
   r.step(20, 2);
   Rates x = r.rates();
-  EXPECT_EQ(x.peak_tx, 7000);
-  EXPECT_EQ(x.peak_rx, 3);
+  EXPECT_EQ(r.totals().peak_tx, 7000);
+  EXPECT_EQ(r.totals().peak_rx, 3);
   EXPECT_EQ(x.tx, (D3{10, 2, 0.5}));
 }
 
@@ -108,16 +109,16 @@ TEST(RowHistory, IdleRowDecaysToZeroButKeepsTotals) {
   Rates x = r.rates();
   EXPECT_EQ(x.tx, (D3{0, 0, 0}));
   EXPECT_EQ(x.rx, (D3{0, 0, 0}));
-  EXPECT_EQ(x.total_tx, 1000u);
-  EXPECT_EQ(x.total_rx, 100u);
-  EXPECT_EQ(x.last_active, 10);
+  EXPECT_EQ(r.totals().total_tx, 1000u);
+  EXPECT_EQ(r.totals().total_rx, 100u);
+  EXPECT_EQ(r.totals().last_active, 10);
 }
 
 TEST(RowHistory, SampleWithoutBytesIsNotActivity) {
   Row r;
   r.step(5);
   r.step(0, 0);
-  EXPECT_EQ(r.rates().last_active, 1);
+  EXPECT_EQ(r.totals().last_active, 1);
 }
 
 TEST(RowHistory, GapLongerThanTheRing) {
@@ -128,7 +129,7 @@ TEST(RowHistory, GapLongerThanTheRing) {
   Rates x = r.rates();
   EXPECT_EQ(x.tx_bytes, (U3{7, 7, 7}));
   EXPECT_EQ(x.rx_bytes, (U3{3, 3, 3}));
-  EXPECT_EQ(x.total_tx, 107u);
+  EXPECT_EQ(r.totals().total_tx, 107u);
   r.idle(1);
   EXPECT_EQ(r.rates().tx_bytes, (U3{7, 7, 7}));
   auto s = r.spark(8);
@@ -189,7 +190,7 @@ TEST(RowHistory, HalfSecondDelay) {
   EXPECT_EQ(x.tx_bytes, (U3{40, 200, 800}));
   EXPECT_EQ(x.tx, (D3{20, 20, 20}));
   EXPECT_EQ(x.rx, (D3{10, 10, 10}));
-  EXPECT_EQ(x.peak_tx, 20);
+  EXPECT_EQ(r.totals().peak_tx, 20);
   EXPECT_EQ(r.spark(8).tx, (std::vector<double>(8, 20)));
   EXPECT_EQ(r.spark(20).rx, (std::vector<double>(20, 10)));
 }
@@ -202,7 +203,7 @@ TEST(RowHistory, TwoSecondDelay) {
   Rates x = r.rates();
   EXPECT_EQ(x.tx_bytes, (U3{200, 1000, 4000}));
   EXPECT_EQ(x.tx, (D3{100, 100, 100}));
-  EXPECT_EQ(x.peak_tx, 100);
+  EXPECT_EQ(r.totals().peak_tx, 100);
   EXPECT_EQ(r.spark(20).tx, (std::vector<double>(20, 100)));
 }
 

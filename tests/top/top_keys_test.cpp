@@ -20,7 +20,7 @@ std::vector<Key> parse(std::string bytes, std::string* left = nullptr) {
 // Three processes on screen.
 std::vector<TopRow> three() {
   std::vector<TopRow> rows(3);
-  for (uint32_t i = 0; i < 3; ++i) rows[i].proc = {100 + i, 7};
+  for (uint32_t i = 0; i < 3; ++i) rows[i].row.key.proc = {100 + i, 7};
   return rows;
 }
 
@@ -101,18 +101,18 @@ TEST_F(Keys, JAndKMoveAndClamp) {
 TEST_F(Keys, EnterDrillsIntoTheSelectedProcess) {
   st.selected = 1;
   press(kEnter);
-  EXPECT_EQ(st.query.view, View::connections);
+  EXPECT_EQ(st.query.view, GroupKind::connection);
   ASSERT_TRUE(st.query.drill);
   EXPECT_EQ(*st.query.drill, (ProcId{101, 7}));
   EXPECT_EQ(st.selected, 0u);
 }
 
 TEST_F(Keys, EnterDoesNothingOutsideTheProcessesView) {
-  st.query.view = View::remotes;
+  st.query.view = GroupKind::remote;
   press(kEnter);
-  EXPECT_EQ(st.query.view, View::remotes);
+  EXPECT_EQ(st.query.view, GroupKind::remote);
   EXPECT_FALSE(st.query.drill);
-  st.query.view = View::processes;
+  st.query.view = GroupKind::process;
   rows.clear();
   press(kEnter);
   EXPECT_FALSE(st.query.drill);
@@ -121,31 +121,31 @@ TEST_F(Keys, EnterDoesNothingOutsideTheProcessesView) {
 TEST_F(Keys, BackspaceAndEscapeGoBackThenClearTheFilter) {
   for (Key back : {kBack, kEsc}) {
     st = {};
-    st.query.filter = "ssh";
+    st.filter = "ssh";
     st.selected = 2;
     press(kEnter);
     press(kDown);
     press(back);
-    EXPECT_EQ(st.query.view, View::processes);
+    EXPECT_EQ(st.query.view, GroupKind::process);
     EXPECT_FALSE(st.query.drill);
     EXPECT_EQ(st.selected, 0u);
-    EXPECT_EQ(st.query.filter, "ssh");
+    EXPECT_EQ(st.filter, "ssh");
     press(back);
-    EXPECT_EQ(st.query.filter, "");
+    EXPECT_EQ(st.filter, "");
     press(back);  // nothing left to undo
-    EXPECT_EQ(st.query.view, View::processes);
+    EXPECT_EQ(st.query.view, GroupKind::process);
   }
 }
 
 TEST_F(Keys, TabCyclesViews) {
   st.selected = 2;
   press(kTab);
-  EXPECT_EQ(st.query.view, View::connections);
+  EXPECT_EQ(st.query.view, GroupKind::connection);
   EXPECT_EQ(st.selected, 0u);
   press(kTab);
-  EXPECT_EQ(st.query.view, View::remotes);
+  EXPECT_EQ(st.query.view, GroupKind::remote);
   press(kTab);
-  EXPECT_EQ(st.query.view, View::processes);
+  EXPECT_EQ(st.query.view, GroupKind::process);
 }
 
 // Regression (fixed): Tab keeps the drill-down all the way back to the processes view,
@@ -154,28 +154,28 @@ TEST_F(Keys, TabCyclesViews) {
 TEST_F(Keys, TabBackToProcessesLeavesTheDrillDown) {
   press(kEnter);
   press(kTab);
-  EXPECT_EQ(st.query.view, View::remotes);
+  EXPECT_EQ(st.query.view, GroupKind::remote);
   EXPECT_TRUE(st.query.drill);
   press(kTab);
-  EXPECT_EQ(st.query.view, View::processes);
+  EXPECT_EQ(st.query.view, GroupKind::process);
   EXPECT_FALSE(st.query.drill);
 }
 
 TEST_F(Keys, SortKeys) {
   press(ch('s'));
-  EXPECT_EQ(st.query.sort, SortBy::sent);
+  EXPECT_EQ(st.sort, SortBy::sent);
   press(ch('r'));
-  EXPECT_EQ(st.query.sort, SortBy::received);
+  EXPECT_EQ(st.sort, SortBy::received);
   press(ch('t'));
-  EXPECT_EQ(st.query.sort, SortBy::total);
+  EXPECT_EQ(st.sort, SortBy::total);
   press(ch('3'));
-  EXPECT_EQ(st.query.window, 2u);
+  EXPECT_EQ(st.window, 2u);
   press(ch('2'));
-  EXPECT_EQ(st.query.window, 1u);
+  EXPECT_EQ(st.window, 1u);
   press(ch('1'));
-  EXPECT_EQ(st.query.window, 0u);
+  EXPECT_EQ(st.window, 0u);
   press(ch('4'));
-  EXPECT_EQ(st.query.window, 0u);
+  EXPECT_EQ(st.window, 0u);
 }
 
 TEST_F(Keys, Toggles) {
@@ -183,13 +183,13 @@ TEST_F(Keys, Toggles) {
   EXPECT_TRUE(st.cumulative);
   EXPECT_TRUE(st.bits);
   EXPECT_TRUE(st.paused);
-  EXPECT_FALSE(st.query.show_ports);
+  EXPECT_FALSE(st.show_ports);
   EXPECT_TRUE(st.dns);
   type("cbpPn");
   EXPECT_FALSE(st.cumulative);
   EXPECT_FALSE(st.bits);
   EXPECT_FALSE(st.paused);
-  EXPECT_TRUE(st.query.show_ports);
+  EXPECT_TRUE(st.show_ports);
   EXPECT_FALSE(st.dns);
 }
 
@@ -197,26 +197,26 @@ TEST_F(Keys, FilterIsTypedThenApplied) {
   st.selected = 2;
   EXPECT_TRUE(type("/pgx\x7f"));
   EXPECT_EQ(st.editing, "pg");
-  EXPECT_EQ(st.query.filter, "");   // not applied while typing
+  EXPECT_EQ(st.filter, "");         // not applied while typing
   EXPECT_TRUE(type("q1\x1b[A\t"));  // keys are text (arrows, Tab ignored) while typing
   EXPECT_EQ(st.editing, "pgq1");
-  EXPECT_EQ(st.query.sort, SortBy::total);
+  EXPECT_EQ(st.sort, SortBy::total);
   type("\r");
-  EXPECT_EQ(st.query.filter, "pgq1");
+  EXPECT_EQ(st.filter, "pgq1");
   EXPECT_FALSE(st.editing);
   EXPECT_EQ(st.selected, 0u);
   type("/");
   EXPECT_EQ(st.editing, "pgq1");  // starts from the current filter
   type("\x7f\x7f\x7f\x7f\x7fz\r");
-  EXPECT_EQ(st.query.filter, "z");
+  EXPECT_EQ(st.filter, "z");
 }
 
 TEST_F(Keys, EscapeWhileTypingClearsTheFilter) {
-  st.query.filter = "old";
+  st.filter = "old";
   type("/new");
   press(kEsc);
   EXPECT_FALSE(st.editing);
-  EXPECT_EQ(st.query.filter, "");
+  EXPECT_EQ(st.filter, "");
 }
 
 TEST_F(Keys, HelpOpensWithHOrQuestionMarkAndAnyKeyClosesIt) {

@@ -1,4 +1,5 @@
-// TopModel fed hand-made Windows, one per second (start 0, delay 1).
+// TopModel fed hand-made Windows through attribution, one per second (start 0,
+// delay 1), and the rows top shows of it (visible_rows: filter and sort).
 #include "model/top_model.hpp"
 
 #include <gtest/gtest.h>
@@ -8,28 +9,30 @@
 #include <map>
 #include <set>
 
+#include "output/top_render.hpp"
+
 using namespace netacct;
 
 namespace {
 
 class FakeResolver : public Resolver {
  public:
-  std::set<ProcId> dead;
   std::map<uint32_t, std::string> users = {{1000, "alice"}, {26, "postgres"}};
-  bool alive(const ProcId& id) override { return !dead.count(id); }
   std::optional<std::string> exe(uint32_t) override { return std::nullopt; }
   std::optional<std::string> user(uint32_t uid) override {
     auto it = users.find(uid);
     return it == users.end() ? std::nullopt : std::optional(it->second);
   }
-  std::optional<std::string> cgroup(uint64_t) override { return std::nullopt; }
+  CgroupName cgroup(uint64_t) override { return {}; }
 };
 
 ProcId pid_of(uint32_t pid) { return {pid, pid * 10ull}; }
 
 ProcDelta proc(uint32_t pid, std::string comm, uint64_t tx, uint64_t rx, uint32_t uid = 1000,
                uint64_t lo_tx = 0, uint64_t lo_rx = 0) {
-  return {pid_of(pid), {std::move(comm), uid, 0}, {tx, rx, lo_tx, lo_rx}};
+  return {.id = pid_of(pid),
+          .info = {.comm = std::move(comm), .uid = uid},
+          .bytes = {.tx = tx, .rx = rx, .lo_tx = lo_tx, .lo_rx = lo_rx}};
 }
 
 std::array<uint8_t, 16> v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d) { return {a, b, c, d}; }
@@ -77,37 +80,53 @@ Window win(std::vector<ProcDelta> p, std::vector<ConnDelta> c = {}) {
 
 struct Model : ::testing::Test {
   FakeResolver res;
-  TopModel m{0, 1, false};
+  Attributor attributor{{}, res};
+  TopModel m{0, 1};
+  std::set<ProcId> dead;  // the poller's exit list for the next step
   double now = 0;
   void step(std::vector<ProcDelta> p = {}, std::vector<ConnDelta> c = {}) {
     now += 1;
-    m.update(win(std::move(p), std::move(c)), res, now);
+    Window w = win(std::move(p), std::move(c));
+    w.exited = {dead.begin(), dead.end()};
+    m.update(attributor.attribute(w), now);
   }
   void idle_until(double t) {
     while (now < t) step();
   }
-  std::vector<TopRow> rows(TopQuery q = {}) const { return m.rows(q); }
-  static TopQuery view(View v) {
-    TopQuery q;
-    q.view = v;
-    return q;
+  std::vector<TopRow> rows(TopState st = {}) const { return visible_rows(m, st); }
+  static TopState view(GroupKind v) {
+    TopState st;
+    st.query.view = v;
+    return st;
   }
 };
 
 std::vector<uint32_t> pids(const std::vector<TopRow>& rows) {
   std::vector<uint32_t> out;
-  for (const auto& r : rows) out.push_back(r.pid);
+  for (const auto& r : rows) out.push_back(r.row.key.proc.tgid);
   return out;
 }
-std::vector<std::string> remotes(const std::vector<TopRow>& rows) {
+// What the rows show in one column.
+std::vector<std::string> column(const std::vector<TopRow>& rows, const TopState& st,
+                                const std::string& title) {
   std::vector<std::string> out;
-  for (const auto& r : rows) out.push_back(r.remote);
+  for (const auto& r : rows) out.push_back(shown_text(grouping(st.query.view), r, st, title));
   return out;
 }
-std::vector<std::string> locals(const std::vector<TopRow>& rows) {
-  std::vector<std::string> out;
-  for (const auto& r : rows) out.push_back(r.local);
-  return out;
+std::vector<std::string> remotes(const std::vector<TopRow>& rows, const TopState& st = {}) {
+  TopState s = st;
+  if (s.query.view == GroupKind::process) s.query.view = GroupKind::connection;
+  return column(rows, s, "REMOTE");
+}
+std::vector<std::string> hosts(const std::vector<TopRow>& rows, const TopState& st = {}) {
+  TopState s = st;
+  s.query.view = GroupKind::remote;
+  return column(rows, s, "REMOTE");
+}
+std::vector<std::string> locals(const std::vector<TopRow>& rows, const TopState& st = {}) {
+  TopState s = st;
+  s.query.view = GroupKind::connection;
+  return column(rows, s, "LOCAL");
 }
 
 // postgres (4121) talks to 93.184.216.34 twice and to 2001:db8::1;
@@ -124,22 +143,21 @@ TEST_F(Model, ProcessesView) {
   busy(*this);
   auto r = rows();
   ASSERT_EQ(pids(r), (std::vector<uint32_t>{4121, 7}));
-  EXPECT_EQ(r[0].program, "postgres");
-  EXPECT_EQ(r[0].user, "postgres");
-  EXPECT_EQ(r[1].user, "4242");  // unknown uid: the number
-  EXPECT_EQ(r[0].proc, pid_of(4121));
-  EXPECT_FALSE(r[0].exited);
+  EXPECT_EQ(r[0].row.who.comm, "postgres");
+  EXPECT_EQ(column(r, {}, "USER"), (std::vector<std::string>{"postgres", "4242"}));  // no name: uid
+  EXPECT_EQ(r[0].row.key.proc, pid_of(4121));
+  EXPECT_FALSE(r[0].row.who.exited);
   EXPECT_EQ(r[0].rates.tx[0], 3000);
   EXPECT_EQ(r[0].rates.rx[2], 30000);
-  EXPECT_EQ(r[0].rates.total_tx, 3000u);
+  EXPECT_EQ(r[0].totals.total_tx, 3000u);
   EXPECT_EQ(r[0].spark.tx.size(), 8u);
   EXPECT_EQ(r[0].spark.tx[7], 600);  // 3000 B in the newest 5 s bucket
-  EXPECT_EQ(r[0].remote, "");
 }
 
 TEST_F(Model, ConnectionsView) {
   busy(*this);
-  auto r = rows(view(View::connections));
+  TopState st = view(GroupKind::connection);
+  auto r = rows(st);
   ASSERT_EQ(r.size(), 5u);
   EXPECT_EQ(remotes(r),
             (std::vector<std::string>{"93.184.216.34:80", "93.184.216.34:443", "[2001:db8::1]:443",
@@ -148,39 +166,37 @@ TEST_F(Model, ConnectionsView) {
             (std::vector<std::string>{"10.0.0.1:40002", "10.0.0.1:40001", "[2001:db8::2]:5432",
                                       "10.0.0.1:40004", "10.0.0.1:40005"}));
   EXPECT_EQ(pids(r), (std::vector<uint32_t>{4121, 4121, 4121, 7, 7}));
-  EXPECT_EQ(r[0].program, "postgres");
-  EXPECT_EQ(r[0].user, "postgres");
-  EXPECT_EQ(r[0].proto, "tcp");
-  EXPECT_EQ(r[4].proto, "udp");
-  EXPECT_EQ(r[4].program, "curl");
-  EXPECT_EQ(r[0].proc, pid_of(4121));
+  EXPECT_EQ(r[0].row.who.comm, "postgres");
+  EXPECT_EQ(r[0].row.who.user, "postgres");
+  EXPECT_EQ(column(r, st, "PROTO"), (std::vector<std::string>{"tcp", "tcp", "tcp", "tcp", "udp"}));
+  EXPECT_EQ(r[4].row.who.comm, "curl");
+  EXPECT_EQ(r[0].row.key.proc, pid_of(4121));
   EXPECT_EQ(r[0].rates.tx[0], 1500);
 }
 
 TEST_F(Model, RemotesViewSumsEveryConnectionToAHost) {
   busy(*this);
-  auto r = rows(view(View::remotes));
-  EXPECT_EQ(remotes(r), (std::vector<std::string>{"93.184.216.34", "2001:db8::1", "1.1.1.1"}));
+  auto r = rows(view(GroupKind::remote));
+  EXPECT_EQ(hosts(r), (std::vector<std::string>{"93.184.216.34", "2001:db8::1", "1.1.1.1"}));
   EXPECT_EQ(r[0].rates.tx[0], 1000 + 1500 + 60);
   EXPECT_EQ(r[0].rates.rx[0], 10000 + 15000 + 1500);
-  EXPECT_EQ(r[0].pid, 0u);
-  EXPECT_EQ(r[0].local, "");
+  EXPECT_EQ(r[0].row.key.proc.tgid, 0u);
 }
 
 TEST_F(Model, DrillDownToOneProcess) {
   busy(*this);
-  TopQuery q = view(View::connections);
-  q.drill = pid_of(7);
+  TopState q = view(GroupKind::connection);
+  q.query.drill = pid_of(7);
   EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"93.184.216.34:443", "1.1.1.1:53"}));
-  q.view = View::remotes;
+  q.query.view = GroupKind::remote;
   auto r = rows(q);
-  EXPECT_EQ(remotes(r), (std::vector<std::string>{"93.184.216.34", "1.1.1.1"}));
+  EXPECT_EQ(hosts(r), (std::vector<std::string>{"93.184.216.34", "1.1.1.1"}));
   EXPECT_EQ(r[0].rates.rx[0], 1500);  // curl's share only
-  q.drill = pid_of(4121);
+  q.query.drill = pid_of(4121);
   r = rows(q);
-  EXPECT_EQ(remotes(r), (std::vector<std::string>{"93.184.216.34", "2001:db8::1"}));
+  EXPECT_EQ(hosts(r), (std::vector<std::string>{"93.184.216.34", "2001:db8::1"}));
   EXPECT_EQ(r[0].rates.tx[0], 2500);
-  q.drill = pid_of(99);
+  q.query.drill = pid_of(99);
   EXPECT_TRUE(rows(q).empty());
 }
 
@@ -189,9 +205,9 @@ TEST_F(Model, LoopbackExcludedByDefault) {
        {loop(2, 1, 300, 400), conn(2, 2, v4(8, 8, 8, 8), 53, 10, 20)});
   auto r = rows();
   ASSERT_EQ(pids(r), (std::vector<uint32_t>{2}));
-  EXPECT_EQ(r[0].rates.total_tx, 10u);
-  EXPECT_EQ(remotes(rows(view(View::connections))), (std::vector<std::string>{"8.8.8.8:53"}));
-  EXPECT_EQ(remotes(rows(view(View::remotes))), (std::vector<std::string>{"8.8.8.8"}));
+  EXPECT_EQ(r[0].totals.total_tx, 10u);
+  EXPECT_EQ(remotes(rows(view(GroupKind::connection))), (std::vector<std::string>{"8.8.8.8:53"}));
+  EXPECT_EQ(hosts(rows(view(GroupKind::remote))), (std::vector<std::string>{"8.8.8.8"}));
   TopTotals t = m.totals();
   EXPECT_EQ(t.rates.tx[0], 10);
   EXPECT_EQ(t.rates.rx[0], 20);
@@ -201,39 +217,43 @@ TEST_F(Model, LoopbackExcludedByDefault) {
 
 TEST(TopModelLoopback, IncludedWhenEnabled) {
   FakeResolver res;
-  TopModel m(0, 1, true);
-  m.update(win({proc(1, "redis", 0, 0, 1000, 500, 600), proc(2, "app", 10, 20, 1000, 300, 400)},
-               {loop(2, 1, 300, 400), conn(2, 2, v4(8, 8, 8, 8), 53, 10, 20)}),
-           res, 1);
-  auto r = m.rows({});
+  Attributor attributor({.loopback = true}, res);
+  TopModel m(0, 1);
+  m.update(attributor.attribute(
+               win({proc(1, "redis", 0, 0, 1000, 500, 600), proc(2, "app", 10, 20, 1000, 300, 400)},
+                   {loop(2, 1, 300, 400), conn(2, 2, v4(8, 8, 8, 8), 53, 10, 20)})),
+           1);
+  auto r = visible_rows(m, {});
   ASSERT_EQ(pids(r), (std::vector<uint32_t>{1, 2}));
-  EXPECT_EQ(r[0].rates.total_tx, 500u);
-  EXPECT_EQ(r[1].rates.total_rx, 420u);
-  TopQuery q;
-  q.view = View::connections;
-  EXPECT_EQ(remotes(m.rows(q)), (std::vector<std::string>{"127.0.0.1:6379", "8.8.8.8:53"}));
+  EXPECT_EQ(r[0].totals.total_tx, 500u);
+  EXPECT_EQ(r[1].totals.total_rx, 420u);
+  TopState q;
+  q.query.view = GroupKind::connection;
+  EXPECT_EQ(remotes(visible_rows(m, q)),
+            (std::vector<std::string>{"127.0.0.1:6379", "8.8.8.8:53"}));
   EXPECT_EQ(m.totals().rates.tx[0], 810);
   EXPECT_EQ(m.totals().connections, 2u);
 }
 
 TEST_F(Model, ExitedProcessStaysMarkedFortySecondsAfterItsLastBytes) {
   step({proc(5, "make", 100, 200)}, {conn(5, 1, v4(10, 0, 0, 9), 22, 100, 200)});  // t = 1
-  res.dead.insert(pid_of(5));
-  step();  // t = 2: gone
+  dead.insert(pid_of(5));
+  step();  // t = 2: the poller found it gone
+  dead.clear();
   auto r = rows();
   ASSERT_EQ(pids(r), (std::vector<uint32_t>{5}));
-  EXPECT_TRUE(r[0].exited);
-  EXPECT_EQ(r[0].rates.total_rx, 200u);
-  auto c = rows(view(View::connections));
+  EXPECT_TRUE(r[0].row.who.exited);
+  EXPECT_EQ(r[0].totals.total_rx, 200u);
+  auto c = rows(view(GroupKind::connection));
   ASSERT_EQ(c.size(), 1u);
-  EXPECT_TRUE(c[0].exited);
+  EXPECT_TRUE(c[0].row.who.exited);
   idle_until(40);  // 39 s after its last bytes
   EXPECT_EQ(pids(rows()), (std::vector<uint32_t>{5}));
   EXPECT_EQ(m.totals().processes, 1u);
   step();  // t = 41
   EXPECT_TRUE(rows().empty());
-  EXPECT_TRUE(rows(view(View::connections)).empty());
-  EXPECT_TRUE(rows(view(View::remotes)).empty());
+  EXPECT_TRUE(rows(view(GroupKind::connection)).empty());
+  EXPECT_TRUE(rows(view(GroupKind::remote)).empty());
   EXPECT_EQ(m.totals().processes, 0u);
   EXPECT_EQ(m.totals().connections, 0u);
 }
@@ -249,18 +269,18 @@ TEST_F(Model, IdleProcessHiddenAfterFortySecondsKeepsItsTotals) {
   step({proc(9, "sshd", 5, 7)});
   auto r = rows();
   ASSERT_EQ(pids(r), (std::vector<uint32_t>{9}));
-  EXPECT_EQ(r[0].rates.total_tx, 1005u);
-  EXPECT_EQ(r[0].rates.total_rx, 57u);
+  EXPECT_EQ(r[0].totals.total_tx, 1005u);
+  EXPECT_EQ(r[0].totals.total_rx, 57u);
   EXPECT_EQ(r[0].rates.tx[2], 5 / 40.0);
-  EXPECT_EQ(r[0].rates.peak_tx, 1000);
-  EXPECT_FALSE(r[0].exited);
+  EXPECT_EQ(r[0].totals.peak_tx, 1000);
+  EXPECT_FALSE(r[0].row.who.exited);
 }
 
 // A: 1900 B at t = 1 only; B: 100 B every second; C receives.
 TEST_F(Model, SortByDirectionAndWindow) {
   step({proc(1, "a", 1900, 0), proc(2, "b", 100, 0), proc(3, "c", 10, 5000)});
   for (int i = 0; i < 9; ++i) step({proc(2, "b", 100, 0), proc(3, "c", 10, 50)});  // t = 10
-  TopQuery q;
+  TopState q;
   q.sort = SortBy::sent;
   q.window = 0;
   EXPECT_EQ(pids(rows(q)), (std::vector<uint32_t>{2, 3, 1}));  // 100, 10, 0
@@ -277,12 +297,12 @@ TEST_F(Model, SortByDirectionAndWindow) {
   EXPECT_EQ(pids(rows(q)), (std::vector<uint32_t>{3, 1, 2}));  // 555, 190, 100
 }
 
-TEST_F(Model, TiesByPidThenText) {
+TEST_F(Model, TiesByPidThenSocket) {
   step({proc(30, "x", 100, 0), proc(10, "y", 100, 0), proc(20, "z", 100, 0)},
-       {conn(30, 1, v4(10, 0, 0, 3), 1, 5, 0), conn(30, 2, v4(10, 0, 0, 2), 1, 5, 0),
+       {conn(30, 2, v4(10, 0, 0, 3), 1, 5, 0), conn(30, 1, v4(10, 0, 0, 2), 1, 5, 0),
         conn(10, 3, v4(10, 0, 0, 9), 1, 5, 0)});
   EXPECT_EQ(pids(rows()), (std::vector<uint32_t>{10, 20, 30}));
-  auto c = rows(view(View::connections));
+  auto c = rows(view(GroupKind::connection));
   EXPECT_EQ(pids(c), (std::vector<uint32_t>{10, 30, 30}));
   EXPECT_EQ(remotes(c), (std::vector<std::string>{"10.0.0.9:1", "10.0.0.2:1", "10.0.0.3:1"}));
 }
@@ -292,7 +312,7 @@ TEST_F(Model, EqualRatesGoByBytesSinceStartBeforePid) {
   idle_until(49);
   step({proc(20, "z", 100, 0), proc(30, "x", 100, 0)});  // t = 50: same rate in every window
   for (size_t w : {0, 1, 2}) {
-    TopQuery q;
+    TopState q;
     q.window = w;
     EXPECT_EQ(pids(rows(q)), (std::vector<uint32_t>{30, 20})) << "window " << w;
   }
@@ -300,7 +320,7 @@ TEST_F(Model, EqualRatesGoByBytesSinceStartBeforePid) {
 
 TEST_F(Model, FilterByProgramAddressPortOrPid) {
   busy(*this);
-  TopQuery q;
+  TopState q;
   q.filter = "post";
   EXPECT_EQ(pids(rows(q)), (std::vector<uint32_t>{4121}));
   q.filter = "alice";  // no such user here
@@ -309,7 +329,7 @@ TEST_F(Model, FilterByProgramAddressPortOrPid) {
   EXPECT_EQ(pids(rows(q)), (std::vector<uint32_t>{7}));
   q.filter = "41";
   EXPECT_TRUE(rows(q).empty());
-  q.view = View::connections;
+  q.query.view = GroupKind::connection;
   q.filter = "93.184";
   EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"93.184.216.34:80", "93.184.216.34:443",
                                                         "93.184.216.34:443"}));
@@ -320,15 +340,15 @@ TEST_F(Model, FilterByProgramAddressPortOrPid) {
   EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"1.1.1.1:53"}));
   q.filter = "40002";  // local port
   EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"93.184.216.34:80"}));
-  q.view = View::remotes;
+  q.query.view = GroupKind::remote;
   q.filter = "db8";
-  EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"2001:db8::1"}));
+  EXPECT_EQ(hosts(rows(q)), (std::vector<std::string>{"2001:db8::1"}));
 }
 
 // "/1.1.1.1" in the processes view answers "who talks to 1.1.1.1?".
 TEST_F(Model, ProcessesMatchThroughTheirConnections) {
   busy(*this);
-  TopQuery q;
+  TopState q;
   q.filter = "1.1.1.1";
   EXPECT_EQ(pids(rows(q)), (std::vector<uint32_t>{7}));
   q.filter = "db8";
@@ -341,26 +361,27 @@ TEST_F(Model, ProcessesMatchThroughTheirConnections) {
 // pid equals it: "0" keeps every remote host, even 1.1.1.1.
 TEST_F(Model, FilterZeroDoesNotMatchRemoteHostsByTheirMissingPid) {
   busy(*this);
-  TopQuery q = view(View::remotes);
+  TopState q = view(GroupKind::remote);
   q.filter = "0";
-  EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"2001:db8::1"}));
+  EXPECT_EQ(hosts(rows(q)), (std::vector<std::string>{"2001:db8::1"}));
 }
 
 TEST_F(Model, PortsHidden) {
   busy(*this);
-  TopQuery q = view(View::connections);
+  TopState q = view(GroupKind::connection);
   q.show_ports = false;
   auto r = rows(q);
-  EXPECT_EQ(remotes(r), (std::vector<std::string>{"93.184.216.34", "93.184.216.34", "2001:db8::1",
-                                                  "93.184.216.34", "1.1.1.1"}));
-  EXPECT_EQ(locals(r), (std::vector<std::string>{"10.0.0.1", "10.0.0.1", "2001:db8::2", "10.0.0.1",
-                                                 "10.0.0.1"}));
+  EXPECT_EQ(remotes(r, q), (std::vector<std::string>{"93.184.216.34", "93.184.216.34",
+                                                     "2001:db8::1", "93.184.216.34", "1.1.1.1"}));
+  EXPECT_EQ(locals(r, q), (std::vector<std::string>{"10.0.0.1", "10.0.0.1", "2001:db8::2",
+                                                    "10.0.0.1", "10.0.0.1"}));
 }
 
 TEST_F(Model, ReverseDnsNamesRemotesOnly) {
   busy(*this);
   int asked = 0;
-  TopQuery q = view(View::connections);
+  TopState q = view(GroupKind::connection);
+  q.dns = true;
   q.name = [&](uint16_t family, const std::array<uint8_t, 16>& a) -> std::optional<std::string> {
     ++asked;
     if (family == AF_INET && a == v4(93, 184, 216, 34)) return "example.com";
@@ -369,16 +390,22 @@ TEST_F(Model, ReverseDnsNamesRemotesOnly) {
     return std::nullopt;
   };
   auto r = rows(q);
-  EXPECT_EQ(remotes(r),
+  EXPECT_EQ(remotes(r, q),
             (std::vector<std::string>{"example.com:80", "example.com:443", "v6.example.net:443",
                                       "example.com:443", "1.1.1.1:53"}));
-  EXPECT_EQ(r[0].local, "10.0.0.1:40002");
-  EXPECT_EQ(asked, 5);
-  q.view = View::remotes;
-  EXPECT_EQ(remotes(rows(q)),
+  EXPECT_EQ(locals(r, q)[0], "10.0.0.1:40002");
+  q.query.view = GroupKind::remote;
+  EXPECT_EQ(hosts(rows(q), q),
             (std::vector<std::string>{"example.com", "v6.example.net", "1.1.1.1"}));
   q.filter = "example.com";
-  EXPECT_EQ(remotes(rows(q)), (std::vector<std::string>{"example.com"}));
+  EXPECT_EQ(hosts(rows(q), q), (std::vector<std::string>{"example.com"}));
+  EXPECT_GT(asked, 0);
+  q.dns = false;  // off: numeric again, nothing asked
+  asked = 0;
+  q.filter.clear();
+  EXPECT_EQ(hosts(rows(q), q),
+            (std::vector<std::string>{"93.184.216.34", "2001:db8::1", "1.1.1.1"}));
+  EXPECT_EQ(asked, 0);
 }
 
 TEST_F(Model, Totals) {
@@ -386,19 +413,30 @@ TEST_F(Model, Totals) {
   TopTotals t = m.totals();
   EXPECT_EQ(t.rates.tx[0], 3100);
   EXPECT_EQ(t.rates.rx[0], 32000);
-  EXPECT_EQ(t.rates.total_tx, 3100u);
+  EXPECT_EQ(t.totals.total_tx, 3100u);
   EXPECT_EQ(t.processes, 2u);
   EXPECT_EQ(t.connections, 5u);
   step({proc(7, "curl", 900, 0)});  // t = 2
   t = m.totals();
   EXPECT_EQ(t.rates.tx, (std::array<double, 3>{2000, 2000, 2000}));  // 4000 B over 2 s
-  EXPECT_EQ(t.rates.total_tx, 4000u);
+  EXPECT_EQ(t.totals.total_tx, 4000u);
   idle_until(42);
   t = m.totals();
   EXPECT_EQ(t.rates.tx, (std::array<double, 3>{0, 0, 0}));
-  EXPECT_EQ(t.rates.total_tx, 4000u);
+  EXPECT_EQ(t.totals.total_tx, 4000u);
   EXPECT_EQ(t.processes, 0u);
   EXPECT_EQ(t.connections, 0u);
+}
+
+// A process renamed by an exec keeps its row, which shows the new name.
+TEST_F(Model, RowsShowTheLatestIdentity) {
+  step({proc(3, "python3", 10, 0)}, {conn(3, 1, v4(10, 0, 0, 9), 80, 10, 0)});
+  step({proc(3, "curl", 10, 0)}, {conn(3, 1, v4(10, 0, 0, 9), 80, 10, 0)});
+  auto r = rows();
+  ASSERT_EQ(r.size(), 1u);
+  EXPECT_EQ(r[0].row.who.comm, "curl");
+  EXPECT_EQ(r[0].totals.total_tx, 20u);
+  EXPECT_EQ(rows(view(GroupKind::connection))[0].row.who.comm, "curl");
 }
 
 }  // namespace

@@ -4,6 +4,8 @@
 #include "output/top_render.hpp"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <sstream>
 
@@ -78,18 +80,16 @@ TopHeader header() {
 // A busy row: rates, bytes per window, peak and totals all differ.
 TopRow busy(size_t buckets = 8) {
   TopRow r;
-  r.proc = {4121, 1};
-  r.pid = 4121;
-  r.user = "postgres";
-  r.program = "postgres";
+  r.row.key.proc = {4121, 1};
+  r.row.who = {.proc = {4121, 1}, .comm = "postgres", .uid = 26, .user = "postgres"};
   r.rates.tx = {1536, 10240, 512};
   r.rates.rx = {12288, 2048000, 0};
   r.rates.tx_bytes = {3072, 102400, 20480};
   r.rates.rx_bytes = {24576, 20480000, 0};
-  r.rates.peak_tx = 4096;
-  r.rates.peak_rx = 2500000;
-  r.rates.total_tx = 1048576;
-  r.rates.total_rx = 3221225472;  // 3 GiB
+  r.totals.peak_tx = 4096;
+  r.totals.peak_rx = 2500000;
+  r.totals.total_tx = 1048576;
+  r.totals.total_rx = 3221225472;  // 3 GiB
   r.spark.tx.assign(buckets, 0);
   r.spark.rx.assign(buckets, 8);
   for (size_t i = 2; i < buckets; ++i) r.spark.tx[i] = double(i - 1);  // 1..6: ▁▁▂▂▃▃
@@ -100,19 +100,16 @@ TopRow busy(size_t buckets = 8) {
 // A quiet row whose process exited.
 TopRow quiet(size_t buckets = 8) {
   TopRow r;
-  r.proc = {7, 2};
-  r.pid = 7;
-  r.user = "alice";
-  r.program = "curl";
-  r.exited = true;
+  r.row.key.proc = {7, 2};
+  r.row.who = {.proc = {7, 2}, .comm = "curl", .uid = 1000, .user = "alice", .exited = true};
   r.rates.tx = {100, 50, 25};
   r.rates.rx = {900, 450, 300};
   r.rates.tx_bytes = {200, 500, 1000};
   r.rates.rx_bytes = {1800, 4500, 12000};
-  r.rates.peak_tx = 100;
-  r.rates.peak_rx = 900;
-  r.rates.total_tx = 500;
-  r.rates.total_rx = 9000;
+  r.totals.peak_tx = 100;
+  r.totals.peak_rx = 900;
+  r.totals.total_tx = 500;
+  r.totals.total_rx = 9000;
   r.spark.tx.assign(buckets, 0);
   r.spark.rx.assign(buckets, 0);
   r.spark.tx[buckets - 2] = 1;
@@ -122,31 +119,28 @@ TopRow quiet(size_t buckets = 8) {
 
 std::vector<TopRow> procs() { return {busy(), quiet()}; }
 
-TopRow as_conn(TopRow r, std::string local, std::string remote) {
-  r.proto = "tcp";
-  r.local = std::move(local);
-  r.remote = std::move(remote);
+const std::array<uint8_t, 16> kDb1 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+const std::array<uint8_t, 16> kDb2 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
+
+TopRow as_conn(TopRow r, uint16_t family, Endpoint local, Endpoint remote) {
+  r.row.conn = {.family = family, .proto = IPPROTO_TCP, .local = local, .remote = remote};
   return r;
 }
 
 std::vector<TopRow> conns(size_t buckets = 8) {
-  return {as_conn(busy(buckets), "10.0.0.1:5432", "93.184.216.34:443"),
-          as_conn(quiet(buckets), "[2001:db8::2]:41000", "[2001:db8::1]:443")};
+  return {as_conn(busy(buckets), AF_INET, {{10, 0, 0, 1}, 5432}, {{93, 184, 216, 34}, 443}),
+          as_conn(quiet(buckets), AF_INET6, {kDb2, 41000}, {kDb1, 443})};
 }
 
 std::vector<TopRow> hosts() {
   TopRow a = busy(), b = quiet();
-  for (TopRow* r : {&a, &b}) {
-    r->pid = 0;
-    r->user = r->program = "";
-    r->exited = false;
-  }
-  a.remote = "93.184.216.34";
-  b.remote = "2001:db8::1";
+  for (TopRow* r : {&a, &b}) r->row.who = {};
+  a.row.key = {.remote = {.family = AF_INET, .addr = {93, 184, 216, 34}}};
+  b.row.key = {.remote = {.family = AF_INET6, .addr = kDb1}};
   return {a, b};
 }
 
-TopState in(View v) {
+TopState in(GroupKind v) {
   TopState st;
   st.query.view = v;
   return st;
@@ -198,7 +192,7 @@ cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0                         
 }
 
 TEST(RenderTop, ConnectionsIpv4AndIpv6) {
-  TopState st = in(View::connections);
+  TopState st = in(GroupKind::connection);
   st.selected = 1;
   expect_frame(render_top(header(), conns(), st, 80, 9, true), R"(
 netacct top 15:40:01  fentry  connections  bytes/s  h: help                     |
@@ -217,7 +211,7 @@ cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0                         
 TEST(RenderTop, DrillDownTitle) {
   TopHeader h = header();
   h.drill_name = "PID 4121";
-  TopState st = in(View::connections);
+  TopState st = in(GroupKind::connection);
   st.query.drill = ProcId{4121, 1};
   auto f = render(h, {conns()[0]}, st, 80, 0, true);
   EXPECT_EQ(trimmed(f[0]),
@@ -227,14 +221,14 @@ TEST(RenderTop, DrillDownTitle) {
 // Regression (fixed): at the default 80 columns the connections view's column header does
 // not fit its 31-cell identity column and is cut to "LOCAL / R~".
 TEST(RenderTop, ColumnHeadersFitAt80Columns) {
-  for (View v : {View::processes, View::connections, View::remotes}) {
+  for (GroupKind v : {GroupKind::process, GroupKind::connection, GroupKind::remote}) {
     auto f = render(header(), {}, in(v), 80, 0, true);
     EXPECT_EQ(f[4].find('~'), std::string::npos) << view_name(v) << ": " << f[4];
   }
 }
 
 TEST(RenderTop, RemoteHosts) {
-  expect_frame(render_top(header(), hosts(), in(View::remotes), 80, 9, true), R"(
+  expect_frame(render_top(header(), hosts(), in(GroupKind::remote), 80, 9, true), R"(
 netacct top 15:40:01  fentry  remote hosts  bytes/s  h: help                    |
 total  sent 1.50K/s  received 12.0K/s  (2s)   2 processes  3 connections        |
 cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0                         |
@@ -302,7 +296,7 @@ TEST(RenderTop, PausedAndFilter) {
   EXPECT_EQ(trimmed(f[2]),
             "cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0   filter: pos_");
   st.editing.reset();
-  st.query.filter = "postgres";
+  st.filter = "postgres";
   st.paused = false;
   TopHeader h = header();
   h.ns_per_event = -1;
@@ -344,7 +338,7 @@ keys                                                                            
 }
 
 TEST(RenderTop, EmptyView) {
-  expect_frame(render_top(header(), {}, in(View::remotes), 80, 7, true), R"(
+  expect_frame(render_top(header(), {}, in(GroupKind::remote), 80, 7, true), R"(
 netacct top 15:40:01  fentry  remote hosts  bytes/s  h: help                    |
 total  sent 1.50K/s  received 12.0K/s  (2s)   2 processes  3 connections        |
 cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0                         |
@@ -361,8 +355,8 @@ TEST(RenderTop, SelectionScrolls) {
   std::vector<TopRow> rows;
   for (uint32_t i = 0; i < 12; ++i) {
     TopRow r = quiet();
-    r.exited = false;
-    r.pid = 100 + i;
+    r.row.who.exited = false;
+    r.row.key.proc.tgid = r.row.who.proc.tgid = 100 + i;
     rows.push_back(r);
   }
   TopState st;
@@ -392,7 +386,7 @@ cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0                         
 }
 
 TEST(RenderTop, WideTerminal) {
-  TopState st = in(View::connections);
+  TopState st = in(GroupKind::connection);
   expect_frame(render_top(header(), conns(20), st, 120, 9, true), R"(
 netacct top 15:40:01  fentry  connections  bytes/s  h: help                                                             |
 total  sent 1.50K/s  received 12.0K/s  (2s)   2 processes  3 connections                                                |
@@ -414,7 +408,7 @@ TEST(RenderTop, BatchModeShowsEveryRowWithoutCursor) {
   std::vector<TopRow> rows;
   for (uint32_t i = 0; i < 12; ++i) {
     TopRow r = quiet();
-    r.pid = 100 + i;
+    r.row.key.proc.tgid = r.row.who.proc.tgid = 100 + i;
     rows.push_back(r);
   }
   TopState st;
@@ -430,9 +424,9 @@ TEST(RenderTop, BatchModeShowsEveryRowWithoutCursor) {
 
 TEST(RenderTop, LongTextIsCutWithATilde) {
   TopRow r = quiet();
-  r.exited = false;
-  r.user = "verylongusername";
-  r.program = "a-program-name-longer-than-the-column";
+  r.row.who.exited = false;
+  r.row.who.user = "verylongusername";
+  r.row.who.comm = "a-program-name-longer-than-the-column";
   auto f = render(header(), {r}, {}, 80, 0, false);
   EXPECT_EQ(f[5],
             "      7 verylon~ a-program-name~ =>   100B    50B    25B   100B   500B        . ");
@@ -440,56 +434,10 @@ TEST(RenderTop, LongTextIsCutWithATilde) {
   EXPECT_EQ(narrow[0], "netacct top 15:40:01  fentry ~");
 }
 
-struct Compact {
-  double value;
-  const char* bytes;
-  const char* bits;
-};
-
-TEST(Compact, BytesAndBits) {
-  const Compact table[] = {
-      {0, "0B", "0b"},
-      {0.4, "0B", "3b"},
-      {12.5, "12B", "100b"},  // %.0f rounds half to even
-      {124.9, "125B", "999b"},
-      {125, "125B", "1.00Kb"},
-      {512, "512B", "4.10Kb"},
-      {999, "999B", "7.99Kb"},
-      {999.5, "0.98K", "8.00Kb"},
-      {1000, "0.98K", "8.00Kb"},
-      {1023, "1.00K", "8.18Kb"},
-      {1024, "1.00K", "8.19Kb"},
-      {1536, "1.50K", "12.3Kb"},
-      {10234, "9.99K", "81.9Kb"},
-      {10235, "10.0K", "81.9Kb"},
-      {102348, "99.9K", "819Kb"},
-      {102400, "100K", "819Kb"},
-      {1023400, "999K", "8.19Mb"},
-      {1048576, "1.00M", "8.39Mb"},
-      {245 * 1048576.0, "245M", "2.06Gb"},
-      {246e6, "235M", "1.97Gb"},
-      {1.5 * (1 << 30), "1.50G", "12.9Gb"},
-      {1099511627776.0, "1.00T", "8.80Tb"},
-      {1125899906842624.0, "1.00P", "9.01Pb"},
-      {1152921504606846976.0, "1024P", "9223Pb"},
-  };
-  for (const auto& c : table) {
-    EXPECT_EQ(compact(c.value, false), c.bytes) << c.value;
-    EXPECT_EQ(compact(c.value, true), c.bits) << c.value;
-  }
-}
-
-TEST(Compact, FitsTheSixCharacterColumnUpToPetabytes) {
-  for (double v = 1; v < 1e17; v *= 1.07) {
-    EXPECT_LE(compact(v, false).size(), 6u) << v;
-    EXPECT_LE(compact(v, true).size(), 6u) << v;
-  }
-}
-
 TEST(ViewName, Names) {
-  EXPECT_EQ(view_name(View::processes), "processes");
-  EXPECT_EQ(view_name(View::connections), "connections");
-  EXPECT_EQ(view_name(View::remotes), "remote hosts");
+  EXPECT_EQ(view_name(GroupKind::process), "processes");
+  EXPECT_EQ(view_name(GroupKind::connection), "connections");
+  EXPECT_EQ(view_name(GroupKind::remote), "remote hosts");
 }
 
 }  // namespace

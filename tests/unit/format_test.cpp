@@ -1,4 +1,4 @@
-#include "model/format.hpp"
+#include "output/format.hpp"
 
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -16,6 +16,8 @@ Endpoint v4(uint8_t a, uint8_t b, uint8_t c, uint8_t d, uint16_t port) {
 }
 
 Endpoint v6(std::array<uint8_t, 16> addr, uint16_t port) { return {addr, port}; }
+
+std::string wide(double bytes) { return format_bytes(bytes, ByteStyle::wide); }
 
 }  // namespace
 
@@ -55,21 +57,21 @@ TEST(Format, ProtoName) {
 }
 
 TEST(Format, HumanBytesExactBelowOneKiB) {
-  EXPECT_EQ(human_bytes(0), "0 B");
-  EXPECT_EQ(human_bytes(1), "1 B");
-  EXPECT_EQ(human_bytes(512), "512 B");
-  EXPECT_EQ(human_bytes(1023), "1023 B");
+  EXPECT_EQ(wide(0), "0 B");
+  EXPECT_EQ(wide(1), "1 B");
+  EXPECT_EQ(wide(512), "512 B");
+  EXPECT_EQ(wide(1023), "1023 B");
 }
 
 TEST(Format, HumanBytesUnits) {
-  EXPECT_EQ(human_bytes(1024), "1.0 KiB");
-  EXPECT_EQ(human_bytes(1536), "1.5 KiB");
-  EXPECT_EQ(human_bytes(1024.0 * 1024), "1.0 MiB");
-  EXPECT_EQ(human_bytes(1.5 * 1024 * 1024), "1.5 MiB");
-  EXPECT_EQ(human_bytes(1024.0 * 1024 * 1024), "1.0 GiB");
-  EXPECT_EQ(human_bytes(1024.0 * 1024 * 1024 * 1024), "1.0 TiB");
-  EXPECT_EQ(human_bytes(1024.0 * 1024 * 1024 * 1024 * 1024), "1.0 PiB");
-  EXPECT_EQ(human_bytes(2048.0 * 1024 * 1024 * 1024 * 1024 * 1024),
+  EXPECT_EQ(wide(1024), "1.0 KiB");
+  EXPECT_EQ(wide(1536), "1.5 KiB");
+  EXPECT_EQ(wide(1024.0 * 1024), "1.0 MiB");
+  EXPECT_EQ(wide(1.5 * 1024 * 1024), "1.5 MiB");
+  EXPECT_EQ(wide(1024.0 * 1024 * 1024), "1.0 GiB");
+  EXPECT_EQ(wide(1024.0 * 1024 * 1024 * 1024), "1.0 TiB");
+  EXPECT_EQ(wide(1024.0 * 1024 * 1024 * 1024 * 1024), "1.0 PiB");
+  EXPECT_EQ(wide(2048.0 * 1024 * 1024 * 1024 * 1024 * 1024),
             "2048.0 PiB");  // no larger unit
 }
 
@@ -77,14 +79,14 @@ TEST(Format, HumanBytesUnits) {
 // smaller unit (and "1024 B" below 1 KiB, e.g. for rates) instead of moving
 // to the next unit.
 TEST(Format, HumanBytesRoundingNeverShows1024OfAUnit) {
-  EXPECT_EQ(human_bytes(1024.0 * 1024 - 1), "1.0 MiB");  // actual: "1024.0 KiB"
-  EXPECT_EQ(human_bytes(1023.7), "1.0 KiB");             // actual: "1024 B"
+  EXPECT_EQ(wide(1024.0 * 1024 - 1), "1.0 MiB");  // actual: "1024.0 KiB"
+  EXPECT_EQ(wide(1023.7), "1.0 KiB");             // actual: "1024 B"
 }
 
 TEST(Format, HumanRate) {
-  EXPECT_EQ(human_rate(0), "0 B/s");
-  EXPECT_EQ(human_rate(100), "100 B/s");
-  EXPECT_EQ(human_rate(2.5 * 1024 * 1024), "2.5 MiB/s");
+  EXPECT_EQ(format_rate(0), "0 B/s");
+  EXPECT_EQ(format_rate(100), "100 B/s");
+  EXPECT_EQ(format_rate(2.5 * 1024 * 1024), "2.5 MiB/s");
 }
 
 TEST(Format, Rfc3339IsUtcWithMilliseconds) {
@@ -92,4 +94,72 @@ TEST(Format, Rfc3339IsUtcWithMilliseconds) {
   EXPECT_EQ(rfc3339(1'700'000'000'123'456'789), "2023-11-14T22:13:20.123Z");
   EXPECT_EQ(rfc3339(1'700'000'000'000'999'999), "2023-11-14T22:13:20.000Z");
   EXPECT_EQ(rfc3339(0), "1970-01-01T00:00:00.000Z");
+}
+
+// top's columns: at most six characters.
+struct Compact {
+  double value;
+  const char* bytes;
+  const char* bits;
+};
+
+TEST(FormatCompact, BytesAndBits) {
+  const Compact table[] = {
+      {0, "0B", "0b"},
+      {0.4, "0B", "3b"},
+      {12.5, "12B", "100b"},  // %.0f rounds half to even
+      {124.9, "125B", "999b"},
+      {125, "125B", "1.00Kb"},
+      {512, "512B", "4.10Kb"},
+      {999, "999B", "7.99Kb"},
+      {999.5, "0.98K", "8.00Kb"},
+      {1000, "0.98K", "8.00Kb"},
+      {1023, "1.00K", "8.18Kb"},
+      {1024, "1.00K", "8.19Kb"},
+      {1536, "1.50K", "12.3Kb"},
+      {10234, "9.99K", "81.9Kb"},
+      {10235, "10.0K", "81.9Kb"},
+      {102348, "99.9K", "819Kb"},
+      {102400, "100K", "819Kb"},
+      {1023400, "999K", "8.19Mb"},
+      {1048576, "1.00M", "8.39Mb"},
+      {245 * 1048576.0, "245M", "2.06Gb"},
+      {246e6, "235M", "1.97Gb"},
+      {1.5 * (1 << 30), "1.50G", "12.9Gb"},
+      {1099511627776.0, "1.00T", "8.80Tb"},
+      {1125899906842624.0, "1.00P", "9.01Pb"},
+      {1152921504606846976.0, "1024P", "9223Pb"},
+  };
+  for (const auto& c : table) {
+    EXPECT_EQ(format_bytes(c.value, ByteStyle::compact), c.bytes) << c.value;
+    EXPECT_EQ(format_bytes(c.value, ByteStyle::bits), c.bits) << c.value;
+  }
+}
+
+TEST(FormatCompact, FitsTheSixCharacterColumnUpToPetabytes) {
+  for (double v = 1; v < 1e17; v *= 1.07) {
+    EXPECT_LE(format_bytes(v, ByteStyle::compact).size(), 6u) << v;
+    EXPECT_LE(format_bytes(v, ByteStyle::bits).size(), 6u) << v;
+  }
+}
+
+TEST(Format, AddressText) {
+  Address v6{.family = AF_INET6, .addr = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1}};
+  EXPECT_EQ(address_text(v6), "fd00::1");
+  v6.port = 53;
+  EXPECT_EQ(address_text(v6), "[fd00::1]:53");
+  EXPECT_EQ(address_text(v6, false), "fd00::1");
+  Namer namer = [](uint16_t, const std::array<uint8_t, 16>&) -> std::optional<std::string> {
+    return "dns.example";
+  };
+  EXPECT_EQ(address_text(v6, true, &namer), "dns.example:53");
+}
+
+TEST(Format, PlainTextOfCells) {
+  EXPECT_EQ(plain_text(Cell(), Unit::text), "");
+  EXPECT_EQ(plain_text(Cell(uint64_t(6)), Unit::proto), "tcp");
+  EXPECT_EQ(plain_text(Cell(uint64_t(AF_INET6)), Unit::family), "ipv6");
+  EXPECT_EQ(plain_text(Cell(uint64_t(1048576)), Unit::bytes), "1048576");
+  EXPECT_EQ(plain_text(Cell(209715.25), Unit::rate), "209715.2");
+  EXPECT_EQ(plain_text(Cell(true), Unit::flag), "true");
 }

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <set>
 
 #include "cli/version.hpp"
 
@@ -56,9 +57,9 @@ TEST(Options, ReportDefaults) {
   EXPECT_EQ(c.report.interval_s, 5.0);
   EXPECT_EQ(c.report.count, 1u);
   EXPECT_EQ(c.report.format, Format::text);
-  EXPECT_EQ(c.report.by, GroupBy::process);
-  EXPECT_TRUE(c.report.pids.empty());
-  EXPECT_FALSE(c.report.loopback);
+  EXPECT_EQ(c.report.by, GroupKind::process);
+  EXPECT_TRUE(c.selection.pids.empty());
+  EXPECT_FALSE(c.selection.loopback);
 }
 
 TEST(Options, ReportEveryLongFlag) {
@@ -69,9 +70,9 @@ TEST(Options, ReportEveryLongFlag) {
   EXPECT_EQ(c.report.interval_s, 2.5);
   EXPECT_EQ(c.report.count, 0u);
   EXPECT_EQ(c.report.format, Format::json);
-  EXPECT_EQ(c.report.by, GroupBy::connection);
-  EXPECT_EQ(c.report.pids, (std::vector<uint32_t>{10, 20}));
-  EXPECT_TRUE(c.report.loopback);
+  EXPECT_EQ(c.report.by, GroupKind::connection);
+  EXPECT_EQ(c.selection.pids, (std::set<uint32_t>{10, 20}));
+  EXPECT_TRUE(c.selection.loopback);
   EXPECT_EQ(c.backend, Backend::kprobe);
   EXPECT_TRUE(c.verbose);
 }
@@ -82,7 +83,7 @@ TEST(Options, ReportShortFlags) {
   EXPECT_EQ(c.report.interval_s, 86400.0);
   EXPECT_EQ(c.report.count, 3u);
   EXPECT_EQ(c.report.format, Format::csv);
-  EXPECT_EQ(c.report.pids, (std::vector<uint32_t>{1, 4194304}));
+  EXPECT_EQ(c.selection.pids, (std::set<uint32_t>{1, 4194304}));
   EXPECT_TRUE(c.verbose);
 }
 
@@ -241,8 +242,8 @@ TEST(Options, EnumIntegerValuesAreRejected) {
 // "--count 010" prints 8 reports. The digits-only check on --count does not
 // help, and --interval (std::stod) takes "0x10" as 16 seconds.
 TEST(Options, NumbersAreDecimal) {
-  EXPECT_EQ(ok({"report", "--pid", "010"}).report.pids,
-            (std::vector<uint32_t>{10}));                           // actual: {8}
+  EXPECT_EQ(ok({"report", "--pid", "010"}).selection.pids,
+            (std::set<uint32_t>{10}));                              // actual: {8}
   EXPECT_EQ(ok({"report", "--count", "010"}).report.count, 10u);    // actual: 8
   EXPECT_EQ(parse({"report", "--pid", "0x1f"}).exit_code, 2);       // actual: PID 31
   EXPECT_EQ(parse({"report", "--interval", "0x10"}).exit_code, 2);  // actual: 16 s
@@ -278,4 +279,22 @@ TEST(Options, Help) {
   for (const char* flag :
        {"--interval", "--count", "--format", "--by", "--pid", "--loopback", "--backend"})
     EXPECT_NE(r.out.find(flag), std::string::npos) << flag;
+}
+
+// --by and --view come from the groupings table: every grouping is a choice.
+TEST(Options, GroupingChoicesFollowTheTable) {
+  for (const auto& g : groupings()) {
+    EXPECT_EQ(ok({"report", "--by", g.name.c_str()}).report.by, g.kind) << g.name;
+    EXPECT_EQ(ok({"top", "--view", g.plural.c_str()}).top.view, g.kind) << g.plural;
+  }
+  EXPECT_EQ(ok({"report", "--by", "remote"}).report.by, GroupKind::remote);
+  UsageError e = usage_error({"report", "--by", "host"});
+  EXPECT_EQ(e.message, "netacct: --by: must be one of process, connection, remote, got 'host'");
+  EXPECT_EQ(e.hint, "(see 'netacct report --help')");
+}
+
+TEST(Options, TopSharesTheSelectionFlags) {
+  Command c = ok({"top", "--pid", "5", "--loopback"});
+  EXPECT_EQ(c.selection.pids, (std::set<uint32_t>{5}));
+  EXPECT_TRUE(c.selection.loopback);
 }

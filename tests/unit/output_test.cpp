@@ -1,4 +1,6 @@
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include <nlohmann/json.hpp>
 #include <sstream>
@@ -9,51 +11,77 @@ using namespace netacct;
 
 namespace {
 
+GroupRow process(uint32_t pid, std::string comm, uint32_t uid, uint64_t tx, uint64_t rx) {
+  GroupRow row{.key = {.proc = {pid, 1}}, .tx = tx, .rx = rx};
+  row.who = {.proc = row.key.proc, .comm = std::move(comm), .uid = uid};
+  row.tx_rate = double(tx) / 5;
+  row.rx_rate = double(rx) / 5;
+  return row;
+}
+
+GroupRow connection(const GroupRow& owner, uint16_t family, uint16_t proto, Endpoint local,
+                    Endpoint remote) {
+  GroupRow row = owner;
+  row.key.cookie = 7;
+  row.conn = {
+      .family = family, .proto = proto, .local = local, .remote = remote, .netns = 4026531840u};
+  return row;
+}
+
+GroupRow remote(uint16_t family, std::array<uint8_t, 16> addr, uint64_t tx, uint64_t rx,
+                uint64_t procs, uint64_t conns) {
+  GroupRow row{.key = {.remote = {.family = family, .addr = addr}}, .tx = tx, .rx = rx};
+  row.tx_rate = double(tx) / 5;
+  row.rx_rate = double(rx) / 5;
+  row.processes = procs;
+  row.connections = conns;
+  return row;
+}
+
+const std::array<uint8_t, 16> kFd1 = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+const std::array<uint8_t, 16> kDb5 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5};
+
 Report fixed_report() {
-  Report r;
-  r.start_wall = 1'700'000'000'123'000'000;  // 2023-11-14T22:13:20.123Z
-  r.end_wall = 1'700'000'005'123'000'000;
-  r.interval_s = 5;
-  r.host = "web1";
-  r.backend = "fentry";
-  r.tx_bytes = 2036;
-  r.rx_bytes = 1048596;
-
-  ProcessRow curl;
-  curl.pid = 4242;
-  curl.comm = "curl";
-  curl.exe = "/usr/bin/curl";
-  curl.uid = 1000;
-  curl.user = "alice";
-  curl.cgroup = "/user.slice/user-1000.slice/session-2.scope";
-  curl.tx_bytes = 1536;
-  curl.rx_bytes = 1048576;
-  curl.tx_rate = 307.2;
-  curl.rx_rate = 209715.2;
-
-  ProcessRow nginx;
-  nginx.pid = 17;
-  nginx.comm = "nginx";
-  nginx.uid = 33;
-  nginx.cgroup = "/system.slice/nginx.service";
-  nginx.container = "nginx.service";
-  nginx.tx_bytes = 500;
-  nginx.rx_bytes = 20;
-  nginx.tx_rate = 100;
-  nginx.rx_rate = 4;
-  nginx.exited = true;
-  r.processes = {curl, nginx};
-
-  ConnectionRow c1{4242,        "curl", "tcp",   "ipv6", "[fd00::1]:40000", "[2001:db8::5]:443",
-                   4026531840u, 1536,   1048576, 307.2,  209715.2};
-  ConnectionRow c2{17,  "nginx", "udp", "ipv4", "10.0.0.1:53", "10.0.0.2:5353", 4026531840u,
-                   500, 20,      100,   4};
-  r.connections = {c1, c2};
-  r.loss = {2, 1, 0, 0};
+  Report r{.start_wall = 1'700'000'000'123'000'000,  // 2023-11-14T22:13:20.123Z
+           .end_wall = 1'700'000'005'123'000'000,
+           .interval_s = 5,
+           .host = "web1",
+           .backend = "fentry",
+           .tx_bytes = 2036,
+           .rx_bytes = 1048596,
+           .tx_rate = 407.2,
+           .rx_rate = 209719.2,
+           .loss = {.conns_evicted = 2, .insert_failed = 1}};
+  GroupRow curl = process(4242, "curl", 1000, 1536, 1048576);
+  curl.who.exe = "/usr/bin/curl";
+  curl.who.user = "alice";
+  curl.who.cgroup = "/user.slice/user-1000.slice/session-2.scope";
+  GroupRow nginx = process(17, "nginx", 33, 500, 20);
+  nginx.who.cgroup = "/system.slice/nginx.service";
+  nginx.who.container = "nginx.service";
+  nginx.who.exited = true;
+  r.tables = {
+      {.kind = GroupKind::process, .rows = {curl, nginx}},
+      {.kind = GroupKind::connection,
+       .rows = {connection(curl, AF_INET6, IPPROTO_TCP, {kFd1, 40000}, {kDb5, 443}),
+                connection(nginx, AF_INET, IPPROTO_UDP, {{10, 0, 0, 1}, 53},
+                           {{10, 0, 0, 2}, 5353})}},
+      {.kind = GroupKind::remote,
+       .rows = {remote(AF_INET6, kDb5, 1536, 1048576, 1, 2),
+                remote(AF_INET, {10, 0, 0, 2}, 500, 20, 1, 1)}},
+  };
   return r;
 }
 
-std::string write(Format f, GroupBy by, const std::vector<Report>& reports) {
+std::vector<GroupRow>& rows(Report& r, GroupKind kind) {
+  for (auto& t : r.tables)
+    if (t.kind == kind) return t.rows;
+  return r.tables.emplace_back(GroupTable{.kind = kind}).rows;
+}
+std::vector<GroupRow>& procs(Report& r) { return rows(r, GroupKind::process); }
+std::vector<GroupRow>& conns(Report& r) { return rows(r, GroupKind::connection); }
+
+std::string write(Format f, GroupKind by, const std::vector<Report>& reports) {
   std::ostringstream out;
   ReportWriter w(out, f, by);
   for (const auto& r : reports) w.write(r);
@@ -98,6 +126,11 @@ TEST(Output, JsonLineGolden) {
       R"({"cgroup":"/system.slice/nginx.service","comm":"nginx","container":"nginx.service",)"
       R"("exe":null,"exited":true,"pid":17,"rx_bytes":20,"rx_rate":4.0,)"
       R"("tx_bytes":500,"tx_rate":100.0,"uid":33,"user":null}],)"
+      R"("remotes":[)"
+      R"({"connections":2,"family":"ipv6","processes":1,"remote":"2001:db8::5","rx_bytes":1048576,)"
+      R"("rx_rate":209715.2,"tx_bytes":1536,"tx_rate":307.2},)"
+      R"({"connections":1,"family":"ipv4","processes":1,"remote":"10.0.0.2","rx_bytes":20,)"
+      R"("rx_rate":4.0,"tx_bytes":500,"tx_rate":100.0}],)"
       R"("schema":"netacct.report/1","start":"2023-11-14T22:13:20.123Z",)"
       R"("totals":{"rx_bytes":1048596,"tx_bytes":2036}})");
 }
@@ -105,12 +138,10 @@ TEST(Output, JsonLineGolden) {
 TEST(Output, JsonEmptyReportHasEmptyArraysAndNullCgroup) {
   Report r;
   r.start_wall = r.end_wall = 0;
-  ProcessRow p;
-  p.pid = 1;
-  p.comm = "init";
-  r.processes = {p};
+  procs(r) = {process(1, "init", 0, 0, 0)};
   auto j = nlohmann::json::parse(to_json_line(r));
   EXPECT_EQ(j["connections"], nlohmann::json::array());
+  EXPECT_EQ(j["remotes"], nlohmann::json::array());
   EXPECT_TRUE(j["processes"][0]["cgroup"].is_null());
   EXPECT_TRUE(j["processes"][0]["user"].is_null());
   EXPECT_EQ(j["start"], "1970-01-01T00:00:00.000Z");
@@ -118,7 +149,7 @@ TEST(Output, JsonEmptyReportHasEmptyArraysAndNullCgroup) {
 
 TEST(Output, JsonWriterWritesOneLinePerReport) {
   Report r = fixed_report();
-  EXPECT_EQ(write(Format::json, GroupBy::process, {r, r}),
+  EXPECT_EQ(write(Format::json, GroupKind::process, {r, r}),
             to_json_line(r) + "\n" + to_json_line(r) + "\n");
 }
 
@@ -128,8 +159,8 @@ TEST(Output, JsonWriterWritesOneLinePerReport) {
 // invalid UTF-8, so one such process aborts the whole JSON report.
 TEST(Output, JsonSurvivesInvalidUtf8InComm) {
   Report r = fixed_report();
-  r.processes[0].comm = "caf\xc3";  // "café" cut mid-character
-  r.connections[0].comm = "caf\xc3";
+  procs(r)[0].who.comm = "caf\xc3";  // "café" cut mid-character
+  conns(r)[0].who.comm = "caf\xc3";
   std::string line;
   ASSERT_NO_THROW(line = to_json_line(r));
   auto j = nlohmann::json::parse(line);
@@ -137,7 +168,7 @@ TEST(Output, JsonSurvivesInvalidUtf8InComm) {
 }
 
 TEST(Output, TextByProcessGolden) {
-  std::string out = write(Format::text, GroupBy::process, {fixed_report()});
+  std::string out = write(Format::text, GroupKind::process, {fixed_report()});
   EXPECT_EQ(rstrip_lines(out),
             std::string(kTextHeader) +
                 " PID  USER   PROGRAM     SENT  RECEIVED   SEND/s       RECV/s\n"
@@ -148,7 +179,7 @@ TEST(Output, TextByProcessGolden) {
 }
 
 TEST(Output, TextByConnectionGolden) {
-  std::string out = write(Format::text, GroupBy::connection, {fixed_report()});
+  std::string out = write(Format::text, GroupKind::connection, {fixed_report()});
   EXPECT_EQ(out, std::string(kTextHeader) +
                      " PID  PROGRAM  PROTO  LOCAL            REMOTE                SENT  RECEIVED  "
                      " SEND/s       RECV/s\n"
@@ -163,7 +194,7 @@ TEST(Output, TextByConnectionGolden) {
 TEST(Output, TextWithoutLossHasNoLossLine) {
   Report r = fixed_report();
   r.loss = {};
-  std::string out = write(Format::text, GroupBy::connection, {r});
+  std::string out = write(Format::text, GroupKind::connection, {r});
   EXPECT_EQ(out.find("loss:"), std::string::npos);
   EXPECT_TRUE(out.ends_with("  4 B/s\n\n")) << out;
 }
@@ -172,7 +203,7 @@ TEST(Output, TextWithoutLossHasNoLossLine) {
 // cell of live processes) still gets the two-space column separator, so
 // those lines end in "  " although table() says the last column is not padded.
 TEST(Output, TextByProcessHasNoTrailingBlanks) {
-  std::istringstream in(write(Format::text, GroupBy::process, {fixed_report()}));
+  std::istringstream in(write(Format::text, GroupKind::process, {fixed_report()}));
   std::string line;
   while (std::getline(in, line)) EXPECT_FALSE(line.ends_with(" ")) << "'" << line << "'";
 }
@@ -181,8 +212,8 @@ TEST(Output, CsvByProcessHeaderOnceAcrossWrites) {
   Report second = fixed_report();
   second.start_wall += 5'000'000'000;
   second.end_wall += 5'000'000'000;
-  second.processes.resize(1);
-  std::string out = write(Format::csv, GroupBy::process, {fixed_report(), second});
+  procs(second).resize(1);
+  std::string out = write(Format::csv, GroupKind::process, {fixed_report(), second});
   EXPECT_EQ(
       out,
       "start,end,pid,comm,exe,uid,user,cgroup,container,tx_bytes,rx_bytes,tx_rate,rx_rate,exited\n"
@@ -196,7 +227,7 @@ TEST(Output, CsvByProcessHeaderOnceAcrossWrites) {
 
 TEST(Output, CsvByConnectionHeaderOnceAcrossWrites) {
   Report empty;
-  std::string out = write(Format::csv, GroupBy::connection, {empty, fixed_report()});
+  std::string out = write(Format::csv, GroupKind::connection, {empty, fixed_report()});
   EXPECT_EQ(out,
             "start,end,pid,comm,proto,family,local,remote,tx_bytes,rx_bytes,tx_rate,rx_rate\n"
             "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,4242,curl,tcp,ipv6,[fd00::1]:40000,"
@@ -207,15 +238,15 @@ TEST(Output, CsvByConnectionHeaderOnceAcrossWrites) {
 
 TEST(Output, CsvQuotesCommasAndQuotes) {
   Report r = fixed_report();
-  r.processes.resize(1);
-  r.connections.resize(1);
-  r.processes[0].comm = r.connections[0].comm = "a,b \"c\"";
-  r.processes[0].exe = "/opt/x,y";
+  procs(r).resize(1);
+  conns(r).resize(1);
+  procs(r)[0].who.comm = conns(r)[0].who.comm = "a,b \"c\"";
+  procs(r)[0].who.exe = "/opt/x,y";
 
-  std::string procs = write(Format::csv, GroupBy::process, {r});
+  std::string procs = write(Format::csv, GroupKind::process, {r});
   EXPECT_NE(procs.find(",4242,\"a,b \"\"c\"\"\",\"/opt/x,y\",1000,"), std::string::npos) << procs;
 
-  std::string conns = write(Format::csv, GroupBy::connection, {r});
+  std::string conns = write(Format::csv, GroupKind::connection, {r});
   EXPECT_NE(conns.find(",4242,\"a,b \"\"c\"\"\",tcp,"), std::string::npos) << conns;
 }
 
@@ -223,8 +254,42 @@ TEST(Output, CsvQuotesCommasAndQuotes) {
 // not '\r', which RFC 4180 also requires; comm can hold any byte.
 TEST(Output, CsvQuotesCarriageReturn) {
   Report r = fixed_report();
-  r.processes.resize(1);
-  r.processes[0].comm = "a\rb";
-  std::string out = write(Format::csv, GroupBy::process, {r});
+  procs(r).resize(1);
+  procs(r)[0].who.comm = "a\rb";
+  std::string out = write(Format::csv, GroupKind::process, {r});
   EXPECT_NE(out.find(",4242,\"a\rb\","), std::string::npos);
+}
+
+TEST(Output, TextByRemoteGolden) {
+  std::string out = write(Format::text, GroupKind::remote, {fixed_report()});
+  EXPECT_EQ(out,
+            std::string(kTextHeader) +
+                "REMOTE          SENT  RECEIVED   SEND/s       RECV/s  PROCESSES  CONNECTIONS\n"
+                "2001:db8::5  1.5 KiB   1.0 MiB  307 B/s  204.8 KiB/s          1            2\n"
+                "10.0.0.2       500 B      20 B  100 B/s        4 B/s          1            1\n"
+                "loss: 2 connection entries evicted, 1 failed inserts\n"
+                "\n");
+}
+
+TEST(Output, CsvByRemote) {
+  std::string out = write(Format::csv, GroupKind::remote, {fixed_report()});
+  EXPECT_EQ(
+      out,
+      "start,end,remote,family,tx_bytes,rx_bytes,tx_rate,rx_rate,processes,connections\n"
+      "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,2001:db8::5,ipv6,1536,1048576,"
+      "307.2,209715.2,1,2\n"
+      "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,10.0.0.2,ipv4,500,20,100.0,4.0,1,1\n");
+}
+
+// Every column of every grouping reaches the JSON under its name: a new
+// grouping's columns need no writer code.
+TEST(Output, JsonHasEveryGroupingsArrayWithItsColumns) {
+  auto j = nlohmann::json::parse(to_json_line(fixed_report()));
+  for (const auto& g : groupings()) {
+    ASSERT_TRUE(j[g.plural].is_array()) << g.plural;
+    ASSERT_FALSE(j[g.plural].empty()) << g.plural;
+    for (const auto& c : g.columns)
+      if (c.sinks & kJson)
+        EXPECT_TRUE(j[g.plural][0].contains(c.name)) << g.plural << "." << c.name;
+  }
 }

@@ -1,3 +1,5 @@
+// Attribution and report assembly: a window of deltas in, every
+// grouping's rows out, with the selection applied once.
 #include "model/report.hpp"
 
 #include <gtest/gtest.h>
@@ -12,18 +14,24 @@ namespace {
 
 class FakeResolver : public Resolver {
  public:
-  std::set<ProcId> dead;
   std::map<uint32_t, std::string> exes, users;
-  std::map<uint64_t, std::string> cgroups;
+  std::map<uint64_t, CgroupName> cgroups;
   std::vector<uint32_t> exe_asked;
+  int user_asked = 0, cgroup_asked = 0;
 
-  bool alive(const ProcId& id) override { return !dead.count(id); }
   std::optional<std::string> exe(uint32_t pid) override {
     exe_asked.push_back(pid);
     return find(exes, pid);
   }
-  std::optional<std::string> user(uint32_t uid) override { return find(users, uid); }
-  std::optional<std::string> cgroup(uint64_t id) override { return find(cgroups, id); }
+  std::optional<std::string> user(uint32_t uid) override {
+    ++user_asked;
+    return find(users, uid);
+  }
+  CgroupName cgroup(uint64_t id) override {
+    ++cgroup_asked;
+    auto it = cgroups.find(id);
+    return it == cgroups.end() ? CgroupName{} : it->second;
+  }
 
  private:
   template <typename K>
@@ -35,17 +43,20 @@ class FakeResolver : public Resolver {
 
 ProcDelta proc(uint32_t pid, ByteCounters bytes, std::string comm = "app", uint32_t uid = 1000,
                uint64_t cgroup_id = 0) {
-  return {{pid, pid * 10ull}, {std::move(comm), uid, cgroup_id}, bytes};
+  return {.id = {pid, pid * 10ull},
+          .info = {.comm = std::move(comm), .uid = uid, .cgroup_id = cgroup_id},
+          .bytes = bytes};
 }
 
-ConnDelta conn(uint32_t pid, uint64_t tx, uint64_t rx, bool loopback = false) {
+ConnDelta conn(uint32_t pid, uint64_t tx, uint64_t rx, bool loopback = false,
+               uint8_t remote_last = 2, uint64_t cookie = 0) {
   ConnDelta c;
-  c.id = {pid * 100ull, {pid, pid * 10ull}};
+  c.id = {cookie ? cookie : pid * 100ull + remote_last, {pid, pid * 10ull}};
   c.info.family = AF_INET;
   c.info.proto = IPPROTO_TCP;
   c.info.local.addr = {10, 0, 0, 1};
   c.info.local.port = 40000;
-  c.info.remote.addr = {10, 0, 0, 2};
+  c.info.remote.addr = {10, 0, 0, remote_last};
   c.info.remote.port = 443;
   c.info.netns = 4026531840u;
   c.info.loopback = loopback;
@@ -65,11 +76,24 @@ Window window(std::vector<ProcDelta> procs, std::vector<ConnDelta> conns = {}) {
   return w;
 }
 
-std::vector<uint32_t> pids(const Report& r) {
+Report assemble(const Window& w, Selection sel, Resolver& res, const std::string& host = "h",
+                const std::string& backend = "b") {
+  Attributor attributor(std::move(sel), res);
+  return assemble(attributor.attribute(w), host, backend);
+}
+
+Selection loopback() { return {.loopback = true}; }
+
+const std::vector<GroupRow>& procs(const Report& r) { return r.rows(GroupKind::process); }
+const std::vector<GroupRow>& conns(const Report& r) { return r.rows(GroupKind::connection); }
+const std::vector<GroupRow>& remotes(const Report& r) { return r.rows(GroupKind::remote); }
+
+std::vector<uint32_t> pids(const std::vector<GroupRow>& rows) {
   std::vector<uint32_t> out;
-  for (const auto& p : r.processes) out.push_back(p.pid);
+  for (const auto& p : rows) out.push_back(p.key.proc.tgid);
   return out;
 }
+std::vector<uint32_t> pids(const Report& r) { return pids(procs(r)); }
 
 }  // namespace
 
@@ -91,38 +115,36 @@ TEST(Report, CarriesWindowHostAndBackend) {
 TEST(Report, LoopbackExcludedByDefault) {
   FakeResolver res;
   Window w =
-      window({proc(1, {100, 200, 1000, 2000})}, {conn(1, 1000, 2000, true), conn(1, 40, 80)});
-  Report r = assemble(w, {}, res, "h", "b");
-  ASSERT_EQ(r.processes.size(), 1u);
-  EXPECT_EQ(r.processes[0].tx_bytes, 100u);
-  EXPECT_EQ(r.processes[0].rx_bytes, 200u);
+      window({proc(1, {100, 200, 1000, 2000})}, {conn(1, 1000, 2000, true, 9), conn(1, 40, 80)});
+  Report r = assemble(w, {}, res);
+  ASSERT_EQ(procs(r).size(), 1u);
+  EXPECT_EQ(procs(r)[0].tx, 100u);
+  EXPECT_EQ(procs(r)[0].rx, 200u);
   EXPECT_EQ(r.tx_bytes, 100u);
   EXPECT_EQ(r.rx_bytes, 200u);
-  ASSERT_EQ(r.connections.size(), 1u);
-  EXPECT_EQ(r.connections[0].tx_bytes, 40u);
+  ASSERT_EQ(conns(r).size(), 1u);
+  EXPECT_EQ(conns(r)[0].tx, 40u);
 }
 
 TEST(Report, LoopbackIncludedWithFilter) {
   FakeResolver res;
   Window w =
-      window({proc(1, {100, 200, 1000, 2000})}, {conn(1, 1000, 2000, true), conn(1, 40, 80)});
-  ReportFilter f;
-  f.loopback = true;
-  Report r = assemble(w, f, res, "h", "b");
-  ASSERT_EQ(r.processes.size(), 1u);
-  EXPECT_EQ(r.processes[0].tx_bytes, 1100u);
-  EXPECT_EQ(r.processes[0].rx_bytes, 2200u);
+      window({proc(1, {100, 200, 1000, 2000})}, {conn(1, 1000, 2000, true, 9), conn(1, 40, 80)});
+  Report r = assemble(w, loopback(), res);
+  ASSERT_EQ(procs(r).size(), 1u);
+  EXPECT_EQ(procs(r)[0].tx, 1100u);
+  EXPECT_EQ(procs(r)[0].rx, 2200u);
   EXPECT_EQ(r.tx_bytes, 1100u);
   EXPECT_EQ(r.rx_bytes, 2200u);
-  ASSERT_EQ(r.connections.size(), 2u);
-  EXPECT_EQ(r.connections[0].tx_bytes, 1000u);
-  EXPECT_EQ(r.connections[1].tx_bytes, 40u);
+  ASSERT_EQ(conns(r).size(), 2u);
+  EXPECT_EQ(conns(r)[0].tx, 1000u);
+  EXPECT_EQ(conns(r)[1].tx, 40u);
 }
 
 TEST(Report, ProcessWithOnlyLoopbackBytesIsDroppedByDefault) {
   FakeResolver res;
-  Report r = assemble(window({proc(1, {0, 0, 10, 10})}), {}, res, "h", "b");
-  EXPECT_TRUE(r.processes.empty());
+  Report r = assemble(window({proc(1, {0, 0, 10, 10})}), {}, res);
+  EXPECT_TRUE(procs(r).empty());
   EXPECT_EQ(r.tx_bytes, 0u);
 }
 
@@ -130,13 +152,11 @@ TEST(Report, PidFilter) {
   FakeResolver res;
   Window w = window({proc(1, {10, 0, 0, 0}), proc(2, {20, 0, 0, 0}), proc(3, {30, 0, 0, 0})},
                     {conn(1, 10, 0), conn(2, 20, 0), conn(3, 30, 0)});
-  ReportFilter f;
-  f.pids = {1, 3};
-  Report r = assemble(w, f, res, "h", "b");
+  Report r = assemble(w, {.pids = {1, 3}}, res);
   EXPECT_EQ(pids(r), (std::vector<uint32_t>{3, 1}));
-  ASSERT_EQ(r.connections.size(), 2u);
-  EXPECT_EQ(r.connections[0].pid, 3u);
-  EXPECT_EQ(r.connections[1].pid, 1u);
+  ASSERT_EQ(conns(r).size(), 2u);
+  EXPECT_EQ(conns(r)[0].key.proc.tgid, 3u);
+  EXPECT_EQ(conns(r)[1].key.proc.tgid, 1u);
   EXPECT_EQ(r.tx_bytes, 40u);
 }
 
@@ -145,44 +165,45 @@ TEST(Report, SortedByTotalDescendingThenPid) {
   Window w = window({proc(5, {10, 10, 0, 0}), proc(3, {0, 50, 0, 0}), proc(4, {15, 5, 0, 0}),
                      proc(2, {1, 0, 0, 0})},
                     {conn(5, 1, 1), conn(3, 5, 0), conn(4, 1, 1)});
-  Report r = assemble(w, {}, res, "h", "b");
+  Report r = assemble(w, {}, res);
   EXPECT_EQ(pids(r), (std::vector<uint32_t>{3, 4, 5, 2}));
-  ASSERT_EQ(r.connections.size(), 3u);
-  EXPECT_EQ(r.connections[0].pid, 3u);
-  EXPECT_EQ(r.connections[1].pid, 4u);
-  EXPECT_EQ(r.connections[2].pid, 5u);
+  ASSERT_EQ(conns(r).size(), 3u);
+  EXPECT_EQ(conns(r)[0].key.proc.tgid, 3u);
+  EXPECT_EQ(conns(r)[1].key.proc.tgid, 4u);
+  EXPECT_EQ(conns(r)[2].key.proc.tgid, 5u);
 }
 
 TEST(Report, RatesAreBytesPerSecond) {
   FakeResolver res;
-  Report r = assemble(window({proc(1, {400, 1000, 0, 0})}, {conn(1, 100, 2)}), {}, res, "h", "b");
-  ASSERT_EQ(r.processes.size(), 1u);
-  EXPECT_DOUBLE_EQ(r.processes[0].tx_rate, 100.0);
-  EXPECT_DOUBLE_EQ(r.processes[0].rx_rate, 250.0);
-  ASSERT_EQ(r.connections.size(), 1u);
-  EXPECT_DOUBLE_EQ(r.connections[0].tx_rate, 25.0);
-  EXPECT_DOUBLE_EQ(r.connections[0].rx_rate, 0.5);
+  Report r = assemble(window({proc(1, {400, 1000, 0, 0})}, {conn(1, 100, 2)}), {}, res);
+  ASSERT_EQ(procs(r).size(), 1u);
+  EXPECT_DOUBLE_EQ(procs(r)[0].tx_rate, 100.0);
+  EXPECT_DOUBLE_EQ(procs(r)[0].rx_rate, 250.0);
+  ASSERT_EQ(conns(r).size(), 1u);
+  EXPECT_DOUBLE_EQ(conns(r)[0].tx_rate, 25.0);
+  EXPECT_DOUBLE_EQ(conns(r)[0].rx_rate, 0.5);
 }
 
 TEST(Report, ZeroLengthWindowHasZeroRates) {
   FakeResolver res;
   Window w = window({proc(1, {400, 0, 0, 0})});
   w.end_mono = w.start_mono;
-  Report r = assemble(w, {}, res, "h", "b");
-  ASSERT_EQ(r.processes.size(), 1u);
-  EXPECT_EQ(r.processes[0].tx_rate, 0.0);
+  Report r = assemble(w, {}, res);
+  ASSERT_EQ(procs(r).size(), 1u);
+  EXPECT_EQ(procs(r)[0].tx_rate, 0.0);
 }
 
-TEST(Report, ExitedProcessHasNoExe) {
+TEST(Report, ExitedComesFromThePollersListAndHasNoExe) {
   FakeResolver res;
   res.exes = {{1, "/usr/bin/curl"}, {2, "/usr/bin/wget"}};
-  res.dead = {{2, 20}};
-  Report r = assemble(window({proc(1, {20, 0, 0, 0}), proc(2, {10, 0, 0, 0})}), {}, res, "h", "b");
-  ASSERT_EQ(r.processes.size(), 2u);
-  EXPECT_FALSE(r.processes[0].exited);
-  EXPECT_EQ(r.processes[0].exe, "/usr/bin/curl");
-  EXPECT_TRUE(r.processes[1].exited);
-  EXPECT_EQ(r.processes[1].exe, std::nullopt);
+  Window w = window({proc(1, {20, 0, 0, 0}), proc(2, {10, 0, 0, 0})});
+  w.exited = {{2, 20}};
+  Report r = assemble(w, {}, res);
+  ASSERT_EQ(procs(r).size(), 2u);
+  EXPECT_FALSE(procs(r)[0].who.exited);
+  EXPECT_EQ(procs(r)[0].who.exe, "/usr/bin/curl");
+  EXPECT_TRUE(procs(r)[1].who.exited);
+  EXPECT_EQ(procs(r)[1].who.exe, std::nullopt);
   // A reused PID's exe belongs to another program: it must not be asked for.
   EXPECT_EQ(res.exe_asked, (std::vector<uint32_t>{1}));
 }
@@ -190,50 +211,122 @@ TEST(Report, ExitedProcessHasNoExe) {
 TEST(Report, IdentityFromResolverAndWindow) {
   FakeResolver res;
   res.users = {{0, "root"}};
-  res.cgroups = {{11, "/system.slice/nginx.service"},
-                 {12, "/user.slice/user-1000.slice/session-2.scope"}};
+  res.cgroups = {{11, {"/system.slice/nginx.service", "nginx.service"}},
+                 {12, {"/user.slice/user-1000.slice/session-2.scope", std::nullopt}}};
   Window w =
       window({proc(1, {30, 0, 0, 0}, "nginx", 0, 11), proc(2, {20, 0, 0, 0}, "bash", 1000, 12),
               proc(3, {10, 0, 0, 0}, "x", 1001, 99)});
-  Report r = assemble(w, {}, res, "h", "b");
-  ASSERT_EQ(r.processes.size(), 3u);
-  const auto& nginx = r.processes[0];
+  Report r = assemble(w, {}, res);
+  ASSERT_EQ(procs(r).size(), 3u);
+  const Identity& nginx = procs(r)[0].who;
   EXPECT_EQ(nginx.comm, "nginx");
   EXPECT_EQ(nginx.uid, 0u);
   EXPECT_EQ(nginx.user, "root");
   EXPECT_EQ(nginx.cgroup, "/system.slice/nginx.service");
   EXPECT_EQ(nginx.container, "nginx.service");
-  EXPECT_EQ(r.processes[1].user, std::nullopt);
-  EXPECT_EQ(r.processes[1].cgroup, "/user.slice/user-1000.slice/session-2.scope");
-  EXPECT_EQ(r.processes[1].container, std::nullopt);
-  EXPECT_EQ(r.processes[2].cgroup, std::nullopt);
-  EXPECT_EQ(r.processes[2].container, std::nullopt);
+  EXPECT_EQ(procs(r)[1].who.user, std::nullopt);
+  EXPECT_EQ(procs(r)[1].who.cgroup, "/user.slice/user-1000.slice/session-2.scope");
+  EXPECT_EQ(procs(r)[1].who.container, std::nullopt);
+  EXPECT_EQ(procs(r)[2].who.cgroup, std::nullopt);
+  EXPECT_EQ(procs(r)[2].who.container, std::nullopt);
 }
 
-TEST(Report, ConnectionRowText) {
+TEST(Report, ConnectionRowsCarryTheirOwnerAndSocket) {
   FakeResolver res;
   ConnDelta c6 = conn(1, 7, 9);
+  c6.id.cookie = 999;
   c6.info.family = AF_INET6;
   c6.info.proto = IPPROTO_UDP;
-  c6.info.local.addr = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
-  c6.info.remote.addr = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2};
-  c6.info.remote.port = 53;
-  Report r = assemble(window({proc(1, {100, 100, 0, 0}, "curl")}, {conn(1, 50, 50), c6}), {}, res,
-                      "h", "b");
-  ASSERT_EQ(r.connections.size(), 2u);
-  const auto& v4 = r.connections[0];
-  EXPECT_EQ(v4.pid, 1u);
-  EXPECT_EQ(v4.comm, "curl");
-  EXPECT_EQ(v4.proto, "tcp");
-  EXPECT_EQ(v4.family, "ipv4");
-  EXPECT_EQ(v4.local, "10.0.0.1:40000");
-  EXPECT_EQ(v4.remote, "10.0.0.2:443");
-  EXPECT_EQ(v4.netns, 4026531840u);
-  const auto& v6 = r.connections[1];
-  EXPECT_EQ(v6.proto, "udp");
-  EXPECT_EQ(v6.family, "ipv6");
-  EXPECT_EQ(v6.local, "[fd00::1]:40000");
-  EXPECT_EQ(v6.remote, "[fd00::2]:53");
+  Report r = assemble(window({proc(1, {100, 100, 0, 0}, "curl")}, {conn(1, 50, 50), c6}), {}, res);
+  ASSERT_EQ(conns(r).size(), 2u);
+  const GroupRow& v4 = conns(r)[0];
+  EXPECT_EQ(v4.key.proc.tgid, 1u);
+  EXPECT_EQ(v4.who.comm, "curl");
+  EXPECT_EQ(v4.conn.proto, IPPROTO_TCP);
+  EXPECT_EQ(v4.conn.family, AF_INET);
+  EXPECT_EQ(v4.conn.netns, 4026531840u);
+  EXPECT_EQ(conns(r)[1].conn.proto, IPPROTO_UDP);
+  EXPECT_EQ(conns(r)[1].key.cookie, 999u);
+}
+
+// Two processes, two remote hosts: 10.0.0.2 gets three connections from
+// both, 10.0.0.3 one from pid 1.
+TEST(Report, RemotesSumEveryConnectionToAHost) {
+  FakeResolver res;
+  Window w = window({proc(1, {600, 60, 0, 0}), proc(2, {40, 4, 0, 0})},
+                    {conn(1, 100, 10, false, 2, 11), conn(1, 200, 20, false, 2, 12),
+                     conn(1, 300, 30, false, 3, 13), conn(2, 40, 4, false, 2, 21)});
+  Report r = assemble(w, {}, res);
+  ASSERT_EQ(remotes(r).size(), 2u);
+  const GroupRow& a = remotes(r)[0];
+  EXPECT_EQ(a.key.remote.addr[3], 2);
+  EXPECT_EQ(a.key.remote.family, AF_INET);
+  EXPECT_EQ(a.tx, 340u);
+  EXPECT_EQ(a.rx, 34u);
+  EXPECT_EQ(a.processes, 2u);
+  EXPECT_EQ(a.connections, 3u);
+  EXPECT_DOUBLE_EQ(a.tx_rate, 85.0);
+  const GroupRow& b = remotes(r)[1];
+  EXPECT_EQ(b.key.remote.addr[3], 3);
+  EXPECT_EQ(b.tx, 300u);
+  EXPECT_EQ(b.processes, 1u);
+  EXPECT_EQ(b.connections, 1u);
+}
+
+TEST(Report, RemotesFollowTheSelection) {
+  FakeResolver res;
+  Window w =
+      window({proc(1, {100, 0, 500, 0}), proc(2, {40, 0, 0, 0})},
+             {conn(1, 100, 0, false, 2), conn(1, 500, 0, true, 9), conn(2, 40, 0, false, 3)});
+  Report r = assemble(w, {.pids = {1}}, res);
+  ASSERT_EQ(remotes(r).size(), 1u);
+  EXPECT_EQ(remotes(r)[0].key.remote.addr[3], 2);
+  r = assemble(w, {.pids = {1}, .loopback = true}, res);
+  ASSERT_EQ(remotes(r).size(), 2u);
+  EXPECT_EQ(remotes(r)[0].tx, 500u);
+}
+
+// Attribution resolves a process once, not once per window; an exec (a new
+// name from the kernel) resolves it again.
+TEST(Attribution, ResolvesEachProcessOnce) {
+  FakeResolver res;
+  res.exes = {{1, "/usr/bin/python3"}};
+  Attributor attributor({}, res);
+  for (int i = 0; i < 3; ++i) attributor.attribute(window({proc(1, {10, 0, 0, 0}, "python3")}));
+  EXPECT_EQ(res.exe_asked.size(), 1u);
+  EXPECT_EQ(res.user_asked, 1);
+  res.exes = {{1, "/usr/bin/curl"}};
+  Attributed a = attributor.attribute(window({proc(1, {10, 0, 0, 0}, "curl")}));
+  EXPECT_EQ(res.exe_asked.size(), 2u);
+  EXPECT_EQ(a.identity({1, 10}).exe, "/usr/bin/curl");
+  EXPECT_EQ(a.identity({1, 10}).comm, "curl");
+}
+
+// A process stays on the poller's exit list for two polls (found gone,
+// then deleted after one last read): its last bytes still carry its name.
+TEST(Attribution, ExitedProcessKeepsItsIdentityForItsLastBytes) {
+  FakeResolver res;
+  res.exes = {{1, "/usr/bin/make"}};
+  Attributor attributor({}, res);
+  attributor.attribute(window({proc(1, {10, 0, 0, 0}, "make")}));
+  Window w = window({});
+  w.exited = {{1, 10}};
+  Attributed a = attributor.attribute(w);
+  EXPECT_EQ(a.exited, (std::vector<ProcId>{{1, 10}}));
+  w = window({proc(1, {5, 0, 0, 0}, "make")});
+  w.exited = {{1, 10}};
+  a = attributor.attribute(w);
+  EXPECT_TRUE(a.identity({1, 10}).exited);
+  EXPECT_EQ(a.identity({1, 10}).exe, "/usr/bin/make");
+  EXPECT_EQ(res.exe_asked.size(), 1u);
+}
+
+TEST(Attribution, SelectionAppliesToTheExitList) {
+  FakeResolver res;
+  Attributor attributor({.pids = {2}}, res);
+  Window w = window({});
+  w.exited = {{1, 10}, {2, 20}};
+  EXPECT_EQ(attributor.attribute(w).exited, (std::vector<ProcId>{{2, 20}}));
 }
 
 TEST(Report, UnattributedIsProcessBytesNotInItsConnectionRows) {
@@ -242,21 +335,20 @@ TEST(Report, UnattributedIsProcessBytesNotInItsConnectionRows) {
   // pid 2: 10/10 fully covered. pid 3: no rows -> 7/3.
   Window w = window({proc(1, {100, 200, 0, 0}), proc(2, {10, 10, 0, 0}), proc(3, {7, 3, 0, 0})},
                     {conn(1, 30, 50), conn(1, 20, 10), conn(2, 10, 10)});
-  Report r = assemble(w, {}, res, "h", "b");
+  Report r = assemble(w, {}, res);
   EXPECT_EQ(r.loss.unattributed_tx, 57u);
   EXPECT_EQ(r.loss.unattributed_rx, 143u);
 }
 
 TEST(Report, UnattributedIgnoresExcludedLoopback) {
   FakeResolver res;
-  Window w = window({proc(1, {100, 100, 500, 500})}, {conn(1, 500, 500, true), conn(1, 100, 60)});
-  Report r = assemble(w, {}, res, "h", "b");
+  Window w =
+      window({proc(1, {100, 100, 500, 500})}, {conn(1, 500, 500, true, 9), conn(1, 100, 60)});
+  Report r = assemble(w, {}, res);
   EXPECT_EQ(r.loss.unattributed_tx, 0u);
   EXPECT_EQ(r.loss.unattributed_rx, 40u);
 
-  ReportFilter f;
-  f.loopback = true;
-  r = assemble(w, f, res, "h", "b");
+  r = assemble(w, loopback(), res);
   EXPECT_EQ(r.loss.unattributed_tx, 0u);
   EXPECT_EQ(r.loss.unattributed_rx, 40u);
 }

@@ -10,7 +10,7 @@
 #include <string>
 
 #include "model/accountant.hpp"
-#include "model/report.hpp"
+#include "model/attribution.hpp"
 
 namespace netacct::bench {
 
@@ -44,7 +44,9 @@ inline ConnInfo conn_info(size_t j, const Shape& s) {
 }
 
 inline ProcInfo proc_info(size_t i) {
-  return {"worker-" + std::to_string(i), uint32_t(1000 + i % 10), 1234 + i % 7};
+  return {.comm = "worker-" + std::to_string(i),
+          .uid = uint32_t(1000 + i % 10),
+          .cgroup_id = 1234 + i % 7};
 }
 
 // One refresh's window: every connection and process moved bytes.
@@ -56,11 +58,13 @@ inline Window window(const Shape& s) {
   for (size_t j = 0; j < s.conns; ++j) {
     size_t p = j % s.procs;
     uint64_t tx = 1000 + (j * 37) % 50000, rx = 500 + (j * 91) % 200000;
-    w.conns.push_back({{j + 1, proc_id(p)}, conn_info(j, s), tx, rx});
+    w.conns.push_back(
+        {.id = {.cookie = j + 1, .proc = proc_id(p)}, .info = conn_info(j, s), .tx = tx, .rx = rx});
     per_proc[p].tx += tx;
     per_proc[p].rx += rx;
   }
-  for (size_t i = 0; i < s.procs; ++i) w.procs.push_back({proc_id(i), proc_info(i), per_proc[i]});
+  for (size_t i = 0; i < s.procs; ++i)
+    w.procs.push_back({.id = proc_id(i), .info = proc_info(i), .bytes = per_proc[i]});
   return w;
 }
 
@@ -73,20 +77,20 @@ inline Snapshot snapshot(const Shape& s, uint64_t generation) {
     ByteCounters b = p.bytes;
     b.tx *= generation;
     b.rx *= generation;
-    snap.procs.push_back({p.id, p.info, b});
+    snap.procs.push_back({.id = p.id, .info = p.info, .bytes = b});
   }
   for (const auto& c : w.conns)
-    snap.conns.push_back({c.id, c.info, c.tx * generation, c.rx * generation});
+    snap.conns.push_back(
+        {.id = c.id, .info = c.info, .tx = c.tx * generation, .rx = c.rx * generation});
   return snap;
 }
 
-// Attribution without the system: every process alive, users named.
+// Attribution without the system: users named, no executables or cgroups.
 class FakeResolver : public Resolver {
  public:
-  bool alive(const ProcId&) override { return true; }
   std::optional<std::string> exe(uint32_t) override { return std::nullopt; }
   std::optional<std::string> user(uint32_t uid) override { return "user" + std::to_string(uid); }
-  std::optional<std::string> cgroup(uint64_t) override { return std::nullopt; }
+  CgroupName cgroup(uint64_t) override { return {}; }
 };
 
 }  // namespace netacct::bench

@@ -1,9 +1,10 @@
 // The userspace side of one `netacct top` refresh, without the kernel read:
-// TopModel::update with a window of N live connections, then what a frame
-// needs (totals, rows of the processes view, render_top at 80x24), as
+// attribution and TopModel::update with a window of N live connections, then
+// what a frame needs (totals, visible rows of the processes view, render_top
+// at 80x24), as
 // Live::refresh and Live::frame do in user/cli/top_cmd.cpp. Also the parts
 // of a refresh around it: Accountant::advance (snapshot -> window) and the
-// procfs liveness checks the poller and the model make per process.
+// procfs liveness check the poller makes once per process.
 #include <malloc.h>
 #include <unistd.h>
 
@@ -27,7 +28,7 @@ constexpr size_t kWidth = 80, kHeight = 24;
 // the state of a screen on the processes view.
 struct TopFixture {
   explicit TopFixture(size_t conns)
-      : shape(Shape::of(conns)), w(window(shape)), model(0, 1.0, false) {  // start 0, -d 1
+      : shape(Shape::of(conns)), w(window(shape)), model(0, 1.0) {  // start 0, -d 1
     header.backend = "tracepoint";
     header.clock = "15:40:01";
     for (int i = 0; i < 45; ++i) update();
@@ -36,18 +37,18 @@ struct TopFixture {
     now += 1;  // a refresh every second (-d 1, the default)
     w.start_mono = int64_t((now - 1) * 1e9);
     w.end_mono = int64_t(now * 1e9);
-    model.update(w, resolver, now);
+    model.update(attributor.attribute(w), now);
   }
   std::vector<std::string> frame() {
     header.totals = model.totals();
-    TopQuery q = state.query;
-    q.spark_buckets = spark_width(kWidth);
-    std::vector<TopRow> rows = model.rows(q);
+    state.query.spark_buckets = spark_width(kWidth);
+    std::vector<TopRow> rows = visible_rows(model, state);
     return render_top(header, rows, state, kWidth, kHeight, true);
   }
   Shape shape;
   Window w;
   FakeResolver resolver;
+  Attributor attributor{{}, resolver};
   TopModel model;
   TopHeader header;
   TopState state;
@@ -110,9 +111,8 @@ void accountant_advance(benchmark::State& st, size_t conns) {
   }
 }
 
-// One liveness check per process through procfs, as the product's resolver
-// does (Poller::poll checks every process of the last snapshot, and
-// TopModel::update every process row: twice per process per refresh).
+// One liveness check per process through procfs, as Poller::poll makes for
+// every process of the snapshot it just read (once per process per refresh).
 void procfs_alive(benchmark::State& st, size_t procs) {
   std::ifstream in("/proc/self/stat");
   std::string line;

@@ -3,6 +3,7 @@
 #include <CLI/CLI.hpp>
 #include <charconv>
 #include <optional>
+#include <set>
 #include <sstream>
 #include <string_view>
 
@@ -54,11 +55,11 @@ void add_count(CLI::App* sub, const std::string& flags, uint64_t& target, const 
       ->default_str(std::to_string(target));
 }
 
-void add_pids(CLI::App* sub, std::vector<uint32_t>& target) {
+void add_pids(CLI::App* sub, std::set<uint32_t>& target) {
   sub->add_option_function<std::vector<std::string>>(
          "-p,--pid",
          [&target](const std::vector<std::string>& vs) {
-           for (const auto& v : vs) target.push_back(*parse_number<uint32_t>(v));
+           for (const auto& v : vs) target.insert(*parse_number<uint32_t>(v));
          },
          "Only this process (repeatable)")
       ->check(CLI::Validator(
@@ -98,6 +99,19 @@ void add_choice(CLI::App* sub, const std::string& flags, E& target,
       ->default_str(current);
 }
 
+// What every command shows: the same flags, into the one Selection.
+void add_selection(CLI::App* sub, Selection& sel) {
+  add_pids(sub, sel.pids);
+  sub->add_flag("--loopback", sel.loopback, "Include loopback traffic (excluded by default)");
+}
+
+// --by and --view choices come from the groupings table, in its order.
+std::vector<std::pair<std::string, GroupKind>> grouping_names(std::string Grouping::*name) {
+  std::vector<std::pair<std::string, GroupKind>> out;
+  for (const auto& g : groupings()) out.emplace_back(g.*name, g.kind);
+  return out;
+}
+
 void add_common(CLI::App* app, Command& cmd) {
   add_choice(app, "--backend", cmd.backend, backend_names(), "Kernel hooks");
   app->add_flag("-v,--verbose", cmd.verbose, "Show libbpf and verifier messages");
@@ -110,27 +124,20 @@ void add_report(CLI::App* sub, Command& cmd) {
   add_choice(sub, "-f,--format", o.format,
              {{"text", Format::text}, {"json", Format::json}, {"csv", Format::csv}},
              "Output format");
-  add_choice(sub, "--by", o.by,
-             {{"process", GroupBy::process}, {"connection", GroupBy::connection}},
-             "Rows per process or per connection (text and csv)");
-  add_pids(sub, o.pids);
-  sub->add_flag("--loopback", o.loopback, "Include loopback traffic (excluded by default)");
+  add_choice(sub, "--by", o.by, grouping_names(&Grouping::name),
+             "Rows per grouping (text and csv; JSON has every one)");
+  add_selection(sub, cmd.selection);
   add_common(sub, cmd);
 }
 
 void add_top(CLI::App* sub, Command& cmd) {
   auto& o = cmd.top;
   add_seconds(sub, "-d,--delay", o.delay_s, "Seconds between refreshes");
-  add_pids(sub, o.pids);
-  sub->add_flag("--loopback", o.loopback, "Include loopback traffic (excluded by default)");
+  add_selection(sub, cmd.selection);
   add_choice(sub, "--sort", o.sort,
              {{"sent", SortBy::sent}, {"recv", SortBy::received}, {"total", SortBy::total}},
              "Sort by");
-  add_choice(sub, "--view", o.view,
-             {{"processes", View::processes},
-              {"connections", View::connections},
-              {"remotes", View::remotes}},
-             "First view");
+  add_choice(sub, "--view", o.view, grouping_names(&Grouping::plural), "First view");
   sub->add_flag("--resolve", o.resolve, "Reverse DNS for remote addresses (background lookups)");
   sub->add_flag("-b,--batch", o.batch,
                 "Plain-text frames, one per delay (default when stdout is not a terminal)");

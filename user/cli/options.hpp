@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernel/backend.hpp"
+#include "model/attribution.hpp"
 #include "model/top_model.hpp"
 #include "output/report.hpp"
 
@@ -16,17 +17,13 @@ struct ReportOptions {
   double interval_s = 5;
   uint64_t count = 1;  // 0: until interrupted
   Format format = Format::text;
-  GroupBy by = GroupBy::process;
-  std::vector<uint32_t> pids;
-  bool loopback = false;
+  GroupKind by = GroupKind::process;
 };
 
 struct TopOptions {
   double delay_s = 1;
-  std::vector<uint32_t> pids;
-  bool loopback = false;
   SortBy sort = SortBy::total;
-  View view = View::processes;
+  GroupKind view = GroupKind::process;
   bool resolve = false;
   bool batch = false;
   uint64_t count = 0;  // batch frames; 0 = until interrupted
@@ -42,6 +39,7 @@ struct Command {
   enum class Kind { report, top, doctor } kind = Kind::report;
   Backend backend = Backend::automatic;
   bool verbose = false;
+  Selection selection;  // --pid and --loopback, the same for every command
   ReportOptions report;
   TopOptions top;
   DoctorOptions doctor;

@@ -1,24 +1,30 @@
-// The one poll step shared by report and top: read the maps, turn them into
-// a window, then drop the entries of processes that had already exited
-// before the read (they can move no more bytes, so nothing is lost).
+// The one poll step shared by every command: read the maps, turn them into
+// a window, and keep the kernel maps to live processes. Liveness is asked
+// once per process per poll, here, and handed on in Window::exited.
 #pragma once
+#include <functional>
+#include <set>
+
 #include "kernel/loader.hpp"
 #include "kernel/snapshot.hpp"
 #include "model/accountant.hpp"
-#include "model/report.hpp"
 
 namespace netacct {
 
 class Poller {
  public:
-  explicit Poller(const Session& session);  // the first snapshot is the baseline
-  Window poll(Resolver& resolver);
+  using Alive = std::function<bool(const ProcId&)>;
+  // The first snapshot is the baseline.
+  Poller(const Session& session, Alive alive);
+  Window poll();
   int64_t last_mono_ns() const { return last_.mono_ns; }
 
  private:
   MapReader reader_;
+  Alive alive_;
   Accountant accountant_;
   Snapshot last_;
+  std::set<ProcId> gone_;  // found gone at the last poll: deleted after this read
 };
 
 }  // namespace netacct

@@ -7,19 +7,18 @@
 
 namespace netacct {
 
-void warn_missing_pids(const std::vector<uint32_t>& pids) {
+void warn_missing_pids(const std::set<uint32_t>& pids) {
   ProcFs procfs;
   for (uint32_t pid : pids)
     if (!procfs.pid_exists(pid))
       std::cerr << "netacct: warning: no process with PID " << pid << " (yet); watching for it\n";
 }
 
-std::unique_ptr<Session> start_session(const Command& cmd, const std::vector<uint32_t>& pids,
-                                       sigset_t* stop_signals) {
+std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signals) {
   Features features = probe_features();
   auto backend = preflight(features, cmd.backend, std::cerr);
   if (!backend) return nullptr;
-  warn_missing_pids(pids);
+  warn_missing_pids(cmd.selection.pids);
   *stop_signals = block_stop_signals();
   std::string error;
   auto session = Session::open({.backend = *backend,

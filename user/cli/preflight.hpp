@@ -3,6 +3,7 @@
 
 #include <memory>
 #include <optional>
+#include <set>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -39,13 +40,12 @@ inline std::optional<Backend> preflight(const Features& f, Backend requested, st
 }
 
 // A --pid that names no process is a warning: it may start later.
-void warn_missing_pids(const std::vector<uint32_t>& pids);
+void warn_missing_pids(const std::set<uint32_t>& pids);
 
 // Everything before counting starts, shared by report and top: preflight,
 // --pid warnings, blocking the stop signals (before anything is attached, so
 // an early SIGINT is taken by the poll loop), loading and attaching.
 // nullptr after printing one line when netacct cannot run.
-std::unique_ptr<Session> start_session(const Command& cmd, const std::vector<uint32_t>& pids,
-                                       sigset_t* stop_signals);
+std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signals);
 
 }  // namespace netacct

@@ -1,18 +1,15 @@
 // netacct report: one window per interval, from attach to --count or a
-// stop signal. Data flows one way: maps -> snapshot -> window -> report.
-#include <signal.h>
+// stop signal. Data flows one way: maps -> window -> attributed -> report.
 #include <unistd.h>
 
 #include <iostream>
 
 #include "cli/commands.hpp"
-#include "cli/poller.hpp"
+#include "cli/event_loop.hpp"
+#include "cli/pipeline.hpp"
 #include "cli/preflight.hpp"
-#include "cli/signals.hpp"
 #include "kernel/loader.hpp"
 #include "model/report.hpp"
-#include "resolve/procfs.hpp"
-#include "resolve/system_resolver.hpp"
 
 namespace netacct {
 namespace {
@@ -25,21 +22,18 @@ std::string host_name() {
 
 int poll_loop(const Command& cmd, Session& session, const sigset_t& stop_signals) {
   const auto& o = cmd.report;
-  Poller poller(session);
+  Pipeline pipeline(session, cmd.selection);
   std::string backend = backend_name(session.backend());
   std::cerr << "netacct: ready (backend " << backend << ")\n";
   ReportWriter writer(std::cout, o.format, o.by);
-  SystemResolver resolver;
-  ReportFilter filter{o.loopback, {o.pids.begin(), o.pids.end()}};
   std::string host = host_name();
+  auto report_window = [&] { writer.write(assemble(pipeline.next(), host, backend)); };
+  SystemClock clock;
+  EventLoop loop(clock, stop_signals);
   int64_t interval_ns = int64_t(o.interval_s * 1e9);
-  int64_t deadline = poller.last_mono_ns() + interval_ns;
-  for (uint64_t n = 0; o.count == 0 || n < o.count; ++n, deadline += interval_ns) {
-    bool stop = wait_until(deadline, stop_signals);
-    RefreshResolver once(resolver);
-    writer.write(assemble(poller.poll(once), filter, once, host, backend));
-    if (stop) break;
-  }
+  loop.every(interval_ns, pipeline.last_mono_ns() + interval_ns, up_to(o.count, report_window));
+  // A stop signal: the window so far is a report too.
+  if (loop.run() == EventLoop::Ended::by_signal) report_window();
   return 0;
 }
 
@@ -47,7 +41,7 @@ int poll_loop(const Command& cmd, Session& session, const sigset_t& stop_signals
 
 int run_report(const Command& cmd) {
   sigset_t stop_signals;
-  auto session = start_session(cmd, cmd.report.pids, &stop_signals);
+  auto session = start_session(cmd, &stop_signals);
   return session ? poll_loop(cmd, *session, stop_signals) : 1;
 }
 

@@ -1,8 +1,7 @@
-// netacct top: the live view. One poll loop: wait for a key, a signal or the
-// next refresh; refresh the model; render; draw in one write.
+// netacct top: the live view, on the event loop: a key redraws at once, a
+// tick refreshes the model and redraws, a resize redraws, a stop signal quits.
 #include <poll.h>
 #include <sys/resource.h>
-#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <ctime>
@@ -10,13 +9,14 @@
 #include <set>
 
 #include "cli/commands.hpp"
-#include "cli/poller.hpp"
+#include "cli/event_loop.hpp"
+#include "cli/fd.hpp"
+#include "cli/pipeline.hpp"
 #include "cli/preflight.hpp"
-#include "cli/signals.hpp"
 #include "cli/terminal.hpp"
 #include "cli/top_keys.hpp"
+#include "model/clock.hpp"
 #include "resolve/dns.hpp"
-#include "resolve/system_resolver.hpp"
 
 namespace netacct {
 namespace {
@@ -35,21 +35,18 @@ class CostMeter {
   explicit CostMeter(const Session& s) : session_(s), stats_fd_(enable_run_time_stats()) {
     mark(mono_now_ns(), cpu_seconds(), session_.run_stats());
   }
-  ~CostMeter() {
-    if (stats_fd_ >= 0) close(stats_fd_);
-  }
   void update(TopHeader& h, int64_t now) {
     Session::RunStats run = session_.run_stats();
     double cpu = cpu_seconds(), wall = double(now - wall_) / 1e9;
     h.cpu_percent = wall > 0 ? 100 * (cpu - cpu_) / wall : 0;
-    if (stats_fd_ >= 0 && run.runs > run_.runs)
+    if (stats_fd_ && run.runs > run_.runs)
       h.ns_per_event = double(run.ns - run_.ns) / double(run.runs - run_.runs);
     mark(now, cpu, run);  // the readings just taken: no second syscall round
   }
 
  private:
   const Session& session_;
-  int stats_fd_;
+  UniqueFd stats_fd_;  // run time stats stay on while it is open
   double cpu_ = 0;
   int64_t wall_ = 0;
   Session::RunStats run_;
@@ -71,16 +68,10 @@ std::string clock_text() {
 
 TopState initial_state(const TopOptions& o) {
   TopState st;
-  st.query.sort = o.sort;
+  st.sort = o.sort;
   st.query.view = o.view;
   st.dns = o.resolve;
   return st;
-}
-
-void keep_pids(Window& w, const std::set<uint32_t>& pids) {
-  if (pids.empty()) return;
-  std::erase_if(w.procs, [&](const ProcDelta& d) { return !pids.count(d.id.tgid); });
-  std::erase_if(w.conns, [&](const ConnDelta& d) { return !pids.count(d.id.proc.tgid); });
 }
 
 // Everything one `netacct top` run holds, from kernel to screen.
@@ -88,45 +79,38 @@ struct Live {
   Live(const Command& cmd, Session& s)
       : opts(cmd.top),
         session(s),
-        poller(s),
+        pipeline(s, cmd.selection),
         cost(s),
-        model(double(poller.last_mono_ns()) / 1e9, cmd.top.delay_s, cmd.top.loopback),
-        state(initial_state(cmd.top)),
-        pids(cmd.top.pids.begin(), cmd.top.pids.end()) {
+        model(double(pipeline.last_mono_ns()) / 1e9, cmd.top.delay_s),
+        state(initial_state(cmd.top)) {
     header.backend = backend_name(s.backend());
+    state.name = [this](uint16_t f, const std::array<uint8_t, 16>& a) { return dns.lookup(f, a); };
   }
   const TopOptions& opts;
   Session& session;
-  Poller poller;
+  Pipeline pipeline;
   CostMeter cost;
   TopModel model;
-  SystemResolver resolver;
   ReverseDns dns;
   TopState state;
   TopHeader header;
-  std::set<uint32_t> pids;
   std::vector<TopRow> rows;  // as on screen (frozen while paused)
   size_t spark_buckets = 8;
 
   void refresh() {
-    RefreshResolver once(resolver);
-    Window w = poller.poll(once);
-    header.evicted = w.conns_evicted;
-    keep_pids(w, pids);
+    Attributed a = pipeline.next();
+    header.evicted = a.loss.conns_evicted;
     int64_t now = mono_now_ns();
-    model.update(w, once, double(w.end_mono) / 1e9);
+    model.update(a, double(a.end_mono) / 1e9);
     cost.update(header, now);
   }
   void select_rows() {
     header.clock = clock_text();
     header.totals = model.totals();
-    TopQuery q = state.query;
-    q.spark_buckets = spark_buckets;
-    if (state.dns)
-      q.name = [this](uint16_t f, const std::array<uint8_t, 16>& a) { return dns.lookup(f, a); };
-    if (!state.paused) rows = model.rows(q);
+    state.query.spark_buckets = spark_buckets;
+    if (!state.paused) rows = visible_rows(model, state);
     header.drill_name.clear();
-    if (q.drill) header.drill_name = "PID " + std::to_string(q.drill->tgid);
+    if (state.query.drill) header.drill_name = "PID " + std::to_string(state.query.drill->tgid);
     if (!rows.empty() && state.selected >= rows.size()) state.selected = rows.size() - 1;
   }
   std::vector<std::string> frame(size_t width, size_t height, bool utf8) {
@@ -142,65 +126,67 @@ size_t batch_width() {
   return w >= 40 ? size_t(w) : 100;
 }
 
-int run_batch(Live& live, const sigset_t& stop) {
-  int64_t delay = int64_t(live.opts.delay_s * 1e9), deadline = live.poller.last_mono_ns() + delay;
-  bool utf8 = utf8_locale();
-  for (uint64_t n = 0; live.opts.count == 0 || n < live.opts.count; ++n, deadline += delay) {
-    bool stopped = wait_until(deadline, stop);
-    live.refresh();
-    std::string out;
-    for (auto& line : live.frame(batch_width(), 0, utf8)) {
-      line.erase(line.find_last_not_of(' ') + 1);
-      out += line + "\n";
-    }
-    std::cout << out << "\n" << std::flush;
-    if (stopped) break;
+void print_frame(std::vector<std::string> lines) {
+  std::string out;
+  for (auto& line : lines) {
+    line.erase(line.find_last_not_of(' ') + 1);
+    out += line + "\n";
   }
+  std::cout << out << "\n" << std::flush;
+}
+
+// The first refresh comes one delay after the loop starts.
+void refresh_every(EventLoop& loop, const Clock& clock, double delay_s, EventLoop::Callback tick) {
+  int64_t delay = int64_t(delay_s * 1e9);
+  loop.every(delay, clock.mono_ns() + delay, std::move(tick));
+}
+
+int run_batch(Live& live, const sigset_t& stop) {
+  bool utf8 = utf8_locale();
+  auto refresh_and_print = [&] {
+    live.refresh();
+    print_frame(live.frame(batch_width(), 0, utf8));
+  };
+  SystemClock clock;
+  EventLoop loop(clock, stop);
+  refresh_every(loop, clock, live.opts.delay_s, up_to(live.opts.count, refresh_and_print));
+  // A stop signal: one last frame with what moved since the previous one.
+  if (loop.run() == EventLoop::Ended::by_signal) refresh_and_print();
   return 0;
 }
 
-// The signals the interactive loop waits for besides keys.
-int signal_fd() {
-  sigset_t set;
-  sigemptyset(&set);
-  for (int sig : {SIGINT, SIGTERM, SIGWINCH, SIGHUP}) sigaddset(&set, sig);
-  sigprocmask(SIG_BLOCK, &set, nullptr);
-  return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+// Keys change the view and redraw at once; a terminal that hung up or
+// failed quits (the loop would otherwise wake on it forever).
+EventLoop::Flow take_keys(Live& live, Terminal& term, std::string& pending, short revents) {
+  if (revents & (POLLHUP | POLLERR | POLLNVAL)) return EventLoop::Flow::stop;
+  pending += term.read_input();
+  for (const Key& k : parse_keys(pending))
+    if (!apply_key(live.state, k, live.rows)) return EventLoop::Flow::stop;
+  return EventLoop::Flow::keep_going;
 }
 
-// True to keep running.
-bool take_signal(int fd) {
-  signalfd_siginfo si{};
-  while (read(fd, &si, sizeof si) == ssize_t(sizeof si))
-    if (si.ssi_signo != SIGWINCH) return false;
-  return true;
-}
-
-int run_interactive(Live& live, Terminal& term) {
-  int sig_fd = signal_fd();
+// Ends on q, a stop signal or a dead terminal; the caller's Terminal
+// restores the screen.
+int run_interactive(Live& live, Terminal& term, const sigset_t& stop) {
   bool utf8 = utf8_locale();
-  int64_t delay = int64_t(live.opts.delay_s * 1e9), next = live.poller.last_mono_ns() + delay;
-  std::string pending;
-  for (bool running = true; running;) {
+  auto draw = [&] {
     term.draw(live.frame(term.width(), term.height(), utf8));
-    int64_t left = std::max<int64_t>(0, next - mono_now_ns());
-    pollfd fds[2] = {{term.input_fd(), POLLIN, 0}, {sig_fd, POLLIN, 0}};
-    poll(fds, 2, int(left / 1000000) + 1);
-    if (fds[1].revents & POLLIN) running = take_signal(sig_fd);
-    if (fds[0].revents & (POLLHUP | POLLERR)) running = false;
-    if (fds[0].revents & POLLIN) {
-      pending += term.read_input();
-      for (const Key& k : parse_keys(pending))
-        running = running && apply_key(live.state, k, live.rows);
-    }
-    if (running && mono_now_ns() >= next) {
-      live.refresh();
-      // After a stall (Ctrl-Z, suspend) skip the missed refreshes instead of
-      // catching up: back-to-back samples would squash the rate windows.
-      next = std::max(next + delay, mono_now_ns());
-    }
-  }
-  close(sig_fd);
+    return EventLoop::Flow::keep_going;
+  };
+  SystemClock clock;
+  EventLoop loop(clock, stop);
+  refresh_every(loop, clock, live.opts.delay_s, [&] {
+    live.refresh();
+    return draw();
+  });
+  loop.on_resize(draw);
+  std::string pending;
+  loop.watch(term.input_fd(), [&](short revents) {
+    auto flow = take_keys(live, term, pending, revents);
+    return flow == EventLoop::Flow::stop ? flow : draw();
+  });
+  draw();
+  loop.run();
   return 0;
 }
 
@@ -208,13 +194,13 @@ int run_interactive(Live& live, Terminal& term) {
 
 int run_top(const Command& cmd) {
   sigset_t stop;
-  auto session = start_session(cmd, cmd.top.pids, &stop);
+  auto session = start_session(cmd, &stop);
   if (!session) return 1;
   Live live(cmd, *session);
   std::cerr << "netacct: ready (backend " << live.header.backend << ")\n";
   std::unique_ptr<Terminal> term;
   if (!cmd.top.batch) term = Terminal::open(STDIN_FILENO, STDOUT_FILENO);
-  return term ? run_interactive(live, *term) : run_batch(live, stop);
+  return term ? run_interactive(live, *term, stop) : run_batch(live, stop);
 }
 
 }  // namespace netacct

@@ -9,12 +9,12 @@ void edit_filter(TopState& st, const Key& key) {
   std::string& text = *st.editing;
   switch (key.kind) {
     case Key::enter:
-      st.query.filter = text;
+      st.filter = text;
       st.editing.reset();
       st.selected = 0;
       break;
     case Key::escape:
-      st.query.filter.clear();
+      st.filter.clear();
       st.editing.reset();
       break;
     case Key::backspace:
@@ -28,26 +28,28 @@ void edit_filter(TopState& st, const Key& key) {
   }
 }
 
-View next_view(View v) {
-  return v == View::processes     ? View::connections
-         : v == View::connections ? View::remotes
-                                  : View::processes;
+// Tab follows the groupings table, back to the first after the last.
+GroupKind next_view(GroupKind v) {
+  const auto& table = groupings();
+  for (size_t i = 0; i < table.size(); ++i)
+    if (table[i].kind == v) return table[(i + 1) % table.size()].kind;
+  return table.front().kind;
 }
 
 void back(TopState& st) {
   if (st.query.drill) {
     st.query.drill.reset();
-    st.query.view = View::processes;
+    st.query.view = GroupKind::process;
     st.selected = 0;
-  } else if (!st.query.filter.empty()) {
-    st.query.filter.clear();
+  } else if (!st.filter.empty()) {
+    st.filter.clear();
   }
 }
 
 void drill(TopState& st, const std::vector<TopRow>& rows) {
-  if (st.query.view != View::processes || st.selected >= rows.size()) return;
-  st.query.drill = rows[st.selected].proc;
-  st.query.view = View::connections;
+  if (st.query.view != GroupKind::process || st.selected >= rows.size()) return;
+  st.query.drill = rows[st.selected].row.key.proc;
+  st.query.view = GroupKind::connection;
   st.selected = 0;
 }
 
@@ -62,18 +64,18 @@ bool apply_char(TopState& st, char c) {
       if (st.selected) --st.selected;
       break;
     case 's':
-      st.query.sort = SortBy::sent;
+      st.sort = SortBy::sent;
       break;
     case 'r':
-      st.query.sort = SortBy::received;
+      st.sort = SortBy::received;
       break;
     case 't':
-      st.query.sort = SortBy::total;
+      st.sort = SortBy::total;
       break;
     case '1':
     case '2':
     case '3':
-      st.query.window = size_t(c - '1');
+      st.window = size_t(c - '1');
       break;
     case 'c':
       st.cumulative = !st.cumulative;
@@ -85,13 +87,13 @@ bool apply_char(TopState& st, char c) {
       st.paused = !st.paused;
       break;
     case 'P':
-      st.query.show_ports = !st.query.show_ports;
+      st.show_ports = !st.show_ports;
       break;
     case 'n':
       st.dns = !st.dns;
       break;
     case '/':
-      st.editing = st.query.filter;
+      st.editing = st.filter;
       break;
     case 'h':
     case '?':
@@ -161,7 +163,7 @@ bool apply_key(TopState& st, const Key& key, const std::vector<TopRow>& rows) {
       break;
     case Key::tab:
       st.query.view = next_view(st.query.view);
-      if (st.query.view == View::processes) st.query.drill.reset();  // back out of a drill-down
+      if (st.query.view == GroupKind::process) st.query.drill.reset();  // back out of a drill-down
       st.selected = 0;
       break;
     case Key::character:

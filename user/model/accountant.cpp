@@ -39,16 +39,19 @@ void Accountant::prime(const Snapshot& snap) {
 }
 
 Window Accountant::advance(const Snapshot& snap) {
-  Window w{last_mono_, snap.mono_ns, last_wall_, snap.wall_ns, {}, {}, 0, 0};
+  Window w{.start_mono = last_mono_,
+           .end_mono = snap.mono_ns,
+           .start_wall = last_wall_,
+           .end_wall = snap.wall_ns};
   for (const auto& p : snap.procs) {
     auto it = procs_.find(p.id);
     ByteCounters d = it == procs_.end() ? p.bytes : since(p.bytes, it->second);
-    if (d != ByteCounters{}) w.procs.push_back({p.id, p.info, d});
+    if (d != ByteCounters{}) w.procs.push_back({.id = p.id, .info = p.info, .bytes = d});
   }
   for (const auto& c : snap.conns) {
     auto it = conns_.find(c.id);
     auto [tx, rx] = it == conns_.end() ? std::pair{c.tx, c.rx} : since(c.tx, c.rx, it->second);
-    if (tx || rx) w.conns.push_back({c.id, c.info, tx, rx});
+    if (tx || rx) w.conns.push_back({.id = c.id, .info = c.info, .tx = tx, .rx = rx});
   }
   // Entries alive now = those at start + created - deleted by us - evicted.
   uint64_t created = snap.stats.conn_created - base_stats_.conn_created;

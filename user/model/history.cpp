@@ -68,7 +68,7 @@ void RowHistory::add(const SampleClock& clock, uint64_t tx, uint64_t rx) {
 }
 
 Rates RowHistory::rates(const SampleClock& clock) const {
-  Rates r = totals_;
+  Rates r;
   for (size_t w = 0; w < kRateWindows.size(); ++w) {
     size_t n = clock.samples_within(kRateWindows[w]);
     uint64_t tx = 0, rx = 0;
@@ -87,7 +87,7 @@ Rates RowHistory::rates(const SampleClock& clock) const {
 }
 
 RowHistory::Spark RowHistory::sparkline(const SampleClock& clock, size_t buckets) const {
-  Spark out{std::vector<double>(buckets, 0), std::vector<double>(buckets, 0)};
+  Spark out{.tx = std::vector<double>(buckets, 0), .rx = std::vector<double>(buckets, 0)};
   if (buckets == 0) return out;
   size_t n = clock.samples_within(kHistorySeconds);
   double width = kHistorySeconds / double(buckets);

@@ -13,10 +13,15 @@ namespace netacct {
 constexpr double kHistorySeconds = 40;
 constexpr std::array<double, 3> kRateWindows = {2, 10, 40};
 
+// Averages over the rate windows.
 struct Rates {
   std::array<double, 3> tx{}, rx{};                // bytes/s over kRateWindows
   std::array<uint64_t, 3> tx_bytes{}, rx_bytes{};  // bytes moved in them
-  double peak_tx = 0, peak_rx = 0;                 // highest single-sample rate since start
+};
+
+// Since start.
+struct Totals {
+  double peak_tx = 0, peak_rx = 0;  // highest single-sample rate
   uint64_t total_tx = 0, total_rx = 0;
   double last_active = -1;  // time of the last sample with bytes
 };
@@ -50,6 +55,7 @@ class RowHistory {
  public:
   void add(const SampleClock& clock, uint64_t tx, uint64_t rx);
   Rates rates(const SampleClock& clock) const;
+  const Totals& totals() const { return totals_; }
   double last_active() const { return totals_.last_active; }  // -1: never
   // Rate per bucket over the last 40 s, oldest first, `buckets` long.
   struct Spark {
@@ -63,7 +69,7 @@ class RowHistory {
   };
   std::vector<Sample> ring_;
   uint64_t last_seq_ = 0;
-  Rates totals_;
+  Totals totals_;
   Sample at(uint64_t seq) const;
 };
 

@@ -28,7 +28,7 @@ struct ProcInfo {
 struct ByteCounters {
   uint64_t tx = 0, rx = 0, lo_tx = 0, lo_rx = 0;
   ByteCounters operator-(const ByteCounters& o) const {
-    return {tx - o.tx, rx - o.rx, lo_tx - o.lo_tx, lo_rx - o.lo_rx};
+    return {.tx = tx - o.tx, .rx = rx - o.rx, .lo_tx = lo_tx - o.lo_tx, .lo_rx = lo_rx - o.lo_rx};
   }
   ByteCounters& operator+=(const ByteCounters& o) {
     tx += o.tx;
@@ -58,6 +58,13 @@ struct Endpoint {
   std::array<uint8_t, 16> addr{};  // IPv4 in the first 4 bytes
   uint16_t port = 0;
   bool operator==(const Endpoint&) const = default;
+};
+
+// A remote host: family and address, no port.
+struct RemoteKey {
+  uint16_t family = 0;
+  std::array<uint8_t, 16> addr{};
+  auto operator<=>(const RemoteKey&) const = default;
 };
 
 struct ConnInfo {

@@ -1,38 +1,34 @@
 #include "output/report.hpp"
 
 #include <algorithm>
-#include <cstdio>
 #include <nlohmann/json.hpp>
 
-#include "model/format.hpp"
+#include "output/format.hpp"
 
 namespace netacct {
 namespace {
 
 using nlohmann::json;
 
-json opt(const std::optional<std::string>& s) { return s ? json(*s) : json(nullptr); }
-
-json process_json(const ProcessRow& p) {
-  return {{"pid", p.pid},
-          {"comm", p.comm},
-          {"exe", opt(p.exe)},
-          {"uid", p.uid},
-          {"user", opt(p.user)},
-          {"cgroup", opt(p.cgroup)},
-          {"container", opt(p.container)},
-          {"tx_bytes", p.tx_bytes},
-          {"rx_bytes", p.rx_bytes},
-          {"tx_rate", p.tx_rate},
-          {"rx_rate", p.rx_rate},
-          {"exited", p.exited}};
+json json_cell(const Cell& cell, Unit unit) {
+  if (std::holds_alternative<std::monostate>(cell)) return nullptr;
+  if (const auto* b = std::get_if<bool>(&cell)) return *b;
+  if (const auto* d = std::get_if<double>(&cell)) return *d;
+  if (const auto* n = std::get_if<uint64_t>(&cell);
+      n && unit != Unit::proto && unit != Unit::family)
+    return *n;
+  return plain_text(cell, unit);
 }
 
-json connection_json(const ConnectionRow& c) {
-  return {{"pid", c.pid},         {"comm", c.comm},         {"proto", c.proto},
-          {"family", c.family},   {"local", c.local},       {"remote", c.remote},
-          {"netns", c.netns},     {"tx_bytes", c.tx_bytes}, {"rx_bytes", c.rx_bytes},
-          {"tx_rate", c.tx_rate}, {"rx_rate", c.rx_rate}};
+json json_rows(const Grouping& g, const std::vector<GroupRow>& rows) {
+  json out = json::array();
+  for (const auto& row : rows) {
+    json obj = json::object();
+    for (const auto& c : g.columns)
+      if (c.sinks & kJson) obj[c.name] = json_cell(c.get(row), c.unit);
+    out.push_back(std::move(obj));
+  }
+  return out;
 }
 
 // Quote a CSV field only when it needs it (RFC 4180).
@@ -43,13 +39,20 @@ std::string csv_field(const std::string& s) {
   return out + "\"";
 }
 
-std::string csv_opt(const std::optional<std::string>& s) { return s ? csv_field(*s) : ""; }
-
-std::string fixed(double v) {
-  char buf[32];
-  std::snprintf(buf, sizeof(buf), "%.1f", v);
-  return buf;
+std::string text_cell(const Column& c, const Cell& cell) {
+  switch (c.unit) {
+    case Unit::bytes:
+      return format_bytes(double(std::get<uint64_t>(cell)), ByteStyle::wide);
+    case Unit::rate:
+      return format_rate(std::get<double>(cell));
+    case Unit::flag:
+      return std::get<bool>(cell) ? c.name : "";
+    default:
+      return plain_text(cell, c.unit);
+  }
 }
+
+bool numeric(Unit u) { return u == Unit::count || u == Unit::bytes || u == Unit::rate; }
 
 // Pads every column to its widest cell; the last column is not padded.
 std::string table(const std::vector<std::vector<std::string>>& rows,
@@ -72,32 +75,25 @@ std::string table(const std::vector<std::vector<std::string>>& rows,
   return out;
 }
 
-std::string process_table(const Report& r) {
-  std::vector<std::vector<std::string>> rows = {
-      {"PID", "USER", "PROGRAM", "SENT", "RECEIVED", "SEND/s", "RECV/s", ""}};
-  for (const auto& p : r.processes)
-    rows.push_back({std::to_string(p.pid), p.user.value_or(std::to_string(p.uid)), p.comm,
-                    human_bytes(p.tx_bytes), human_bytes(p.rx_bytes), human_rate(p.tx_rate),
-                    human_rate(p.rx_rate), p.exited ? "exited" : ""});
-  return table(rows, {true, false, false, true, true, true, true, false});
-}
-
-std::string connection_table(const Report& r) {
-  std::vector<std::vector<std::string>> rows = {
-      {"PID", "PROGRAM", "PROTO", "LOCAL", "REMOTE", "SENT", "RECEIVED", "SEND/s", "RECV/s"}};
-  for (const auto& c : r.connections)
-    rows.push_back({std::to_string(c.pid), c.comm, c.proto, c.local, c.remote,
-                    human_bytes(c.tx_bytes), human_bytes(c.rx_bytes), human_rate(c.tx_rate),
-                    human_rate(c.rx_rate)});
-  return table(rows, {true, false, false, false, false, true, true, true, true});
+std::string text_table(const Grouping& g, const std::vector<GroupRow>& rows) {
+  std::vector<std::vector<std::string>> lines(1);
+  std::vector<bool> right;
+  for (const auto& c : g.columns)
+    if (c.sinks & kText) {
+      lines[0].push_back(c.title);
+      right.push_back(numeric(c.unit));
+    }
+  for (const auto& row : rows) {
+    auto& line = lines.emplace_back();
+    for (const auto& c : g.columns)
+      if (c.sinks & kText) line.push_back(text_cell(c, c.get(row)));
+  }
+  return table(lines, right);
 }
 
 }  // namespace
 
 std::string to_json_line(const Report& r) {
-  json procs = json::array(), conns = json::array();
-  for (const auto& p : r.processes) procs.push_back(process_json(p));
-  for (const auto& c : r.connections) conns.push_back(connection_json(c));
   json j = {{"schema", "netacct.report/1"},
             {"start", rfc3339(r.start_wall)},
             {"end", rfc3339(r.end_wall)},
@@ -105,13 +101,12 @@ std::string to_json_line(const Report& r) {
             {"host", r.host},
             {"backend", r.backend},
             {"totals", {{"tx_bytes", r.tx_bytes}, {"rx_bytes", r.rx_bytes}}},
-            {"processes", procs},
-            {"connections", conns},
             {"loss",
              {{"evicted_connections", r.loss.conns_evicted},
               {"failed_inserts", r.loss.insert_failed},
               {"unattributed_tx_bytes", r.loss.unattributed_tx},
               {"unattributed_rx_bytes", r.loss.unattributed_rx}}}};
+  for (const auto& g : groupings()) j[g.plural] = json_rows(g, r.rows(g.kind));
   // comm is cut at 15 bytes by the kernel, possibly inside a UTF-8
   // character: replace invalid bytes rather than fail the whole report.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -134,11 +129,11 @@ void ReportWriter::write(const Report& r) {
 
 void ReportWriter::write_text(const Report& r) {
   out_ << rfc3339(r.start_wall) << " .. " << rfc3339(r.end_wall) << "  " << r.host << "  backend "
-       << r.backend << "  sent " << human_bytes(r.tx_bytes) << " ("
-       << human_rate(r.interval_s > 0 ? r.tx_bytes / r.interval_s : 0) << ")  received "
-       << human_bytes(r.rx_bytes) << " ("
-       << human_rate(r.interval_s > 0 ? r.rx_bytes / r.interval_s : 0) << ")\n";
-  out_ << (by_ == GroupBy::process ? process_table(r) : connection_table(r));
+       << r.backend << "  sent " << format_bytes(double(r.tx_bytes), ByteStyle::wide) << " ("
+       << format_rate(r.tx_rate) << ")  received "
+       << format_bytes(double(r.rx_bytes), ByteStyle::wide) << " (" << format_rate(r.rx_rate)
+       << ")\n";
+  out_ << text_table(by_, r.rows(by_.kind));
   if (r.loss.conns_evicted || r.loss.insert_failed)
     out_ << "loss: " << r.loss.conns_evicted << " connection entries evicted, "
          << r.loss.insert_failed << " failed inserts\n";
@@ -146,26 +141,20 @@ void ReportWriter::write_text(const Report& r) {
 }
 
 void ReportWriter::write_csv(const Report& r) {
-  bool procs = by_ == GroupBy::process;
   if (!csv_header_done_) {
-    out_ << (procs ? "start,end,pid,comm,exe,uid,user,cgroup,container,tx_bytes,rx_bytes,"
-                     "tx_rate,rx_rate,exited\n"
-                   : "start,end,pid,comm,proto,family,local,remote,tx_bytes,rx_bytes,"
-                     "tx_rate,rx_rate\n");
+    out_ << "start,end";
+    for (const auto& c : by_.columns)
+      if (c.sinks & kCsv) out_ << "," << c.name;
+    out_ << "\n";
     csv_header_done_ = true;
   }
-  std::string when = rfc3339(r.start_wall) + "," + rfc3339(r.end_wall) + ",";
-  if (procs)
-    for (const auto& p : r.processes)
-      out_ << when << p.pid << "," << csv_field(p.comm) << "," << csv_opt(p.exe) << "," << p.uid
-           << "," << csv_opt(p.user) << "," << csv_opt(p.cgroup) << "," << csv_opt(p.container)
-           << "," << p.tx_bytes << "," << p.rx_bytes << "," << fixed(p.tx_rate) << ","
-           << fixed(p.rx_rate) << "," << (p.exited ? "true" : "false") << "\n";
-  else
-    for (const auto& c : r.connections)
-      out_ << when << c.pid << "," << csv_field(c.comm) << "," << c.proto << "," << c.family << ","
-           << csv_field(c.local) << "," << csv_field(c.remote) << "," << c.tx_bytes << ","
-           << c.rx_bytes << "," << fixed(c.tx_rate) << "," << fixed(c.rx_rate) << "\n";
+  std::string when = rfc3339(r.start_wall) + "," + rfc3339(r.end_wall);
+  for (const auto& row : r.rows(by_.kind)) {
+    out_ << when;
+    for (const auto& c : by_.columns)
+      if (c.sinks & kCsv) out_ << "," << csv_field(plain_text(c.get(row), c.unit));
+    out_ << "\n";
+  }
 }
 
 }  // namespace netacct

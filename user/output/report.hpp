@@ -1,5 +1,7 @@
-// Report sinks: JSON (one object per line, schema netacct.report/1), an
-// aligned text table with human units, and CSV with one header row.
+// Report sinks: JSON (one object per line, schema netacct.report/1, one
+// array per grouping), an aligned text table with human units, and CSV with
+// one header row. Both tables print the grouping chosen with --by; every
+// sink reads the grouping's columns, so a new grouping needs nothing here.
 #pragma once
 #include <ostream>
 #include <string>
@@ -9,21 +11,20 @@
 namespace netacct {
 
 enum class Format { text, json, csv };
-enum class GroupBy { process, connection };
 
 std::string to_json_line(const Report& r);
 
 class ReportWriter {
  public:
-  ReportWriter(std::ostream& out, Format format, GroupBy by)
-      : out_(out), format_(format), by_(by) {}
+  ReportWriter(std::ostream& out, Format format, GroupKind by)
+      : out_(out), format_(format), by_(grouping(by)) {}
   // Writes one report and flushes, so a pipe reader sees it at once.
   void write(const Report& r);
 
  private:
   std::ostream& out_;
   Format format_;
-  GroupBy by_;
+  const Grouping& by_;
   bool csv_header_done_ = false;
 
   void write_text(const Report& r);

@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <set>
 
 namespace netacct {
 namespace {
 
-constexpr size_t kNum = 7;      // one numeric column: space + 6 characters
-constexpr size_t kTotalW = 13;  // cumulative mode's exact byte column
+constexpr size_t kNum = 7;        // one numeric column: space + 6 characters
+constexpr size_t kTotalW = 13;    // cumulative mode's exact byte column
+constexpr size_t kMinExtra = 12;  // narrowest useful executable column
 
 // Display width of UTF-8 text (the sparkline's blocks are one cell each).
 size_t cells(const std::string& s) {
@@ -33,6 +35,133 @@ std::string right(const std::string& s, size_t width) {
   return s.size() >= width ? s : std::string(width - s.size(), ' ') + s;
 }
 
+std::string amount(double bytes, bool bits) {
+  return format_bytes(bytes, bits ? ByteStyle::bits : ByteStyle::compact);
+}
+
+// The identity columns of a grouping: those before its traffic columns.
+std::vector<const Column*> identity_columns(const Grouping& g) {
+  std::vector<const Column*> out;
+  for (const auto& c : g.columns) {
+    if (c.unit == Unit::bytes) break;
+    if (c.sinks & kText) out.push_back(&c);
+  }
+  return out;
+}
+
+// One identity cell as top shows it: remote addresses named when DNS is
+// on, ports only when shown.
+std::string shown(const Column& c, const GroupRow& row, const TopState& st) {
+  Cell cell = c.get(row);
+  if (const auto* a = std::get_if<Address>(&cell)) {
+    bool remote = c.name == "remote";
+    return address_text(*a, st.show_ports, remote && st.dns ? &st.name : nullptr);
+  }
+  return plain_text(cell, c.unit);
+}
+
+std::string shown(const Grouping& g, const TopRow& r, const TopState& st,
+                  const std::string& title) {
+  return shown_text(g, r, st, title);
+}
+
+bool matches(const Grouping& g, const TopRow& r, const TopState& st) {
+  if (st.filter.empty()) return true;
+  for (const Column* c : identity_columns(g)) {
+    if (c->unit == Unit::count) continue;  // numbers match whole, below
+    if (shown(*c, r.row, st).find(st.filter) != std::string::npos) return true;
+  }
+  return g.has_process && r.row.key.proc.tgid != 0 &&
+         std::to_string(r.row.key.proc.tgid) == st.filter;
+}
+
+// How each view lays out its two identity lines; a grouping without an
+// entry shows its identity columns in order.
+struct Layout {
+  size_t max_width;  // the numbers stay next to the identity on wide screens
+  std::string (*header)(size_t id_w);
+  std::pair<std::string, std::string> (*lines)(const Grouping&, const TopRow&, const TopState&,
+                                               size_t id_w);
+};
+
+std::string pid_text(const TopRow& r) {
+  char pid[16];
+  std::snprintf(pid, sizeof pid, "%6u", r.row.key.proc.tgid);
+  return pid;
+}
+
+std::string exited_text(const TopRow& r) { return r.row.who.exited ? " (exited)" : ""; }
+
+// "10.0.0.1:5432" -> ":5432": narrow screens show only the local port.
+std::string local_text(const std::string& local, size_t id_w) {
+  auto colon = local.rfind(':');
+  if (id_w >= 48 || colon == std::string::npos) return local;
+  return local.substr(colon);
+}
+
+Layout process_layout() {
+  return {.max_width = 40,
+          .header = [](size_t) -> std::string { return "   PID USER     PROGRAM"; },
+          .lines = [](const Grouping& g, const TopRow& r, const TopState& st,
+                      size_t) -> std::pair<std::string, std::string> {
+            std::string exited = exited_text(r);
+            return {pid_text(r) + " " + fit(shown(g, r, st, "USER"), 8) + " " + r.row.who.comm,
+                    exited.empty() ? "" : "      " + exited};
+          }};
+}
+
+Layout connection_layout() {
+  return {.max_width = 64,
+          .header = [](size_t id_w) -> std::string {
+            return id_w >= 48 ? "   PID PROGRAM PROTO LOCAL / REMOTE" : "   PID PROGRAM PROTO PORT";
+          },
+          .lines = [](const Grouping& g, const TopRow& r, const TopState& st,
+                      size_t id_w) -> std::pair<std::string, std::string> {
+            return {pid_text(r) + " " + r.row.who.comm + exited_text(r) + " " +
+                        shown(g, r, st, "PROTO") + " " + local_text(shown(g, r, st, "LOCAL"), id_w),
+                    "       to " + shown(g, r, st, "REMOTE")};
+          }};
+}
+
+Layout remote_layout() {
+  return {.max_width = 48,
+          .header = [](size_t) -> std::string { return "REMOTE HOST"; },
+          .lines = [](const Grouping& g, const TopRow& r, const TopState& st,
+                      size_t) -> std::pair<std::string, std::string> {
+            return {shown(g, r, st, "REMOTE"), ""};
+          }};
+}
+
+Layout generic_layout() { return {.max_width = 64, .header = nullptr, .lines = nullptr}; }
+
+Layout layout(GroupKind kind) {
+  switch (kind) {
+    case GroupKind::process:
+      return process_layout();
+    case GroupKind::connection:
+      return connection_layout();
+    case GroupKind::remote:
+      return remote_layout();
+  }
+  return generic_layout();
+}
+
+std::string generic_header(const Grouping& g) {
+  std::string out;
+  for (const Column* c : identity_columns(g)) out += (out.empty() ? "" : " ") + c->title;
+  return out;
+}
+
+std::pair<std::string, std::string> identity(const Grouping& g, const TopRow& r, const TopState& st,
+                                             size_t id_w) {
+  Layout l = layout(g.kind);
+  if (l.lines) return l.lines(g, r, st, id_w);
+  std::string out;
+  for (const Column* c : identity_columns(g))
+    out += (out.empty() ? "" : " ") + shown(*c, r.row, st);
+  return {out, ""};
+}
+
 std::string spark_text(const std::vector<double>& v, double max, bool utf8) {
   static const char* blocks[] = {"▁", "▂", "▃", "▄", "▅", "▆", "▇", "█"};
   static const char ascii[] = ".:-=+*#@";
@@ -53,69 +182,60 @@ std::string spark_text(const std::vector<double>& v, double max, bool utf8) {
 
 std::string numbers(const TopRow& r, bool tx, const TopState& st) {
   const auto& win = tx ? r.rates.tx : r.rates.rx;
+  uint64_t total = tx ? r.totals.total_tx : r.totals.total_rx;
   std::string out;
   if (!st.cumulative) {
-    for (double rate : win) out += right(compact(rate, st.bits), kNum);
-    out += right(compact(tx ? r.rates.peak_tx : r.rates.peak_rx, st.bits), kNum);
-    out += right(compact(double(tx ? r.rates.total_tx : r.rates.total_rx), st.bits), kNum);
+    for (double rate : win) out += right(amount(rate, st.bits), kNum);
+    out += right(amount(tx ? r.totals.peak_tx : r.totals.peak_rx, st.bits), kNum);
+    out += right(amount(double(total), st.bits), kNum);
     return out;
   }
   for (uint64_t bytes : tx ? r.rates.tx_bytes : r.rates.rx_bytes)
-    out += right(compact(double(bytes), st.bits), kNum);
-  uint64_t total = tx ? r.rates.total_tx : r.rates.total_rx;
+    out += right(amount(double(bytes), st.bits), kNum);
   return out + right(std::to_string(st.bits ? total * 8 : total), kTotalW);
 }
 
 size_t numbers_width(const TopState& st) { return st.cumulative ? 3 * kNum + kTotalW : 5 * kNum; }
 
-// "10.0.0.1:5432" -> ":5432": narrow screens show only the local port.
-std::string local_text(const std::string& local, size_t id_w) {
-  auto colon = local.rfind(':');
-  if (id_w >= 48 || colon == std::string::npos) return local;
-  return local.substr(colon);
+// The widths of one frame: the identity column, and the executable column
+// that takes what a wide screen has left (as top's COMMAND does).
+struct Widths {
+  size_t id = 12, spark = 8, extra = 0;
+};
+
+Widths widths(const Grouping& g, const TopState& st, size_t width) {
+  Widths w{.spark = spark_width(width)};
+  size_t fixed = 1 + 3 + numbers_width(st) + 2 + w.spark;
+  if (width > fixed + w.id) w.id = width - fixed;
+  w.id = std::max<size_t>(12, std::min(w.id, layout(g.kind).max_width));
+  size_t used = fixed + w.id + 2;
+  if (g.has_process && width >= used + kMinExtra) w.extra = width - used;
+  return w;
 }
 
-// The two identity lines of a row; which facts depend on the view.
-std::pair<std::string, std::string> identity(const TopRow& r, View v, size_t id_w) {
-  char pid[16];
-  std::snprintf(pid, sizeof pid, "%6u", r.pid);
-  std::string exited = r.exited ? " (exited)" : "";
-  switch (v) {
-    case View::processes:
-      return {std::string(pid) + " " + fit(r.user, 8) + " " + r.program,
-              exited.empty() ? "" : "      " + exited};
-    case View::connections:
-      return {std::string(pid) + " " + r.program + exited + " " + r.proto + " " +
-                  local_text(r.local, id_w),
-              "       to " + r.remote};
-    default:
-      return {r.remote, ""};
-  }
-}
-
-std::vector<std::string> row_lines(const TopRow& r, const TopState& st, size_t id_w, bool selected,
-                                   bool utf8) {
-  auto [id1, id2] = identity(r, st.query.view, id_w);
+std::vector<std::string> row_lines(const Grouping& g, const TopRow& r, const TopState& st,
+                                   const Widths& w, bool selected, bool utf8) {
+  auto [id1, id2] = identity(g, r, st, w.id);
   double max = 0;
   for (double x : r.spark.tx) max = std::max(max, x);
   for (double x : r.spark.rx) max = std::max(max, x);
   std::string cursor = selected ? ">" : " ";
-  return {cursor + fit(id1, id_w) + " =>" + numbers(r, true, st) + "  " +
-              spark_text(r.spark.tx, max, utf8),
-          cursor + fit(id2, id_w) + " <=" + numbers(r, false, st) + "  " +
-              spark_text(r.spark.rx, max, utf8)};
+  std::string l1 = cursor + fit(id1, w.id) + " =>" + numbers(r, true, st) + "  " +
+                   spark_text(r.spark.tx, max, utf8);
+  if (w.extra) l1 += "  " + fit(r.row.who.exe.value_or(""), w.extra);
+  return {l1, cursor + fit(id2, w.id) + " <=" + numbers(r, false, st) + "  " +
+                  spark_text(r.spark.rx, max, utf8)};
 }
 
-std::string column_header(const TopState& st, size_t id_w, size_t spark_w) {
-  std::string id =
-      st.query.view == View::processes ? "   PID USER     PROGRAM"
-      : st.query.view == View::connections
-          ? (id_w >= 48 ? "   PID PROGRAM PROTO LOCAL / REMOTE" : "   PID PROGRAM PROTO PORT")
-          : "REMOTE HOST";
+std::string column_header(const Grouping& g, const TopState& st, const Widths& w) {
+  Layout l = layout(g.kind);
+  std::string id = l.header ? l.header(w.id) : generic_header(g);
   std::string cols;
-  for (const char* w : {"2s", "10s", "40s"}) cols += right(w, kNum);
+  for (const char* name : {"2s", "10s", "40s"}) cols += right(name, kNum);
   cols += st.cumulative ? right("TOTAL", kTotalW) : right("PEAK", kNum) + right("TOTAL", kNum);
-  return " " + fit(id, id_w) + "   " + cols + "  " + fit("LAST 40s", spark_w);
+  std::string out = " " + fit(id, w.id) + "   " + cols + "  " + fit("LAST 40s", w.spark);
+  if (w.extra) out += "  EXECUTABLE";
+  return out;
 }
 
 std::vector<std::string> header_lines(const TopHeader& h, const TopState& st) {
@@ -124,8 +244,8 @@ std::vector<std::string> header_lines(const TopHeader& h, const TopState& st) {
   std::string view = view_name(st.query.view) + (h.drill_name.empty() ? "" : " of " + h.drill_name);
   std::string l1 = "netacct top " + h.clock + "  " + h.backend + "  " + view + "  " + mode +
                    (st.paused ? "  PAUSED" : "") + "  h: help";
-  std::string l2 = "total  sent " + compact(h.totals.rates.tx[0], st.bits) + "/s  received " +
-                   compact(h.totals.rates.rx[0], st.bits) + "/s  (2s)   " +
+  std::string l2 = "total  sent " + amount(h.totals.rates.tx[0], st.bits) + "/s  received " +
+                   amount(h.totals.rates.rx[0], st.bits) + "/s  (2s)   " +
                    std::to_string(h.totals.processes) + " processes  " +
                    std::to_string(h.totals.connections) + " connections";
   char cost[128];
@@ -139,19 +259,25 @@ std::vector<std::string> header_lines(const TopHeader& h, const TopState& st) {
   std::string l3 = cost;
   if (st.editing)
     l3 += "   filter: " + *st.editing + "_";
-  else if (!st.query.filter.empty())
-    l3 += "   filter: " + st.query.filter;
+  else if (!st.filter.empty())
+    l3 += "   filter: " + st.filter;
   return {l1, l2, l3};
 }
 
-const std::vector<std::string>& help_lines() {
-  static const std::vector<std::string> lines = {
+std::string views_list() {
+  std::string out;
+  for (const auto& g : groupings()) out += (out.empty() ? "" : ", ") + g.title;
+  return out;
+}
+
+std::vector<std::string> help_lines() {
+  return {
       "keys",
       "  q            quit",
       "  up/down j/k  move the selection",
       "  Enter        show the selected process's connections and remote hosts",
       "  Backspace    back (also Esc)",
-      "  Tab          cycle views: processes, connections, remote hosts",
+      "  Tab          cycle views: " + views_list(),
       "  s / r / t    sort by sent / received / total",
       "  1 / 2 / 3    sort by the 2 s / 10 s / 40 s average",
       "  c            rate or cumulative bytes",
@@ -162,43 +288,35 @@ const std::vector<std::string>& help_lines() {
       "  /            filter by program, address or port (Enter applies, Esc clears)",
       "  h ?          this help (any key closes it)",
   };
-  return lines;
 }
 
 }  // namespace
 
+std::string shown_text(const Grouping& g, const TopRow& r, const TopState& st,
+                       const std::string& title) {
+  for (const auto& c : g.columns)
+    if (c.title == title) return shown(c, r.row, st);
+  return "";
+}
+
+std::vector<TopRow> visible_rows(const TopModel& model, const TopState& st) {
+  const Grouping& g = grouping(st.query.view);
+  std::vector<TopRow> out = model.rows(st.query);
+  std::set<ProcId> via_conns;
+  if (g.kind == GroupKind::process && !st.filter.empty()) {
+    const Grouping& conns = grouping(GroupKind::connection);
+    for (const auto& c : model.rows({.view = conns.kind, .spark_buckets = 0}))
+      if (matches(conns, c, st)) via_conns.insert(c.row.key.proc);
+  }
+  std::erase_if(
+      out, [&](const TopRow& r) { return !matches(g, r, st) && !via_conns.count(r.row.key.proc); });
+  sort_rows(out, st.sort, st.window);
+  return out;
+}
+
 size_t spark_width(size_t width) { return width >= 110 ? 20 : 8; }
 
-std::string view_name(View v) {
-  switch (v) {
-    case View::processes:
-      return "processes";
-    case View::connections:
-      return "connections";
-    default:
-      return "remote hosts";
-  }
-}
-
-std::string compact(double bytes, bool bits) {
-  double v = bits ? bytes * 8 : bytes;
-  double base = bits ? 1000 : 1024;
-  static const char* units[] = {"", "K", "M", "G", "T", "P"};
-  int u = 0;
-  while (v >= 999.5 && u < 5) {
-    v /= base;
-    ++u;
-  }
-  char buf[32];
-  const char* suffix = bits ? "b" : (u == 0 ? "B" : "");
-  if (u == 0 || v >= 99.95)
-    std::snprintf(buf, sizeof buf, "%.0f%s%s", v, units[u], suffix);
-  else if (v >= 9.995)
-    std::snprintf(buf, sizeof buf, "%.1f%s%s", v, units[u], suffix);
-  else
-    std::snprintf(buf, sizeof buf, "%.2f%s%s", v, units[u], suffix);
-  return buf;
-}
+std::string view_name(GroupKind v) { return grouping(v).title; }
 
 size_t first_visible(size_t selected, size_t rows, size_t visible) {
   if (visible == 0 || rows <= visible) return 0;
@@ -208,20 +326,19 @@ size_t first_visible(size_t selected, size_t rows, size_t visible) {
 
 std::vector<std::string> render_top(const TopHeader& header, const std::vector<TopRow>& rows,
                                     const TopState& st, size_t width, size_t height, bool utf8) {
-  size_t spark_w = spark_width(width);
-  size_t fixed = 1 + 3 + numbers_width(st) + 2 + spark_w;
-  size_t id_w = width > fixed + 12 ? width - fixed : 12;
+  const Grouping& g = grouping(st.query.view);
+  Widths w = widths(g, st, width);
   std::vector<std::string> out = header_lines(header, st);
   out.push_back("");
   if (st.help) {
     for (const auto& l : help_lines()) out.push_back(l);
   } else {
-    out.push_back(column_header(st, id_w, spark_w));
+    out.push_back(column_header(g, st, w));
     size_t room = height > out.size() ? (height - out.size()) / 2 : 0;
     size_t visible = height == 0 ? rows.size() : room;
     size_t first = first_visible(st.selected, rows.size(), visible);
     for (size_t i = first; i < rows.size() && i < first + visible; ++i)
-      for (auto& l : row_lines(rows[i], st, id_w, i == st.selected && height != 0, utf8))
+      for (auto& l : row_lines(g, rows[i], st, w, i == st.selected && height != 0, utf8))
         out.push_back(std::move(l));
     if (rows.empty()) out.push_back(" (no traffic in the last 40 s)");
   }

@@ -1,17 +1,23 @@
-// The live view as a pure function: model rows + view state -> lines of
-// text of exactly the terminal's width. No escape codes: the terminal layer
-// only positions them, so frames are golden-tested as plain strings.
+// The live view as pure functions: the model's rows + view state -> the
+// rows on screen (filtered, sorted) -> lines of text of exactly the
+// terminal's width. No escape codes: the terminal layer only positions
+// them, so frames are golden-tested as plain strings.
 #pragma once
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "model/top_model.hpp"
+#include "output/format.hpp"
 
 namespace netacct {
 
 struct TopState {
-  TopQuery query;
+  TopQuery query;                      // what the model is asked for
+  SortBy sort = SortBy::total;         // s r t
+  size_t window = 0;                   // 1 2 3: index into kRateWindows used for sorting
+  bool show_ports = true;              // P
+  std::string filter;                  // substring of what a row shows, or a whole PID
   bool cumulative = false;             // c: cumulative bytes instead of rates
   bool bits = false;                   // b
   bool paused = false;                 // p
@@ -19,6 +25,7 @@ struct TopState {
   bool dns = false;                    // n
   size_t selected = 0;                 // index into the rows
   std::optional<std::string> editing;  // filter being typed after '/'
+  Namer name;                          // names for remote addresses while `dns` is on
 };
 
 struct TopHeader {
@@ -28,20 +35,27 @@ struct TopHeader {
   double cpu_percent = 0;    // netacct's own CPU, of one core
   double ns_per_event = -1;  // kernel programs' mean run time; < 0 unknown
   uint64_t evicted = 0;      // connection entries lost to the LRU
-  std::string drill_name;    // "postgres (4121)" when drilled in
+  std::string drill_name;    // "PID 4121" when drilled in
 };
+
+// The view's rows as shown: the filter applied to the text on screen (a
+// process also matches through its connections, so "/5432" finds who talks
+// to or serves port 5432), then sorted.
+std::vector<TopRow> visible_rows(const TopModel& model, const TopState& st);
+
+// The text a row shows for the column titled `title` ("PROGRAM", "REMOTE"):
+// remote addresses named while DNS is on, ports only while shown.
+std::string shown_text(const Grouping& g, const TopRow& r, const TopState& st,
+                       const std::string& title);
 
 // `height` 0: as many lines as needed (batch mode).
 std::vector<std::string> render_top(const TopHeader& header, const std::vector<TopRow>& rows,
                                     const TopState& state, size_t width, size_t height, bool utf8);
 
-// Compact amount: "0B", "512B", "1.50K", "245M"; with bits "1.97Gb".
-std::string compact(double bytes, bool bits);
-
 // Which row index is first on screen so that `selected` is visible.
 size_t first_visible(size_t selected, size_t rows, size_t visible);
 
-std::string view_name(View v);
+std::string view_name(GroupKind v);
 
 // History columns: 8 buckets of 5 s on an 80-column screen, 20 of 2 s when
 // there is room.

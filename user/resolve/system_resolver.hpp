@@ -1,9 +1,9 @@
-// The product's Resolver: procfs for processes, the cgroup2 tree for
-// cgroups, the password database for users (cached).
+// The product's Resolver: procfs for executables, the cgroup2 tree for
+// cgroups and container names, the password database for users (cached).
 #pragma once
 #include <map>
 
-#include "model/report.hpp"
+#include "model/attribution.hpp"
 #include "resolve/cgroup.hpp"
 #include "resolve/procfs.hpp"
 
@@ -11,9 +11,12 @@ namespace netacct {
 
 class SystemResolver : public Resolver {
  public:
-  bool alive(const ProcId& id) override { return procfs_.alive(id); }
   std::optional<std::string> exe(uint32_t pid) override { return procfs_.exe(pid); }
-  std::optional<std::string> cgroup(uint64_t id) override { return cgroups_.path(id); }
+  CgroupName cgroup(uint64_t id) override {
+    CgroupName out{.path = cgroups_.path(id)};
+    if (out.path) out.container = container_name(*out.path);
+    return out;
+  }
   std::optional<std::string> user(uint32_t uid) override {
     auto it = users_.find(uid);
     if (it == users_.end()) it = users_.emplace(uid, user_name(uid)).first;
@@ -24,25 +27,6 @@ class SystemResolver : public Resolver {
   ProcFs procfs_;
   CgroupResolver cgroups_;
   std::map<uint32_t, std::optional<std::string>> users_;
-};
-
-// One refresh's view of another resolver: each process's liveness is read
-// from /proc once, however many steps ask (the poller and the model both do).
-class RefreshResolver : public Resolver {
- public:
-  explicit RefreshResolver(Resolver& inner) : inner_(inner) {}
-  bool alive(const ProcId& id) override {
-    auto it = alive_.find(id);
-    if (it == alive_.end()) it = alive_.emplace(id, inner_.alive(id)).first;
-    return it->second;
-  }
-  std::optional<std::string> exe(uint32_t pid) override { return inner_.exe(pid); }
-  std::optional<std::string> cgroup(uint64_t id) override { return inner_.cgroup(id); }
-  std::optional<std::string> user(uint32_t uid) override { return inner_.user(uid); }
-
- private:
-  Resolver& inner_;
-  std::map<ProcId, bool> alive_;
 };
 
 }  // namespace netacct

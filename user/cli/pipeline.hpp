@@ -1,0 +1,30 @@
+// The start of every command's data flow, built once: kernel maps -> window
+// (Poller) -> attributed traffic (Attributor, with the system's resolver and
+// the command's selection). Sinks take it from here.
+#pragma once
+#include "cli/poller.hpp"
+#include "model/attribution.hpp"
+#include "resolve/procfs.hpp"
+#include "resolve/system_resolver.hpp"
+
+namespace netacct {
+
+class Pipeline {
+ public:
+  Pipeline(const Session& session, Selection selection)
+      : poller_(session, [this](const ProcId& id) { return procfs_.alive(id); }),
+        attributor_(std::move(selection), resolver_) {}
+  Pipeline(const Pipeline&) = delete;
+  Pipeline& operator=(const Pipeline&) = delete;
+
+  Attributed next() { return attributor_.attribute(poller_.poll()); }
+  int64_t last_mono_ns() const { return poller_.last_mono_ns(); }
+
+ private:
+  ProcFs procfs_;
+  SystemResolver resolver_;
+  Poller poller_;
+  Attributor attributor_;
+};
+
+}  // namespace netacct

@@ -1,0 +1,92 @@
+#include "model/attribution.hpp"
+
+namespace netacct {
+
+const Identity& Attributed::identity(const ProcId& id) const {
+  static const Identity unknown;
+  auto it = who.find(id);
+  return it == who.end() ? unknown : it->second;
+}
+
+// Resolving costs syscalls (readlink, getpwuid, a cgroup walk), so it runs
+// once per process, and again only after an exec (a new name) or a move to
+// another cgroup. A process found gone is never resolved: its PID may
+// already name another program.
+const Identity& Attributor::identify(const ProcId& id, const ProcInfo& info) {
+  auto [it, fresh] = known_.try_emplace(id);
+  Identity& who = it->second;
+  bool changed = fresh || who.comm != info.comm || who.cgroup_id != info.cgroup_id;
+  if (!changed) return who;
+  who.proc = id;
+  who.comm = info.comm;
+  who.uid = info.uid;
+  who.cgroup_id = info.cgroup_id;
+  who.exited = who.exited || gone_.count(id) > 0;
+  if (fresh) who.user = resolver_.user(info.uid);
+  if (!who.exited) who.exe = resolver_.exe(id.tgid);
+  CgroupName cg = resolver_.cgroup(info.cgroup_id);
+  who.cgroup = cg.path;
+  who.container = cg.container;
+  return who;
+}
+
+void Attributor::add_procs(const Window& w, Attributed& a) {
+  for (const auto& d : w.procs) {
+    if (!selection_.wants(d.id.tgid)) continue;
+    uint64_t tx = d.bytes.total_tx(selection_.loopback);
+    uint64_t rx = d.bytes.total_rx(selection_.loopback);
+    if (!tx && !rx) continue;
+    a.who[d.id] = identify(d.id, d.info);
+    a.procs.push_back({.id = d.id, .tx = tx, .rx = rx});
+    a.tx_bytes += tx;
+    a.rx_bytes += rx;
+  }
+}
+
+void Attributor::add_conns(const Window& w, Attributed& a) {
+  std::map<ProcId, std::pair<uint64_t, uint64_t>> shown;
+  for (const auto& d : w.conns) {
+    if (!selection_.wants(d.id.proc.tgid) || (d.info.loopback && !selection_.loopback)) continue;
+    a.conns.push_back({.id = d.id, .info = d.info, .tx = d.tx, .rx = d.rx});
+    shown[d.id.proc].first += d.tx;
+    shown[d.id.proc].second += d.rx;
+    // A connection whose process entry did not move (or was evicted) still
+    // names its owner when the owner is known.
+    if (!a.who.count(d.id.proc))
+      if (auto k = known_.find(d.id.proc); k != known_.end()) a.who[d.id.proc] = k->second;
+  }
+  for (const auto& p : a.procs) {
+    const auto& [tx, rx] = shown[p.id];
+    a.loss.unattributed_tx += p.tx > tx ? p.tx - tx : 0;
+    a.loss.unattributed_rx += p.rx > rx ? p.rx - rx : 0;
+  }
+}
+
+// A process stays in the poller's exit list for two polls (found gone, then
+// its entries deleted after one last read); its identity is kept until then.
+void Attributor::add_exited(Attributed& a) {
+  for (const auto& id : gone_)
+    if (selection_.wants(id.tgid)) a.exited.push_back(id);
+  for (const auto& id : was_gone_)
+    if (!gone_.count(id)) known_.erase(id);
+  was_gone_ = gone_;
+}
+
+Attributed Attributor::attribute(const Window& w) {
+  Attributed a{.start_mono = w.start_mono,
+               .end_mono = w.end_mono,
+               .start_wall = w.start_wall,
+               .end_wall = w.end_wall};
+  // Exits first, so this window's identities already carry them.
+  gone_ = {w.exited.begin(), w.exited.end()};
+  for (const auto& id : gone_)
+    if (auto k = known_.find(id); k != known_.end()) k->second.exited = true;
+  add_procs(w, a);
+  add_conns(w, a);
+  add_exited(a);
+  a.loss.conns_evicted = w.conns_evicted;
+  a.loss.insert_failed = w.insert_failed;
+  return a;
+}
+
+}  // namespace netacct

@@ -1,0 +1,103 @@
+// Attribution: the one step that turns a window of kernel deltas into
+// traffic of known processes. Each process's identity is resolved here and
+// nowhere else, the selection (--pid, --loopback) is applied here for every
+// command, and "exited" comes from the poller's own list. Everything after
+// this step (groupings, report sums, top histories) only reads.
+#pragma once
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "model/accountant.hpp"
+
+namespace netacct {
+
+// What every command shows: one definition, applied in one place.
+struct Selection {
+  std::set<uint32_t> pids;  // empty: every process
+  bool loopback = false;    // include traffic that stays on this host
+  bool wants(uint32_t pid) const { return pids.empty() || pids.count(pid) > 0; }
+};
+
+// Who a process is, resolved once (and again only when the kernel reports
+// a new program name or cgroup for it).
+struct Identity {
+  ProcId proc;
+  std::string comm;
+  uint32_t uid = 0;
+  uint64_t cgroup_id = 0;
+  std::optional<std::string> user, exe, cgroup, container;
+  bool exited = false;
+};
+
+struct CgroupName {
+  std::optional<std::string> path;       // "/system.slice/nginx.service"
+  std::optional<std::string> container;  // "docker:0123456789ab", "nginx.service"
+};
+
+// What attribution needs from the system: procfs, cgroupfs and the password
+// database in the product (resolve/), a fake in tests.
+class Resolver {
+ public:
+  virtual ~Resolver() = default;
+  virtual std::optional<std::string> exe(uint32_t pid) = 0;
+  virtual std::optional<std::string> user(uint32_t uid) = 0;
+  virtual CgroupName cgroup(uint64_t cgroup_id) = 0;
+};
+
+struct ProcTraffic {
+  ProcId id;
+  uint64_t tx = 0, rx = 0;
+};
+
+struct ConnTraffic {
+  ConnId id;
+  ConnInfo info;
+  uint64_t tx = 0, rx = 0;
+};
+
+// Where bytes went that per-socket detail does not show.
+struct Loss {
+  uint64_t conns_evicted = 0;    // since start
+  uint64_t insert_failed = 0;    // in this window
+  uint64_t unattributed_tx = 0;  // process bytes with no connection row
+  uint64_t unattributed_rx = 0;
+};
+
+// One window, attributed and selected.
+struct Attributed {
+  int64_t start_mono = 0, end_mono = 0;
+  int64_t start_wall = 0, end_wall = 0;
+  std::map<ProcId, Identity> who;  // every process named below
+  std::vector<ProcTraffic> procs;  // processes that moved selected bytes
+  std::vector<ConnTraffic> conns;  // their connections that did
+  std::vector<ProcId> exited;      // selected processes that exited at this poll
+  uint64_t tx_bytes = 0, rx_bytes = 0;
+  Loss loss;
+  double seconds() const { return double(end_mono - start_mono) / 1e9; }
+  const Identity& identity(const ProcId& id) const;
+};
+
+class Attributor {
+ public:
+  Attributor(Selection selection, Resolver& resolver)
+      : selection_(std::move(selection)), resolver_(resolver) {}
+  Attributed attribute(const Window& w);
+  const Selection& selection() const { return selection_; }
+
+ private:
+  Selection selection_;
+  Resolver& resolver_;
+  std::map<ProcId, Identity> known_;  // processes seen so far, until their entries go
+  std::set<ProcId> gone_, was_gone_;  // the poller's exit list, this poll and the last
+
+  const Identity& identify(const ProcId& id, const ProcInfo& info);
+  void add_procs(const Window& w, Attributed& a);
+  void add_conns(const Window& w, Attributed& a);
+  void add_exited(Attributed& a);
+};
+
+}  // namespace netacct

@@ -1,0 +1,100 @@
+// Groupings as a table. Each grouping (process, connection, remote host;
+// later container, interface, flow) is one entry: a key function over the
+// attributed traffic, a description of a new row, and typed columns. The
+// report's window sums, top's per-row histories and every sink iterate this
+// table, so a new grouping is one entry plus its key function.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "model/attribution.hpp"
+
+namespace netacct {
+
+// Index into groupings(), in the order views cycle and JSON arrays appear.
+enum class GroupKind { process, connection, remote };
+
+// One row's identity in every grouping; fields a grouping does not use stay
+// zero, so keys of one grouping compare field by field.
+struct GroupKey {
+  ProcId proc;
+  uint64_t cookie = 0;
+  RemoteKey remote;
+  auto operator<=>(const GroupKey&) const = default;
+};
+
+// One item of attributed traffic: a process's bytes, or one connection's.
+struct TrafficItem {
+  ProcId proc;
+  const ConnTraffic* conn = nullptr;  // null for a process's own total
+  uint64_t tx = 0, rx = 0;
+};
+
+// One row of a grouping: who or what it is, and its bytes.
+struct GroupRow {
+  GroupKey key;
+  Identity who;   // the process (groupings that have one)
+  ConnInfo conn;  // the connection (connection grouping)
+  uint64_t tx = 0, rx = 0;
+  double tx_rate = 0, rx_rate = 0;          // over the report's window
+  uint64_t processes = 0, connections = 0;  // distinct contributors
+};
+
+// How a sink reads a cell: bytes are integers in JSON and CSV and human
+// units in text; endpoints "addr:port"; addresses bare; null stays null.
+enum class Unit { text, count, bytes, rate, proto, family, endpoint, address, flag };
+struct Address {
+  uint16_t family = 0;
+  std::array<uint8_t, 16> addr{};
+  std::optional<uint16_t> port;  // endpoints have one
+};
+using Cell = std::variant<std::monostate, std::string, uint64_t, double, bool, Address>;
+
+enum Sink : unsigned { kJson = 1, kCsv = 2, kText = 4, kAll = 7 };
+
+struct Column {
+  std::string name;   // JSON and CSV field
+  std::string title;  // text heading
+  Unit unit = Unit::text;
+  unsigned sinks = kAll;
+  Cell (*get)(const GroupRow&) = nullptr;
+};
+
+struct Grouping {
+  GroupKind kind;
+  std::string name;          // `--by` value: "process"
+  std::string plural;        // JSON array and `--view` value: "processes"
+  std::string title;         // top's name for the view: "remote hosts"
+  bool from_conns = false;   // fed by connection traffic, else by process totals
+  bool has_process = false;  // each row belongs to one process (drill-down filters by it)
+  bool until_exit = false;   // top keeps idle rows (and their totals) until the process exits
+  GroupKey (*key)(const TrafficItem&) = nullptr;
+  std::vector<Column> columns;
+};
+
+const std::vector<Grouping>& groupings();
+const Grouping& grouping(GroupKind kind);
+const Grouping* find_grouping(const std::string& name_or_plural);
+
+// Calls f(item) for every item of the grouping's source in `a`.
+template <typename F>
+void for_each_item(const Grouping& g, const Attributed& a, F&& f) {
+  if (g.from_conns)
+    for (const auto& c : a.conns)
+      f(TrafficItem{.proc = c.id.proc, .conn = &c, .tx = c.tx, .rx = c.rx});
+  else
+    for (const auto& p : a.procs) f(TrafficItem{.proc = p.id, .tx = p.tx, .rx = p.rx});
+}
+
+// A fresh row for the item's key: its identity, no bytes yet.
+GroupRow new_row(const Grouping& g, const TrafficItem& item, const Attributed& a);
+
+// The same key restricted to one process (a drill-down of a grouping whose
+// rows span processes, such as remote hosts).
+GroupKey scoped(GroupKey key, const ProcId& proc);
+
+}  // namespace netacct
