@@ -441,3 +441,29 @@ TEST(ViewName, Names) {
 }
 
 }  // namespace
+
+namespace {
+
+// Regression (fixed): on a 200-column terminal the PROGRAM column stretched
+// across the screen and pushed the numbers 130 columns away from the name.
+// The name column stops at 40 cells; the rest shows the executable.
+TEST(RenderTop, WideTerminalKeepsNumbersNextToTheName) {
+  TopRow r = busy(20);
+  r.row.who.exe = "/usr/lib/postgresql/15/bin/postgres";
+  TopRow q = quiet(20);
+  auto f = render(header(), {r, q}, {}, 200, 0, true);
+  EXPECT_EQ(trimmed(f[4]),
+            "    PID USER     PROGRAM                         2s    10s    40s   PEAK  TOTAL  "
+            "LAST 40s              EXECUTABLE");
+  EXPECT_EQ(trimmed(f[5]),
+            "   4121 postgres postgres                 =>  1.50K  10.0K   512B  4.00K  1.00M    "
+            "▁▁▂▂▃▃▄▄▄▅▅▆▆▇▇███  /usr/lib/postgresql/15/bin/postgres");
+  EXPECT_EQ(trimmed(f[6]),
+            "                                          <=  12.0K  1.95M     0B  2.38M  3.00G  "
+            "▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄▄█");
+  EXPECT_EQ(f[7].find("=>"), f[5].find("=>"));
+  EXPECT_TRUE(trimmed(f[7]).ends_with("▁")) << f[7];  // curl's executable is unknown
+  EXPECT_EQ(cells(f[5]), 200u);
+}
+
+}  // namespace
