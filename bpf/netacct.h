@@ -43,7 +43,7 @@
  * a limited number of pending returns (maxactive, by default a small multiple
  * of the CPU count), so 8192 threads inside socket calls at once is more than
  * can be counted anyway. A full map leaves a call uncounted; an entry whose
- * return was missed is replaced at its thread's next call.
+ * return was missed stays until its thread's next call replaces it.
  */
 #define NA_MAX_PROCS 16384
 #define NA_MAX_CONNS 65536
