@@ -288,8 +288,10 @@ TEST(Output, JsonHasEveryGroupingsArrayWithItsColumns) {
   for (const auto& g : groupings()) {
     ASSERT_TRUE(j[g.plural].is_array()) << g.plural;
     ASSERT_FALSE(j[g.plural].empty()) << g.plural;
-    for (const auto& c : g.columns)
-      if (c.sinks & kJson)
+    for (const auto& c : g.columns) {
+      if (c.sinks & kJson) {
         EXPECT_TRUE(j[g.plural][0].contains(c.name)) << g.plural << "." << c.name;
+      }
+    }
   }
 }
