@@ -11,6 +11,10 @@ Poller::Poller(const Session& s, Alive alive)
   accountant_.prime(last_);
 }
 
+// Every process seen is tracked until it is found gone, even after the
+// kernel's LRU evicted its entry: later steps (attribution, top's rows) keep
+// state per process and rely on this list to release it.
+//
 // A process found gone at one poll may still have moved bytes between that
 // poll's read and its exit: its entries are read once more, at the next
 // poll, and only then deleted, so nothing it moved is lost.
@@ -19,9 +23,12 @@ Window Poller::poll() {
   Window w = accountant_.advance(last_);
   std::vector<ProcId> done(gone_.begin(), gone_.end());
   accountant_.forget(done, reader_.remove(done, last_));
-  std::set<ProcId> now;
   for (const auto& p : last_.procs)
-    if (!gone_.count(p.id) && !alive_(p.id)) now.insert(p.id);
+    if (!gone_.count(p.id)) tracked_.insert(p.id);
+  std::set<ProcId> now;
+  for (const auto& id : tracked_)
+    if (!alive_(id)) now.insert(id);
+  for (const auto& id : now) tracked_.erase(id);
   w.exited = done;
   w.exited.insert(w.exited.end(), now.begin(), now.end());
   gone_ = std::move(now);

@@ -24,7 +24,8 @@ class Poller {
   Alive alive_;
   Accountant accountant_;
   Snapshot last_;
-  std::set<ProcId> gone_;  // found gone at the last poll: deleted after this read
+  std::set<ProcId> tracked_;  // seen and not yet found gone
+  std::set<ProcId> gone_;     // found gone at the last poll: deleted after this read
 };
 
 }  // namespace netacct
