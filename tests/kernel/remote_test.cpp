@@ -312,11 +312,13 @@ uint64_t csvCount(const std::string& cell, const std::string& row) {
 class RemoteBy : public RemoteTest {
  protected:
   // `netacct report --by remote -i 1 -c N` around one run of the scenario;
-  // N one-second windows are plenty for it. netacct's stdout, or nullopt
+  // the exchange takes well under a second here (a few under TCG qemu), so
+  // 3 + scale one-second windows hold it without making the guest's suite
+  // wait a scaled 4 s per run. netacct's stdout, or nullopt
   // (with the failure recorded) if it did not start or did not exit 0.
   std::optional<std::string> reportByRemote(const std::string& format, Truth& truth) {
     prepare(AF_INET, "rmby");
-    const int windows = scaledSeconds(4);
+    const int windows = 3 + scaledSeconds(1);
     Process na({"report", "--by", "remote", "--format", format, "--interval", "1", "--count",
                 std::to_string(windows), "--backend", testBackend()});
     if (!na.waitOutput(
