@@ -3,6 +3,8 @@
 // the command's selection). Sinks take it from here.
 #pragma once
 #include "cli/poller.hpp"
+#include "kernel/loader.hpp"
+#include "kernel/snapshot.hpp"
 #include "model/attribution.hpp"
 #include "resolve/procfs.hpp"
 #include "resolve/system_resolver.hpp"
@@ -12,7 +14,8 @@ namespace netacct {
 class Pipeline {
  public:
   Pipeline(const Session& session, Selection selection)
-      : poller_(session, [this](const ProcId& id) { return procfs_.alive(id); }),
+      : maps_(session.procs_fd(), session.conns_fd(), session.stats_fd()),
+        poller_(maps_, [this](const ProcId& id) { return procfs_.alive(id); }),
         attributor_(std::move(selection), resolver_) {}
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -23,6 +26,7 @@ class Pipeline {
  private:
   ProcFs procfs_;
   SystemResolver resolver_;
+  MapReader maps_;
   Poller poller_;
   Attributor attributor_;
 };

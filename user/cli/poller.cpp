@@ -4,10 +4,8 @@
 
 namespace netacct {
 
-Poller::Poller(const Session& s, Alive alive)
-    : reader_(s.procs_fd(), s.conns_fd(), s.stats_fd()),
-      alive_(std::move(alive)),
-      last_(reader_.read()) {
+Poller::Poller(SnapshotSource& source, Alive alive)
+    : reader_(source), alive_(std::move(alive)), last_(reader_.read()) {
   accountant_.prime(last_);
 }
 

@@ -5,8 +5,6 @@
 #include <functional>
 #include <set>
 
-#include "kernel/loader.hpp"
-#include "kernel/snapshot.hpp"
 #include "model/accountant.hpp"
 
 namespace netacct {
@@ -15,12 +13,12 @@ class Poller {
  public:
   using Alive = std::function<bool(const ProcId&)>;
   // The first snapshot is the baseline.
-  Poller(const Session& session, Alive alive);
+  Poller(SnapshotSource& source, Alive alive);
   Window poll();
   int64_t last_mono_ns() const { return last_.mono_ns; }
 
  private:
-  MapReader reader_;
+  SnapshotSource& reader_;
   Alive alive_;
   Accountant accountant_;
   Snapshot last_;

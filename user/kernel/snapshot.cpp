@@ -97,7 +97,7 @@ KernelStats read_stats(int fd) {
 
 }  // namespace
 
-Snapshot MapReader::read() const {
+Snapshot MapReader::read() {
   Snapshot snap;
   // Stats first: an entry created after this read is never counted as evicted.
   snap.stats = read_stats(stats_fd_);
@@ -116,7 +116,7 @@ Snapshot MapReader::read() const {
   return snap;
 }
 
-uint64_t MapReader::remove(const std::vector<ProcId>& gone, const Snapshot& snap) const {
+uint64_t MapReader::remove(const std::vector<ProcId>& gone, const Snapshot& snap) {
   std::set<ProcId> dead(gone.begin(), gone.end());
   uint64_t deleted = 0;
   for (const auto& c : snap.conns) {

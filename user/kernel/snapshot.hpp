@@ -7,14 +7,12 @@
 
 namespace netacct {
 
-class MapReader {
+class MapReader : public SnapshotSource {
  public:
   MapReader(int procs_fd, int conns_fd, int stats_fd)
       : procs_fd_(procs_fd), conns_fd_(conns_fd), stats_fd_(stats_fd) {}
-  Snapshot read() const;
-  // Removes the processes' entries and their connections (found in `snap`);
-  // returns how many connection entries were deleted.
-  uint64_t remove(const std::vector<ProcId>& gone, const Snapshot& snap) const;
+  Snapshot read() override;
+  uint64_t remove(const std::vector<ProcId>& gone, const Snapshot& snap) override;
 
  private:
   int procs_fd_, conns_fd_, stats_fd_;

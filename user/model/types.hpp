@@ -97,4 +97,15 @@ struct Snapshot {
   KernelStats stats;
 };
 
+// Where snapshots come from: the kernel's maps in the product
+// (kernel/snapshot), a script in tests.
+class SnapshotSource {
+ public:
+  virtual ~SnapshotSource() = default;
+  virtual Snapshot read() = 0;
+  // Deletes the processes' entries and their connections (found in `snap`);
+  // returns how many connection entries were deleted.
+  virtual uint64_t remove(const std::vector<ProcId>& gone, const Snapshot& snap) = 0;
+};
+
 }  // namespace netacct
