@@ -467,3 +467,26 @@ TEST(RenderTop, WideTerminalKeepsNumbersNextToTheName) {
 }
 
 }  // namespace
+
+namespace {
+
+// Names a process or a DNS answer controls never reach the terminal raw.
+TEST(RenderTop, HostileNamesAreEscaped) {
+  TopRow r = quiet();
+  r.row.who.exited = false;
+  r.row.who.comm = "\x1b[2J\n\xff";
+  auto f = render(header(), {r}, {}, 80, 0, true);
+  EXPECT_EQ(f[5],
+            "      7 alice    \\x1b[2J\\x0a\\xff =>   100B    50B    25B   100B   500B        ▁ ");
+  TopState st = in(GroupKind::remote);
+  st.dns = true;
+  st.name = [](uint16_t, const std::array<uint8_t, 16>&) -> std::optional<std::string> {
+    return "evil\x1b]0;pwned\x07.example";
+  };
+  f = render(header(), hosts(), st, 80, 0, true);
+  EXPECT_TRUE(f[5].starts_with(" evil\\x1b]0;pwned\\x07.example ")) << f[5];
+  for (const auto& line : f)
+    for (unsigned char c : line) EXPECT_GE(c, 0x20) << line;
+}
+
+}  // namespace

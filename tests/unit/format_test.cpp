@@ -163,3 +163,58 @@ TEST(Format, PlainTextOfCells) {
   EXPECT_EQ(plain_text(Cell(209715.25), Unit::rate), "209715.2");
   EXPECT_EQ(plain_text(Cell(true), Unit::flag), "true");
 }
+
+namespace {
+
+// The reverse of the escaping, as a consumer of netacct's output would write
+// it: "\\" is a backslash, "\xNN" a byte.
+std::string unescape(const std::string& s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] != '\\') {
+      out += s[i];
+    } else if (s[i + 1] == '\\') {
+      out += '\\';
+      ++i;
+    } else {
+      out += char(std::stoi(s.substr(i + 2, 2), nullptr, 16));
+      i += 3;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST(Escape, ControlsAndInvalidUtf8) {
+  EXPECT_EQ(escape_visible("\x1b[2J"), "\\x1b[2J");
+  EXPECT_EQ(escape_visible("a\tb\nc\rd"), "a\\x09b\\x0ac\\x0dd");
+  EXPECT_EQ(escape_visible("\x7f"), "\\x7f");
+  EXPECT_EQ(escape_visible("\xc2\x9b"), "\\xc2\\x9b");                    // C1 CSI
+  EXPECT_EQ(escape_visible("\xc2\xa0"), "\xc2\xa0");                      // U+00A0 is printable
+  EXPECT_EQ(escape_visible("caf\xc3"), "caf\\xc3");                       // cut mid-character
+  EXPECT_EQ(escape_visible("\xc0\xaf"), "\\xc0\\xaf");                    // overlong '/'
+  EXPECT_EQ(escape_visible("\xed\xa0\x80"), "\\xed\\xa0\\x80");           // a surrogate
+  EXPECT_EQ(escape_visible("\xf4\x90\x80\x80"), "\\xf4\\x90\\x80\\x80");  // above U+10FFFF
+  EXPECT_EQ(escape_visible("\xf0\x9f\x98\x80"), "\xf0\x9f\x98\x80");      // an emoji stays
+  EXPECT_EQ(escape_visible("a\\b"), "a\\\\b");
+  EXPECT_EQ(escape_json("\x1b[2J\t"), "\x1b[2J\t");  // JSON escapes these itself
+  EXPECT_EQ(escape_json("caf\xc3\\"), "caf\\xc3\\\\");
+}
+
+TEST(Escape, IsReversibleAndLeavesNoControlCharacter) {
+  std::string all;
+  for (int b = 0; b < 256; ++b) all += char(b);
+  for (const std::string& raw : {all, std::string("\\x41"), std::string("caf\xc3\xa9\xc3")}) {
+    std::string shown = escape_visible(raw);
+    EXPECT_EQ(unescape(shown), raw);
+    EXPECT_EQ(unescape(escape_json(raw)), raw);
+    for (unsigned char c : shown) EXPECT_GE(c, 0x20);
+    EXPECT_EQ(shown.find('\x7f'), std::string::npos);
+  }
+}
+
+TEST(Escape, DisplayWidthCountsCharacters) {
+  EXPECT_EQ(display_width("caf\xc3\xa9"), 4u);
+  EXPECT_EQ(display_width(escape_visible("\x1b")), 4u);
+}

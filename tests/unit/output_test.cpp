@@ -2,9 +2,11 @@
 #include <netinet/in.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <nlohmann/json.hpp>
 #include <sstream>
 
+#include "output/format.hpp"
 #include "output/report.hpp"
 
 using namespace netacct;
@@ -250,14 +252,80 @@ TEST(Output, CsvQuotesCommasAndQuotes) {
   EXPECT_NE(conns.find(",4242,\"a,b \"\"c\"\"\",tcp,"), std::string::npos) << conns;
 }
 
-// Regression (fixed): csv_field() quotes fields with ',', '"' or '\n' but
-// not '\r', which RFC 4180 also requires; comm can hold any byte.
-TEST(Output, CsvQuotesCarriageReturn) {
+// A carriage return (any control character) in a name is written visibly:
+// CSV readers and terminals never see it raw.
+TEST(Output, CsvEscapesCarriageReturn) {
   Report r = fixed_report();
   procs(r).resize(1);
   procs(r)[0].who.comm = "a\rb";
   std::string out = write(Format::csv, GroupKind::process, {r});
-  EXPECT_NE(out.find(",4242,\"a\rb\","), std::string::npos);
+  EXPECT_NE(out.find(",4242,a\\x0db,"), std::string::npos) << out;
+}
+
+// Names any process can set (prctl PR_SET_NAME), through every sink: no
+// control character reaches the output raw, every row stays one line,
+// invalid UTF-8 is escaped reversibly, JSON carries the escaped name exactly.
+struct Hostile {
+  const char* raw;
+  const char* shown;  // text, CSV, top
+  const char* json;   // the JSON string's value
+};
+const Hostile kHostile[] = {
+    {"\x1b[31mred", "\\x1b[31mred", "\x1b[31mred"},
+    {"tab\there", "tab\\x09here", "tab\there"},
+    {"new\nline", "new\\x0aline", "new\nline"},
+    {"bell\a", "bell\\x07", "bell\a"},
+    {"del\x7f", "del\\x7f", "del\x7f"},
+    {"c1\xc2\x9b"
+     "2J",
+     "c1\\xc2\\x9b"
+     "2J",
+     "c1\xc2\x9b"
+     "2J"},                               // U+009B: a CSI
+    {"caf\xc3", "caf\\xc3", "caf\\xc3"},  // cut inside a character
+    {"\xff\xfe", "\\xff\\xfe", "\\xff\\xfe"},
+    {"back\\slash", "back\\\\slash", "back\\\\slash"},  // escaped, so reversible
+    {"caf\xc3\xa9", "caf\xc3\xa9", "caf\xc3\xa9"},      // valid UTF-8 stays
+};
+
+TEST(Output, HostileNamesInEverySink) {
+  for (const auto& h : kHostile) {
+    Report r = fixed_report();
+    procs(r)[0].who.comm = h.raw;
+    procs(r)[0].who.exe = std::string("/tmp/") + h.raw;
+    conns(r)[0].who.comm = h.raw;
+    for (Format f : {Format::text, Format::csv})
+      for (GroupKind by : {GroupKind::process, GroupKind::connection}) {
+        std::string out = write(f, by, {r});
+        EXPECT_NE(out.find(h.shown), std::string::npos) << h.raw << " in " << out;
+        for (unsigned char c : out) EXPECT_TRUE(c >= 0x20 || c == '\n') << h.raw << ": " << out;
+        size_t lines = std::count(out.begin(), out.end(), '\n');
+        EXPECT_EQ(lines, f == Format::csv ? 3u : 6u) << out;  // one line per row
+      }
+    auto j = nlohmann::json::parse(to_json_line(r));
+    EXPECT_EQ(j["processes"][0]["comm"], std::string(h.json)) << h.raw;
+    EXPECT_EQ(j["processes"][0]["exe"], std::string("/tmp/") + h.json) << h.raw;
+    EXPECT_EQ(j["connections"][0]["comm"], std::string(h.json)) << h.raw;
+  }
+}
+
+// Columns stay aligned whatever a name holds.
+TEST(Output, TextColumnsAlignWithMultibyteAndEscapedNames) {
+  Report r = fixed_report();
+  procs(r)[0].who.comm = "caf\xc3\xa9";  // 4 cells, 5 bytes
+  procs(r)[1].who.comm = "\x1b";         // 4 cells once escaped
+  std::istringstream in(write(Format::text, GroupKind::process, {r}));
+  std::string header, line1, line2, line3;
+  std::getline(in, header);
+  std::getline(in, line1);
+  std::getline(in, line2);
+  std::getline(in, line3);
+  // Right-aligned numbers end in the same cell on every row.
+  auto end_of = [](const std::string& line, const std::string& cell) {
+    return display_width(line.substr(0, line.find(cell))) + display_width(cell);
+  };
+  EXPECT_EQ(end_of(line2, "1.5 KiB"), end_of(line1, "SENT")) << line1 << "\n" << line2;
+  EXPECT_EQ(end_of(line3, "500 B"), end_of(line1, "SENT")) << line1 << "\n" << line3;
 }
 
 TEST(Output, TextByRemoteGolden) {

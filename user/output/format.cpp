@@ -24,7 +24,7 @@ std::string format_endpoint(uint16_t family, const Endpoint& ep) {
 std::string address_text(const Address& a, bool ports, const Namer* namer) {
   std::string host;
   if (namer && *namer)
-    if (auto name = (*namer)(a.family, a.addr)) host = *name;
+    if (auto name = (*namer)(a.family, a.addr)) host = escape_visible(*name);
   if (host.empty()) host = format_address(a.family, a.addr);
   if (!a.port || !ports) return host;
   if (a.family == AF_INET6 && host.find(':') != std::string::npos) host = "[" + host + "]";
@@ -126,8 +126,82 @@ std::string rfc3339(int64_t wall_ns) {
   return buf;
 }
 
+namespace {
+
+// Length of the valid UTF-8 sequence at s[i], or 0 (RFC 3629: no overlong
+// forms, no surrogates, nothing above U+10FFFF).
+size_t utf8_length(std::string_view s, size_t i) {
+  auto at = [&](size_t k) -> unsigned {
+    return i + k < s.size() ? static_cast<unsigned char>(s[i + k]) : 0;
+  };
+  auto cont = [&](size_t k, unsigned lo = 0x80, unsigned hi = 0xbf) {
+    return at(k) >= lo && at(k) <= hi;
+  };
+  unsigned c = at(0);
+  if (c < 0x80) return 1;
+  if (c >= 0xc2 && c <= 0xdf) return cont(1) ? 2 : 0;
+  if (c == 0xe0) return cont(1, 0xa0) && cont(2) ? 3 : 0;
+  if (c == 0xed) return cont(1, 0x80, 0x9f) && cont(2) ? 3 : 0;
+  if (c >= 0xe1 && c <= 0xef) return cont(1) && cont(2) ? 3 : 0;
+  if (c == 0xf0) return cont(1, 0x90) && cont(2) && cont(3) ? 4 : 0;
+  if (c >= 0xf1 && c <= 0xf3) return cont(1) && cont(2) && cont(3) ? 4 : 0;
+  if (c == 0xf4) return cont(1, 0x80, 0x8f) && cont(2) && cont(3) ? 4 : 0;
+  return 0;
+}
+
+// C0 controls, DEL, and the C1 controls U+0080..U+009F (UTF-8 c2 80..c2 9f),
+// which some terminals obey like ESC sequences.
+bool control(std::string_view s, size_t i, size_t len) {
+  auto c = static_cast<unsigned char>(s[i]);
+  if (len == 1) return c < 0x20 || c == 0x7f;
+  return len == 2 && c == 0xc2 && static_cast<unsigned char>(s[i + 1]) <= 0x9f;
+}
+
+std::string hex_bytes(std::string_view bytes) {
+  std::string out;
+  char buf[8];
+  for (unsigned char b : bytes) {
+    std::snprintf(buf, sizeof buf, "\\x%02x", b);
+    out += buf;
+  }
+  return out;
+}
+
+std::string escape(std::string_view raw, bool controls) {
+  std::string out;
+  out.reserve(raw.size());
+  for (size_t i = 0; i < raw.size();) {
+    size_t len = utf8_length(raw, i);
+    if (len == 0) {
+      out += hex_bytes(raw.substr(i, 1));
+      ++i;
+      continue;
+    }
+    std::string_view ch = raw.substr(i, len);
+    if (ch == "\\")
+      out += "\\\\";
+    else if (controls && control(raw, i, len))
+      out += hex_bytes(ch);
+    else
+      out += ch;
+    i += len;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string escape_visible(std::string_view raw) { return escape(raw, true); }
+std::string escape_json(std::string_view raw) { return escape(raw, false); }
+
+size_t display_width(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xc0) != 0x80;
+  return n;
+}
+
 std::string plain_text(const Cell& cell, Unit unit) {
-  if (const auto* s = std::get_if<std::string>(&cell)) return *s;
+  if (const auto* s = std::get_if<std::string>(&cell)) return escape_visible(*s);
   if (const auto* a = std::get_if<Address>(&cell)) return address_text(*a);
   if (const auto* b = std::get_if<bool>(&cell)) return *b ? "true" : "false";
   if (const auto* d = std::get_if<double>(&cell)) {

@@ -17,6 +17,7 @@ json json_cell(const Cell& cell, Unit unit) {
   if (const auto* n = std::get_if<uint64_t>(&cell);
       n && unit != Unit::proto && unit != Unit::family)
     return *n;
+  if (const auto* s = std::get_if<std::string>(&cell)) return escape_json(*s);
   return plain_text(cell, unit);
 }
 
@@ -59,12 +60,12 @@ std::string table(const std::vector<std::vector<std::string>>& rows,
                   const std::vector<bool>& right) {
   std::vector<size_t> width(rows.front().size(), 0);
   for (const auto& row : rows)
-    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], row[i].size());
+    for (size_t i = 0; i < row.size(); ++i) width[i] = std::max(width[i], display_width(row[i]));
   std::string out;
   for (const auto& row : rows) {
     std::string line;
     for (size_t i = 0; i < row.size(); ++i) {
-      std::string pad(width[i] - row[i].size(), ' ');
+      std::string pad(width[i] - display_width(row[i]), ' ');
       bool last = i + 1 == row.size();
       line += right[i] ? pad + row[i] : row[i] + (last ? "" : pad);
       if (!last) line += "  ";

@@ -12,12 +12,7 @@ constexpr size_t kNum = 7;        // one numeric column: space + 6 characters
 constexpr size_t kTotalW = 13;    // cumulative mode's exact byte column
 constexpr size_t kMinExtra = 12;  // narrowest useful executable column
 
-// Display width of UTF-8 text (the sparkline's blocks are one cell each).
-size_t cells(const std::string& s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xc0) != 0x80;
-  return n;
-}
+size_t cells(const std::string& s) { return display_width(s); }
 
 std::string fit(const std::string& s, size_t width) {
   size_t n = cells(s);
@@ -105,7 +100,8 @@ Layout process_layout() {
           .lines = [](const Grouping& g, const TopRow& r, const TopState& st,
                       size_t) -> std::pair<std::string, std::string> {
             std::string exited = exited_text(r);
-            return {pid_text(r) + " " + fit(shown(g, r, st, "USER"), 8) + " " + r.row.who.comm,
+            return {pid_text(r) + " " + fit(shown(g, r, st, "USER"), 8) + " " +
+                        shown(g, r, st, "PROGRAM"),
                     exited.empty() ? "" : "      " + exited};
           }};
 }
@@ -117,7 +113,7 @@ Layout connection_layout() {
           },
           .lines = [](const Grouping& g, const TopRow& r, const TopState& st,
                       size_t id_w) -> std::pair<std::string, std::string> {
-            return {pid_text(r) + " " + r.row.who.comm + exited_text(r) + " " +
+            return {pid_text(r) + " " + shown(g, r, st, "PROGRAM") + exited_text(r) + " " +
                         shown(g, r, st, "PROTO") + " " + local_text(shown(g, r, st, "LOCAL"), id_w),
                     "       to " + shown(g, r, st, "REMOTE")};
           }};
@@ -222,7 +218,7 @@ std::vector<std::string> row_lines(const Grouping& g, const TopRow& r, const Top
   std::string cursor = selected ? ">" : " ";
   std::string l1 = cursor + fit(id1, w.id) + " =>" + numbers(r, true, st) + "  " +
                    spark_text(r.spark.tx, max, utf8);
-  if (w.extra) l1 += "  " + fit(r.row.who.exe.value_or(""), w.extra);
+  if (w.extra) l1 += "  " + fit(escape_visible(r.row.who.exe.value_or("")), w.extra);
   return {l1, cursor + fit(id2, w.id) + " <=" + numbers(r, false, st) + "  " +
                   spark_text(r.spark.rx, max, utf8)};
 }
