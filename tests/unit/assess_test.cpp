@@ -214,3 +214,22 @@ TEST(Assess, BackendIsShownEvenWhenAnotherProblemStops) {
   EXPECT_FALSE(a.can_run());
   EXPECT_EQ(show(without_caps(healthy())).preflight_backend, std::nullopt);
 }
+
+// What an unprivileged doctor could not check is neither available nor
+// unavailable, and no backend is picked from it.
+TEST(Assess, UncheckedBackendIsUnknown) {
+  BackendStatus unknown{.backend = Backend::tracepoint,
+                        .checked = false,
+                        .reason = "needs root to check",
+                        .hooks = "some hooks"};
+  EXPECT_EQ(unknown.state(), "unknown");
+  EXPECT_EQ(unknown.detail(), "some hooks");
+  EXPECT_EQ(up(Backend::fentry).state(), "available");
+  EXPECT_EQ(down(Backend::kprobe, "no PMU").state(), "unavailable");
+  Features f = healthy();
+  f.caps = {.known = true};
+  f.backends = {unknown};
+  Assessment a = assess(f, Backend::automatic);
+  EXPECT_FALSE(a.backend);
+  EXPECT_EQ(a.problem, Problem::no_capabilities);
+}

@@ -231,11 +231,11 @@ TEST(Output, CsvByConnectionHeaderOnceAcrossWrites) {
   Report empty;
   std::string out = write(Format::csv, GroupKind::connection, {empty, fixed_report()});
   EXPECT_EQ(out,
-            "start,end,pid,comm,proto,family,local,remote,tx_bytes,rx_bytes,tx_rate,rx_rate\n"
+            "start,end,pid,comm,proto,family,local,remote,tx_bytes,rx_bytes,tx_rate,rx_rate,netns\n"
             "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,4242,curl,tcp,ipv6,[fd00::1]:40000,"
-            "[2001:db8::5]:443,1536,1048576,307.2,209715.2\n"
+            "[2001:db8::5]:443,1536,1048576,307.2,209715.2,4026531840\n"
             "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,17,nginx,udp,ipv4,10.0.0.1:53,"
-            "10.0.0.2:5353,500,20,100.0,4.0\n");
+            "10.0.0.2:5353,500,20,100.0,4.0,4026531840\n");
 }
 
 TEST(Output, CsvQuotesCommasAndQuotes) {

@@ -352,3 +352,29 @@ TEST(Report, UnattributedIgnoresExcludedLoopback) {
   EXPECT_EQ(r.loss.unattributed_tx, 0u);
   EXPECT_EQ(r.loss.unattributed_rx, 40u);
 }
+
+// A dual-stack server (bound to ::) sees IPv4 clients as ::ffff:a.b.c.d: the
+// report shows IPv4 and groups those clients with native IPv4 traffic.
+TEST(Attribution, Ipv4MappedAddressesAreIpv4) {
+  FakeResolver res;
+  ConnDelta dual = conn(1, 100, 10, false, 2, 11);
+  dual.info.family = AF_INET6;
+  dual.info.local.addr = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 1};
+  dual.info.remote.addr = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff, 10, 0, 0, 2};
+  ConnDelta native = conn(1, 50, 5, false, 2, 12);
+  ConnDelta unconnected = conn(1, 7, 0, false, 2, 13);  // v6 UDP to nowhere yet: stays v6
+  unconnected.info.family = AF_INET6;
+  unconnected.info.local.addr = {};
+  unconnected.info.remote.addr = {};
+  Report r = assemble(window({proc(1, {157, 15, 0, 0})}, {dual, native, unconnected}), {}, res);
+  ASSERT_EQ(conns(r).size(), 3u);
+  const GroupRow& d = conns(r)[0];
+  EXPECT_EQ(d.conn.family, AF_INET);
+  EXPECT_EQ(d.conn.local.addr, (std::array<uint8_t, 16>{10, 0, 0, 1}));
+  EXPECT_EQ(d.conn.remote.addr, (std::array<uint8_t, 16>{10, 0, 0, 2}));
+  EXPECT_EQ(conns(r)[2].conn.family, AF_INET6);
+  ASSERT_EQ(remotes(r).size(), 2u);  // 10.0.0.2 once, and the unconnected [::]
+  EXPECT_EQ(remotes(r)[0].key.remote.family, AF_INET);
+  EXPECT_EQ(remotes(r)[0].tx, 150u);
+  EXPECT_EQ(remotes(r)[0].connections, 2u);
+}

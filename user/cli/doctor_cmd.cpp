@@ -15,7 +15,10 @@ namespace {
 nlohmann::json to_json(const Features& f, const Assessment& a) {
   nlohmann::json backends = nlohmann::json::object();
   for (const auto& s : f.backends)
-    backends[backend_name(s.backend)] = {{"available", s.available}, {"detail", s.detail()}};
+    backends[backend_name(s.backend)] = {
+        {"available", s.checked ? nlohmann::json(s.available) : nlohmann::json(nullptr)},
+        {"status", s.state()},
+        {"detail", s.detail()}};
   return {
       {"kernel", f.kernel_release},
       {"btf", f.btf},
@@ -47,7 +50,7 @@ void print_text(const Features& f, const Assessment& a) {
                         << ", CAP_SYS_ADMIN " << yes(f.caps.sys_admin) << "\n";
   for (const auto& s : f.backends)
     row("backend " + backend_name(s.backend))
-        << (s.available ? "available: " : "unavailable: ") << s.detail() << "\n";
+        << (s.checked ? s.state() : "unknown (" + s.reason + ")") << ": " << s.detail() << "\n";
   row("selected") << (a.backend ? backend_name(*a.backend) : "none") << "\n";
   row("verdict") << doctor_verdict(a) << "\n";
 }

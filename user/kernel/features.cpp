@@ -94,37 +94,47 @@ bool kallsyms_has(const std::string& fn) {
 }
 
 BackendStatus unavailable(Backend b, std::string reason) {
-  return {.backend = b, .available = false, .reason = std::move(reason), .hooks = ""};
+  return {.backend = b, .available = false, .reason = std::move(reason)};
 }
 
-BackendStatus available(Backend b, std::string hooks) {
-  return {.backend = b, .available = true, .reason = "", .hooks = std::move(hooks)};
+// Everything a process without privileges can see says yes; only a load,
+// which it may not try, could say more: neither available nor unavailable.
+// (Capabilities that could not be read are not held against the backend:
+// loading will tell.)
+BackendStatus available_if_privileged(Backend b, const Features& f, std::string hooks) {
+  if (f.caps.known && !f.caps.enough())
+    return {.backend = b, .checked = false, .reason = "needs root to check", .hooks = hooks};
+  return {.backend = b, .available = true, .hooks = std::move(hooks)};
 }
 
-BackendStatus tracepoint_status(const btf* b) {
+BackendStatus tracepoint_status(const btf* b, const Features& f) {
   constexpr Backend tp = Backend::tracepoint;
   if (!b) return unavailable(tp, "no kernel BTF");
   for (const char* name : {"btf_trace_sock_send_length", "btf_trace_sock_recv_length"})
     if (!btf_has(b, name, BTF_KIND_TYPEDEF))
       return unavailable(tp, "kernel lacks sock:sock_send_length/sock_recv_length (Linux >= 6.3)");
-  return available(tp,
-                   "tp_btf sock:sock_send_length, sock:sock_recv_length, tcp:tcp_rcv_space_adjust");
+  return available_if_privileged(
+      tp, f, "tp_btf sock:sock_send_length, sock:sock_recv_length, tcp:tcp_rcv_space_adjust");
 }
 
 BackendStatus fentry_status(const btf* b, const Features& f) {
   constexpr Backend fe = Backend::fentry;
+  constexpr const char* hooks = "fexit inet_sendmsg, inet6_sendmsg, inet_recvmsg, inet6_recvmsg";
   if (!b) return unavailable(fe, "no kernel BTF");
-  if (!f.caps.enough()) return unavailable(fe, "not checked: needs root to try loading");
+  if (btf__find_by_name_kind(b, "inet_sendmsg", BTF_KIND_FUNC) <= 0)
+    return unavailable(fe, "inet_sendmsg not in kernel BTF");
+  if (f.caps.known && !f.caps.enough()) return available_if_privileged(fe, f, hooks);
   if (std::string error = try_load_fexit(b); !error.empty()) return unavailable(fe, error);
-  return available(fe, "fexit inet_sendmsg, inet6_sendmsg, inet_recvmsg, inet6_recvmsg");
+  return available_if_privileged(fe, f, hooks);
 }
 
-BackendStatus kprobe_status() {
+BackendStatus kprobe_status(const Features& f) {
   constexpr Backend kp = Backend::kprobe;
   if (!std::filesystem::exists("/sys/bus/event_source/devices/kprobe/type"))
     return unavailable(kp, "kernel built without kprobe events (no kprobe PMU)");
   if (!kallsyms_has("inet_sendmsg")) return unavailable(kp, "inet_sendmsg not in /proc/kallsyms");
-  return available(kp, "kprobe/kretprobe inet_sendmsg, inet6_sendmsg, inet_recvmsg, inet6_recvmsg");
+  return available_if_privileged(
+      kp, f, "kprobe/kretprobe inet_sendmsg, inet6_sendmsg, inet_recvmsg, inet6_recvmsg");
 }
 
 }  // namespace
@@ -140,7 +150,7 @@ Features probe_features() {
   LibbpfQuiet quiet;  // the probes are expected to fail
   BtfPtr b(f.btf ? btf__parse(kVmlinuxBtf, nullptr) : nullptr);
   f.has_inet_sendpage = btf_has(b.get(), "inet_sendpage", BTF_KIND_FUNC);
-  f.backends = {tracepoint_status(b.get()), fentry_status(b.get(), f), kprobe_status()};
+  f.backends = {tracepoint_status(b.get(), f), fentry_status(b.get(), f), kprobe_status(f)};
   return f;
 }
 

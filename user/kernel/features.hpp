@@ -26,10 +26,17 @@ struct Capabilities {
 struct BackendStatus {
   Backend backend = Backend::automatic;
   bool available = false;
-  std::string reason;  // why not, when unavailable
-  std::string hooks;   // what it attaches to, when available
+  // False when only loading could tell and this process may not load
+  // programs: then the backend is neither available nor unavailable.
+  bool checked = true;
+  std::string reason;  // why not, when unavailable or unchecked
+  std::string hooks;   // what it attaches to, when available (or would, unchecked)
+  // "available", "unavailable" or "unknown".
+  std::string state() const {
+    return !checked ? "unknown" : available ? "available" : "unavailable";
+  }
   // What doctor shows next to the backend's name.
-  const std::string& detail() const { return available ? hooks : reason; }
+  const std::string& detail() const { return available || !checked ? hooks : reason; }
 };
 
 struct Features {
@@ -44,10 +51,7 @@ struct Features {
   const BackendStatus& status(Backend b) const {
     for (const auto& s : backends)
       if (s.backend == b) return s;
-    static const BackendStatus none{.backend = Backend::automatic,
-                                    .available = false,
-                                    .reason = "unknown backend",
-                                    .hooks = ""};
+    static const BackendStatus none{.backend = Backend::automatic, .reason = "unknown backend"};
     return none;
   }
 };

@@ -1,6 +1,40 @@
 #include "model/attribution.hpp"
 
+#include <sys/socket.h>
+
+#include <algorithm>
+
 namespace netacct {
+namespace {
+
+constexpr std::array<uint8_t, 12> kMappedPrefix = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+
+bool mapped(const Endpoint& e) {
+  return std::equal(kMappedPrefix.begin(), kMappedPrefix.end(), e.addr.begin());
+}
+bool unspecified(const Endpoint& e) {
+  return std::all_of(e.addr.begin(), e.addr.end(), [](uint8_t b) { return b == 0; });
+}
+void to_ipv4(Endpoint& e) {
+  std::array<uint8_t, 16> v4{};
+  std::copy(e.addr.begin() + 12, e.addr.end(), v4.begin());
+  e.addr = v4;
+}
+
+}  // namespace
+
+// A dual-stack socket (AF_INET6 bound to ::) talks IPv4 through mapped
+// addresses (::ffff:a.b.c.d): it is IPv4 traffic, shown and grouped as such.
+ConnInfo canonical(ConnInfo c) {
+  bool v4_only = (mapped(c.local) || unspecified(c.local)) &&
+                 (mapped(c.remote) || unspecified(c.remote)) &&
+                 (mapped(c.local) || mapped(c.remote));
+  if (c.family != AF_INET6 || !v4_only) return c;
+  c.family = AF_INET;
+  to_ipv4(c.local);
+  to_ipv4(c.remote);
+  return c;
+}
 
 const Identity& Attributed::identity(const ProcId& id) const {
   static const Identity unknown;
@@ -47,7 +81,7 @@ void Attributor::add_conns(const Window& w, Attributed& a) {
   std::map<ProcId, std::pair<uint64_t, uint64_t>> shown;
   for (const auto& d : w.conns) {
     if (!selection_.wants(d.id.proc.tgid) || (d.info.loopback && !selection_.loopback)) continue;
-    a.conns.push_back({.id = d.id, .info = d.info, .tx = d.tx, .rx = d.rx});
+    a.conns.push_back({.id = d.id, .info = canonical(d.info), .tx = d.tx, .rx = d.rx});
     shown[d.id.proc].first += d.tx;
     shown[d.id.proc].second += d.rx;
     // A connection whose process entry did not move (or was evicted) still

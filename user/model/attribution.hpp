@@ -81,6 +81,9 @@ struct Attributed {
   const Identity& identity(const ProcId& id) const;
 };
 
+// IPv4-mapped IPv6 addresses as the IPv4 they are (family AF_INET).
+ConnInfo canonical(ConnInfo c);
+
 class Attributor {
  public:
   Attributor(Selection selection, Resolver& resolver)
