@@ -40,13 +40,14 @@ std::string probeBpf() {
 
 std::string testBackend() { return envVar("NETACCT_TEST_BACKEND").value_or("auto"); }
 std::optional<std::string> expectedBackend() { return envVar("NETACCT_EXPECT_BACKEND"); }
-int scaledSeconds(int seconds) {
+double timeoutScale() {
   static const double scale = [] {
     const double v = std::atof(envVar("NETACCT_TEST_TIMEOUT_SCALE").value_or("1").c_str());
     return v > 0 ? v : 1.0;
   }();
-  return static_cast<int>(seconds * scale + 0.5);
+  return scale;
 }
+int scaledSeconds(int seconds) { return static_cast<int>(seconds * timeoutScale() + 0.5); }
 
 bool ciMode() { return envVar("CI").value_or("") == "true"; }
 

@@ -20,11 +20,16 @@ std::optional<std::string> expectedBackend();
 // CI=="true": a test that cannot run must fail rather than skip.
 bool ciMode();
 
-// NETACCT_TEST_TIMEOUT_SCALE (default 1): multiplies every timeout, for slow
-// machines such as a TCG qemu guest.
+// NETACCT_TEST_TIMEOUT_SCALE (default 1): multiplies every timeout and every
+// time limit a test asserts (a stop within 3 s, a ping reply within 1 s, a
+// frame every delay...), for slow machines such as a TCG qemu guest (10).
+double timeoutScale();
 int scaledSeconds(int seconds);
 inline std::chrono::seconds scaled(int seconds) {
   return std::chrono::seconds(scaledSeconds(seconds));
+}
+inline std::chrono::milliseconds scaledMs(int ms) {
+  return std::chrono::milliseconds(static_cast<long long>(ms * timeoutScale() + 0.5));
 }
 
 // Empty when this process can run kernel tests (root, BPF loads); else why not.
@@ -32,13 +37,20 @@ std::string unavailableReason();
 
 }  // namespace kt
 
+// The only way a kernel test may skip: with the reason, and under CI=true
+// a failure instead (a CI run must never pass with a test that did not run).
+// support/skip_main.cpp audits every skip at the end of the run as well.
+#define KT_SKIP(why)                                                                           \
+  do {                                                                                         \
+    const std::string kt_skip_why = (why);                                                     \
+    if (::kt::ciMode()) FAIL() << "cannot run, and CI=true forbids skipping: " << kt_skip_why; \
+    GTEST_SKIP() << kt_skip_why;                                                               \
+  } while (0)
+
 // First statement of every kernel test's SetUp: skip (or fail under CI) with
 // the reason when the machine cannot run real BPF.
-#define KT_REQUIRE_KERNEL()                                                        \
-  do {                                                                             \
-    const std::string kt_why = ::kt::unavailableReason();                          \
-    if (!kt_why.empty()) {                                                         \
-      if (::kt::ciMode()) FAIL() << "kernel tests required (CI=true): " << kt_why; \
-      GTEST_SKIP() << kt_why;                                                      \
-    }                                                                              \
+#define KT_REQUIRE_KERNEL()                                                    \
+  do {                                                                         \
+    const std::string kt_why = ::kt::unavailableReason();                      \
+    if (!kt_why.empty()) KT_SKIP("kernel tests need root and BPF: " + kt_why); \
   } while (0)

@@ -3,7 +3,9 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <poll.h>
+#include <sched.h>
 #include <signal.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -12,6 +14,7 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -19,6 +22,8 @@
 #ifndef NETACCT_BIN
 #error "NETACCT_BIN must name the netacct binary under test"
 #endif
+
+extern char** environ;
 
 namespace kt {
 namespace {
@@ -42,12 +47,54 @@ std::string fmt(double v) {
 
 // ---- Process ----
 
-Process::Process(const std::vector<std::string>& args) {
+namespace {
+
+// The environment netacct gets: ours, with `changes` applied.
+std::vector<std::string> environmentWith(const std::vector<std::string>& changes) {
+  std::vector<std::string> env;
+  for (char** e = environ; *e != nullptr; ++e) env.emplace_back(*e);
+  for (const auto& c : changes) {
+    const std::string name = c.substr(0, c.find('='));
+    std::erase_if(
+        env, [&](const std::string& v) { return v.compare(0, name.size() + 1, name + "=") == 0; });
+    if (c.find('=') != std::string::npos) env.push_back(c);
+  }
+  return env;
+}
+
+// In the forked child, before exec: only syscalls. Returns false on failure.
+bool applySpawn(const Spawn& how, int netns_fd) {
+  if (!how.binds.empty()) {
+    if (unshare(CLONE_NEWNS) != 0) return false;
+    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
+    for (const auto& [file, over] : how.binds)
+      if (mount(file.c_str(), over.c_str(), nullptr, MS_BIND, nullptr) != 0) return false;
+  }
+  if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) != 0) return false;
+  if (how.nofile) {
+    rlimit rl{*how.nofile, *how.nofile};
+    if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Process::Process(const std::vector<std::string>& args, const Spawn& how) {
   std::vector<std::string> full{NETACCT_BIN};
   full.insert(full.end(), args.begin(), args.end());
-  std::vector<char*> argv;  // built before fork: only exec-safe calls after it
+  std::vector<std::string> env = environmentWith(how.env);
+  std::vector<char*> argv, envp;  // built before fork: only exec-safe calls after it
   for (auto& a : full) argv.push_back(a.data());
   argv.push_back(nullptr);
+  for (auto& e : env) envp.push_back(e.data());
+  envp.push_back(nullptr);
+  int netns_fd = -1;
+  if (!how.netns.empty()) {
+    const std::string path = "/run/netns/" + how.netns;
+    netns_fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (netns_fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
+  }
 
   int out[2], err[2];
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
@@ -62,10 +109,21 @@ Process::Process(const std::vector<std::string>& args) {
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
     dup2(out[1], 1);
-    dup2(err[1], 2);
-    execv(argv[0], argv.data());
+    dup2(how.stderr_fd >= 0 ? how.stderr_fd : err[1], 2);
+    // netacct starts with no signal blocked and the stop signals at their
+    // defaults, whatever the test runner (a thread, nohup) left behind.
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, nullptr);
+    for (int sig : {SIGHUP, SIGINT, SIGTERM}) signal(sig, SIG_DFL);
+    if (!applySpawn(how, netns_fd)) {
+      dprintf(err[1], "test harness: cannot prepare netacct's process: %s\n", strerror(errno));
+      _exit(126);
+    }
+    execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
+  if (netns_fd >= 0) close(netns_fd);
   close(out[1]);
   close(err[1]);
   out_fd_ = out[0];
@@ -106,6 +164,7 @@ void Process::drain() {
         --open_streams;
       } else {
         (i == 0 ? out_ : err_).append(buf, n);
+        if (i == 0) arrivals_.emplace_back(std::chrono::steady_clock::now(), out_.size());
       }
       cv_.notify_all();
     }
@@ -137,6 +196,11 @@ std::optional<int> Process::waitExit(std::chrono::milliseconds timeout) {
   return status_;
 }
 
+std::vector<std::pair<std::chrono::steady_clock::time_point, size_t>> Process::outArrivals() {
+  std::lock_guard lock(mu_);
+  return arrivals_;
+}
+
 std::string Process::out() {
   std::lock_guard lock(mu_);
   return out_;
@@ -151,16 +215,18 @@ std::string Process::err() {
 
 std::vector<std::string> reportArgs(const NetacctOptions& o) {
   std::vector<std::string> a{"report",   "--interval", fmt(o.interval), "--count", "0",
-                             "--format", "json",       "--backend",     o.backend};
+                             "--format", o.format,     "--backend",     o.backend};
   if (o.loopback) a.push_back("--loopback");
   for (pid_t p : o.pids) {
     a.push_back("--pid");
     a.push_back(std::to_string(p));
   }
+  a.insert(a.end(), o.extra.begin(), o.extra.end());
   return a;
 }
 
-Netacct::Netacct(const NetacctOptions& opts) : proc_(reportArgs(opts)) {
+Netacct::Netacct(const NetacctOptions& opts, const Spawn& how)
+    : proc_(reportArgs(opts), how), json_(opts.format == "json") {
   // Traffic before the ready line is not counted: wait for it.
   bool ready = proc_.waitOutput([](auto&, const std::string& err) { return hasReadyLine(err); },
                                 std::chrono::seconds(scaledSeconds(20)));
@@ -182,10 +248,10 @@ void Netacct::waitReportLines(size_t n, std::chrono::milliseconds timeout) {
                              " report lines in time; stderr:\n" + proc_.err());
 }
 
-NetacctRun Netacct::stop() {
+NetacctRun Netacct::stop(int sig) {
   NetacctRun run;
   const auto t0 = std::chrono::steady_clock::now();
-  kill(proc_.pid(), SIGINT);
+  kill(proc_.pid(), sig);
   run.wait_status = proc_.waitExit(std::chrono::seconds(scaledSeconds(10)));
   run.stop_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (!run.wait_status) {
@@ -193,16 +259,19 @@ NetacctRun Netacct::stop() {
     proc_.waitExit(5s);
   }
   run.err = proc_.err();
-  std::istringstream in(proc_.out());
+  run.out = proc_.out();
+  std::istringstream in(run.out);
   for (std::string line; std::getline(in, line);) {
     run.lines.push_back(line);
+    if (!json_) continue;
     try {
       run.reports.push_back(nlohmann::json::parse(line));
     } catch (const std::exception& e) {
       ADD_FAILURE() << "netacct printed a line that is not JSON (" << e.what() << "): " << line;
     }
   }
-  EXPECT_TRUE(run.exitedZero()) << "netacct did not exit 0 after SIGINT\n" << run.describe();
+  EXPECT_TRUE(run.exitedZero()) << "netacct did not exit 0 after signal " << sig << "\n"
+                                << run.describe();
   if (std::getenv("NETACCT_TEST_VERBOSE") != nullptr)  // for debugging a failing scenario
     std::fprintf(stderr, "---- netacct stderr\n%s---- netacct stdout\n%s----\n", run.err.c_str(),
                  proc_.out().c_str());
@@ -216,7 +285,7 @@ bool NetacctRun::exitedZero() const {
 std::string NetacctRun::describe() const {
   std::ostringstream o;
   if (!wait_status)
-    o << "netacct: did not exit after SIGINT (killed)\n";
+    o << "netacct: did not exit after the stop signal (killed)\n";
   else if (WIFEXITED(*wait_status))
     o << "netacct: exit " << WEXITSTATUS(*wait_status) << "\n";
   else

@@ -2,6 +2,8 @@
 // drained by a thread, so a chatty report can never block it on a full pipe.
 #pragma once
 
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include <chrono>
@@ -20,10 +22,22 @@ namespace kt {
 
 using namespace std::chrono_literals;
 
+// How a Process is started, beyond its arguments. Everything here is done in
+// the forked child before exec, so the test process itself is unchanged.
+struct Spawn {
+  std::vector<std::string> env;  // "NAME=value" added or replaced; "NAME" alone unsets
+  std::optional<rlim_t> nofile;  // RLIMIT_NOFILE (soft and hard)
+  int stderr_fd = -1;            // netacct's stderr goes here (not drained); err() stays empty
+  std::string netns;             // run in this network namespace (name under /run/netns)
+  // (file, over) pairs bind-mounted in a private mount namespace: e.g. a
+  // test's own resolv.conf over /etc/resolv.conf, seen by netacct alone.
+  std::vector<std::pair<std::string, std::string>> binds;
+};
+
 // A spawned netacct process (any arguments).
 class Process {
  public:
-  explicit Process(const std::vector<std::string>& args);
+  explicit Process(const std::vector<std::string>& args, const Spawn& how = {});
   ~Process();  // stops a process still running (SIGTERM, then SIGKILL)
   Process(const Process&) = delete;
   Process& operator=(const Process&) = delete;
@@ -34,6 +48,11 @@ class Process {
                   std::chrono::milliseconds timeout);
   // Wait status, or nullopt on timeout.
   std::optional<int> waitExit(std::chrono::milliseconds timeout);
+  // Wait status if it has exited (reaps it), without waiting.
+  std::optional<int> exited() { return waitExit(std::chrono::milliseconds(0)); }
+  // Steady-clock times at which each chunk of stdout arrived, with the
+  // stdout length after it (for pacing checks: when did a frame appear?).
+  std::vector<std::pair<std::chrono::steady_clock::time_point, size_t>> outArrivals();
   std::string out();
   std::string err();
 
@@ -48,6 +67,7 @@ class Process {
   std::mutex mu_;
   std::condition_variable cv_;
   std::string out_, err_;
+  std::vector<std::pair<std::chrono::steady_clock::time_point, size_t>> arrivals_;
   bool closed_ = false;
   std::thread reader_;
 };
@@ -57,6 +77,8 @@ struct NetacctOptions {
   bool loopback = false;
   std::vector<pid_t> pids;
   std::string backend = testBackend();
+  std::string format = "json";     // Netacct parses only json; others via Process
+  std::vector<std::string> extra;  // more arguments (e.g. --by connection)
 };
 
 // Everything a stopped `netacct report` produced.
@@ -65,6 +87,7 @@ struct NetacctRun {
   double stop_seconds = 0;         // SIGINT -> exit
   std::vector<std::string> lines;  // stdout, one report per line
   std::vector<nlohmann::json> reports;
+  std::string out;  // stdout as printed
   std::string err;
   bool exitedZero() const;
   std::string describe() const;  // for failure messages
@@ -72,18 +95,24 @@ struct NetacctRun {
 
 std::vector<std::string> reportArgs(const NetacctOptions& o);
 
-// `netacct report --format json ...`, started and ready on construction.
+// `netacct report --format json ...` (or another format), started and ready
+// on construction.
 class Netacct {
  public:
-  explicit Netacct(const NetacctOptions& opts = {});  // throws if never ready
+  explicit Netacct(const NetacctOptions& opts = {},
+                   const Spawn& how = {});  // throws if never ready
   pid_t pid() const { return proc_.pid(); }
+  Process& process() { return proc_; }
   size_t reportLines();
   void waitReportLines(size_t n, std::chrono::milliseconds timeout);  // throws on timeout
-  // SIGINT, wait for exit, parse every line (an invalid line is a test failure).
-  NetacctRun stop();
+  // `sig` (SIGINT or SIGTERM), wait for exit (bounded), and with the json
+  // format parse every line (an invalid line is a test failure). netacct must
+  // exit 0.
+  NetacctRun stop(int sig = SIGINT);
 
  private:
   Process proc_;
+  bool json_ = true;
 };
 
 }  // namespace kt

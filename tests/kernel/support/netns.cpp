@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <spawn.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -144,11 +145,12 @@ void configureSide(const std::string& ns, const char* dev, const char* v4, const
 
 }  // namespace
 
-NetnsPair::NetnsPair() {
+NetnsPair::NetnsPair(const std::string& sides) {
   installCleanupOnce();
+  if (sides.size() != 2) throw std::invalid_argument("NetnsPair: two side letters, got " + sides);
   const std::string base = "na-t" + std::to_string(getpid());
-  a_ = base + "-a";
-  b_ = base + "-b";
+  a_ = base + "-" + sides[0];
+  b_ = base + "-" + sides[1];
   try {
     for (const auto& ns : {a_, b_}) {
       untrack(ns);
@@ -171,6 +173,12 @@ NetnsPair::NetnsPair() {
 NetnsPair::~NetnsPair() {
   untrack(a_);
   untrack(b_);
+}
+
+uint64_t netnsInode(const std::string& name) {
+  struct stat st {};
+  if (stat(("/run/netns/" + name).c_str(), &st) != 0) return 0;
+  return st.st_ino;
 }
 
 void enterNetns(const std::string& name) {

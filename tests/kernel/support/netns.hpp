@@ -11,6 +11,7 @@
 //   namespace B  na1  10.213.1.2/24  fd00:213::2/64
 #pragma once
 
+#include <cstdint>
 #include <string>
 
 namespace kt {
@@ -19,7 +20,10 @@ class NetnsPair {
  public:
   // Creates both namespaces (names unique per test process), throws
   // std::runtime_error with the failing command's output on failure.
-  NetnsPair();
+  // `sides` names them: "ab" gives na-t<pid>-a and na-t<pid>-b; a second
+  // pair ("cd") is a copy of the first network (same interface names and
+  // addresses), so the two pairs can carry identical 5-tuples.
+  explicit NetnsPair(const std::string& sides = "ab");
   ~NetnsPair();
   NetnsPair(const NetnsPair&) = delete;
   NetnsPair& operator=(const NetnsPair&) = delete;
@@ -39,6 +43,10 @@ class NetnsPair {
   std::string a_;
   std::string b_;
 };
+
+// The namespace's inode number (what the kernel calls net->ns.inum, and
+// netacct reports as "netns"); 0 if it does not exist.
+uint64_t netnsInode(const std::string& name);
 
 // Moves the calling (single-threaded, freshly forked) process into the named
 // namespace: setns(open("/run/netns/NAME"), CLONE_NEWNET). Throws on failure.

@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 #include <sys/socket.h>
 
+#include <cstdio>
+#include <ctime>
+
 namespace kt {
 namespace {
 
@@ -11,9 +14,7 @@ bool isPid(const nlohmann::json& entry, pid_t pid) {
          entry["pid"].get<long long>() == pid;
 }
 
-uint64_t bytes(const nlohmann::json& entry, const char* key) {
-  return entry.contains(key) && entry[key].is_number_unsigned() ? entry[key].get<uint64_t>() : 0;
-}
+uint64_t bytes(const nlohmann::json& entry, const char* key) { return u64Field(entry, key); }
 
 // Calls f(report_index, entry) for every entry of `array` belonging to pid.
 template <typename F>
@@ -26,18 +27,125 @@ void forEach(const NetacctRun& run, const char* array, pid_t pid, F f) {
   }
 }
 
-std::string str(const nlohmann::json& e, const char* key) {
-  return e.contains(key) && e[key].is_string() ? e[key].get<std::string>() : "<missing>";
-}
+std::string str(const nlohmann::json& e, const char* key) { return strField(e, key); }
 
 }  // namespace
+
+uint64_t u64Field(const nlohmann::json& e, const char* key) {
+  if (e.is_object() && e.contains(key) && e[key].is_number_unsigned())
+    return e[key].get<uint64_t>();
+  ADD_FAILURE() << "field \"" << key << "\" missing or not an unsigned integer in "
+                << e.dump().substr(0, 600);
+  return 0;
+}
+
+std::string strField(const nlohmann::json& e, const char* key) {
+  if (e.is_object() && e.contains(key) && e[key].is_string()) return e[key].get<std::string>();
+  ADD_FAILURE() << "field \"" << key << "\" missing or not a string in " << e.dump().substr(0, 600);
+  return "<missing " + std::string(key) + ">";
+}
+
+bool boolField(const nlohmann::json& e, const char* key) {
+  if (e.is_object() && e.contains(key) && e[key].is_boolean()) return e[key].get<bool>();
+  ADD_FAILURE() << "field \"" << key << "\" missing or not a boolean in "
+                << e.dump().substr(0, 600);
+  return false;
+}
+
+double numField(const nlohmann::json& e, const char* key) {
+  if (e.is_object() && e.contains(key) && e[key].is_number()) return e[key].get<double>();
+  ADD_FAILURE() << "field \"" << key << "\" missing or not a number in " << e.dump().substr(0, 600);
+  return -1;
+}
+
+const nlohmann::json& arrayField(const nlohmann::json& report, const char* key) {
+  static const nlohmann::json empty = nlohmann::json::array();
+  if (report.is_object() && report.contains(key) && report[key].is_array()) return report[key];
+  ADD_FAILURE() << "report without a \"" << key << "\" array: " << report.dump().substr(0, 400);
+  return empty;
+}
+
+std::map<ConnTuple, ConnSum> connectionsOf(const NetacctRun& run, pid_t pid) {
+  std::map<ConnTuple, ConnSum> out;
+  forEach(run, "connections", pid, [&](size_t, const nlohmann::json& e) {
+    ConnSum& c =
+        out[ConnTuple{str(e, "proto"), str(e, "local"), str(e, "remote"), u64Field(e, "netns")}];
+    c.bytes += Counts{bytes(e, "tx_bytes"), bytes(e, "rx_bytes")};
+    ++c.entries;
+  });
+  return out;
+}
+
+std::string portOf(const std::string& endpoint) {
+  const auto colon = endpoint.rfind(':');
+  return colon == std::string::npos ? "" : endpoint.substr(colon + 1);
+}
+
+void expectTotalsExact(const NetacctRun& run) {
+  for (size_t i = 0; i < run.reports.size(); ++i) {
+    const auto& r = run.reports[i];
+    SCOPED_TRACE("report " + std::to_string(i));
+    Counts procs;
+    for (const auto& p : arrayField(r, "processes"))
+      procs += Counts{bytes(p, "tx_bytes"), bytes(p, "rx_bytes")};
+    ASSERT_TRUE(r.contains("totals") && r["totals"].is_object()) << r.dump().substr(0, 400);
+    EXPECT_EQ(u64Field(r["totals"], "tx_bytes"), procs.tx)
+        << "totals.tx_bytes must be the sum of processes[]: " << r.dump().substr(0, 2000);
+    EXPECT_EQ(u64Field(r["totals"], "rx_bytes"), procs.rx)
+        << "totals.rx_bytes must be the sum of processes[]: " << r.dump().substr(0, 2000);
+  }
+}
+
+void expectLossAccountsForConnections(const NetacctRun& run) {
+  uint64_t last_evicted = 0;
+  for (size_t i = 0; i < run.reports.size(); ++i) {
+    const auto& r = run.reports[i];
+    SCOPED_TRACE("report " + std::to_string(i));
+    ASSERT_TRUE(r.contains("loss") && r["loss"].is_object()) << r.dump().substr(0, 400);
+    const auto& loss = r["loss"];
+    for (const char* key : {"evicted_connections", "failed_inserts", "unattributed_tx_bytes",
+                            "unattributed_rx_bytes"})
+      u64Field(loss, key);  // present and an integer
+    EXPECT_EQ(u64Field(loss, "failed_inserts"), 0u) << loss.dump();
+    const uint64_t evicted = u64Field(loss, "evicted_connections");
+    EXPECT_GE(evicted, last_evicted) << "evicted_connections counts since start: it never drops";
+    last_evicted = evicted;
+    // Per process, bytes without a connection row are "unattributed": the
+    // sum over processes of max(0, process - its connections).
+    std::map<long long, Counts> proc, conn;
+    for (const auto& p : arrayField(r, "processes"))
+      proc[p.value("pid", -1LL)] += Counts{bytes(p, "tx_bytes"), bytes(p, "rx_bytes")};
+    for (const auto& c : arrayField(r, "connections"))
+      conn[c.value("pid", -1LL)] += Counts{bytes(c, "tx_bytes"), bytes(c, "rx_bytes")};
+    Counts unattributed;
+    for (const auto& [pid, p] : proc) {
+      const Counts c = conn.count(pid) ? conn[pid] : Counts{};
+      unattributed += Counts{p.tx > c.tx ? p.tx - c.tx : 0, p.rx > c.rx ? p.rx - c.rx : 0};
+    }
+    EXPECT_EQ(u64Field(loss, "unattributed_tx_bytes"), unattributed.tx) << loss.dump();
+    EXPECT_EQ(u64Field(loss, "unattributed_rx_bytes"), unattributed.rx) << loss.dump();
+  }
+}
+
+std::optional<double> parseRfc3339(const std::string& s) {
+  std::tm tm{};
+  int ms = 0;
+  char z = 0;
+  if (std::sscanf(s.c_str(), "%4d-%2d-%2dT%2d:%2d:%2d.%3d%c", &tm.tm_year, &tm.tm_mon, &tm.tm_mday,
+                  &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms, &z) != 8 ||
+      z != 'Z' || s.size() != 24)
+    return std::nullopt;
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  return double(timegm(&tm)) + ms / 1000.0;
+}
 
 PidView viewOf(const NetacctRun& run, pid_t pid) {
   PidView v;
   forEach(run, "processes", pid, [&](size_t, const nlohmann::json& e) {
     v.processes += Counts{bytes(e, "tx_bytes"), bytes(e, "rx_bytes")};
     ++v.process_entries;
-    const bool exited = e.contains("exited") && e["exited"] == true;
+    const bool exited = boolField(e, "exited");
     v.any_exited |= exited;
     v.last_exited = exited;
     v.comms.insert(str(e, "comm"));

@@ -4,15 +4,29 @@
 
 #include <sys/types.h>
 
+#include <cstdint>
+#include <map>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <set>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "child.hpp"
 #include "netacct.hpp"
 
 namespace kt {
+
+// Fields of a report entry. A field that is missing or of the wrong type is
+// a test failure (never a silent 0, "" or false: "expect 0 rx" must not pass
+// because rx_bytes vanished); the returned value is then a placeholder.
+uint64_t u64Field(const nlohmann::json& e, const char* key);
+std::string strField(const nlohmann::json& e, const char* key);
+bool boolField(const nlohmann::json& e, const char* key);
+double numField(const nlohmann::json& e, const char* key);
+// report[key] as an array; a failure (and an empty array) when it is not one.
+const nlohmann::json& arrayField(const nlohmann::json& report, const char* key);
 
 // One pid as seen across all reports of a run.
 struct PidView {
@@ -45,5 +59,29 @@ void expectConnKind(const NetacctRun& run, pid_t pid, const std::string& proto,
                     const std::string& family);
 
 std::string familyName(int af);  // "ipv4" / "ipv6"
+
+// One connection as reported: (proto, local, remote, netns).
+struct ConnTuple {
+  std::string proto, local, remote;
+  uint64_t netns = 0;
+  auto operator<=>(const ConnTuple&) const = default;
+};
+struct ConnSum {
+  Counts bytes;     // summed over every report
+  int entries = 0;  // how many connections[] entries (reports) it has
+};
+// Every connection of `pid`, bytes summed over all reports.
+std::map<ConnTuple, ConnSum> connectionsOf(const NetacctRun& run, pid_t pid);
+std::string portOf(const std::string& endpoint);  // "10.0.0.1:80" -> "80", "[::]:0" -> "0"
+
+// In every report, totals equal the sum of processes[] exactly.
+void expectTotalsExact(const NetacctRun& run);
+// In every report, the loss object is complete, failed_inserts is 0,
+// evicted_connections never drops, and unattributed_*_bytes is exactly what
+// processes[] holds beyond their connections[] (per process, summed).
+void expectLossAccountsForConnections(const NetacctRun& run);
+
+// "2026-11-26T16:09:09.628Z" -> seconds since the epoch; nullopt if not that form.
+std::optional<double> parseRfc3339(const std::string& s);
 
 }  // namespace kt
