@@ -1,11 +1,15 @@
-// The report command's process contract: SIGINT prints the partial window and
-// exits 0 promptly; backend selection; the JSON schema of every report.
+// The report command's process contract: SIGINT and SIGTERM print the partial
+// window and exit 0 promptly; backend selection; the JSON schema of every
+// report (netns, rates and the loss object included), interval_s measured,
+// totals exact.
 // Ground truth: see support/fixture.hpp.
+#include <signal.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <iostream>
 #include <optional>
 #include <sstream>
@@ -43,18 +47,37 @@ class CliTest : public KernelTest {
   Counts s_, c_;
 };
 
-TEST_F(CliTest, SigintPrintsOnePartialReportAndExitsZero) {
+// SIGINT and SIGTERM each print the report of the partial window, promptly,
+// and exit 0. The window is what was measured, from the first snapshot to
+// the signal: its interval_s is far below the nominal 60 s.
+class CliStopTest : public CliTest, public ::testing::WithParamInterface<int> {};
+
+TEST_P(CliStopTest, StopSignalPrintsOnePartialReportAndExitsZero) {
+  const int sig = GetParam();
   NetacctOptions opts;
-  opts.interval = 60;  // SIGINT arrives long before the first regular report
+  opts.interval = 60;  // the signal arrives long before the first regular report
+  const auto spawned = std::chrono::steady_clock::now();
   Netacct na(opts);
-  exchange("sigint", 1 * MiB + 3);
-  const NetacctRun run = na.stop();
+  const auto ready = std::chrono::steady_clock::now();
+  exchange(sig == SIGINT ? "sigint" : "sigterm", 1 * MiB + 3);
+  const auto signalled = std::chrono::steady_clock::now();
+  const NetacctRun run = na.stop(sig);
+  const auto exited = std::chrono::steady_clock::now();
   EXPECT_TRUE(run.exitedZero()) << run.describe();
-  EXPECT_LT(run.stop_seconds, 3.0) << "exit after SIGINT took too long";
-  EXPECT_EQ(run.lines.size(), 1u) << "exactly one (partial) report line expected\n"
+  EXPECT_LT(run.stop_seconds, scaledSeconds(3)) << "exit after the signal took too long";
+  ASSERT_EQ(run.lines.size(), 1u) << "exactly one (partial) report line expected\n"
                                   << run.describe();
   expectExchangeAccounted(run);
+  const double secs = numField(run.reports[0], "interval_s");
+  auto seconds = [](auto d) { return std::chrono::duration<double>(d).count(); };
+  EXPECT_GE(secs, seconds(signalled - ready) - 0.01) << "the window covers ready .. signal";
+  EXPECT_LE(secs, seconds(exited - spawned) + 0.01) << "the window lies within netacct's life";
 }
+
+INSTANTIATE_TEST_SUITE_P(Signal, CliStopTest, ::testing::Values(SIGINT, SIGTERM),
+                         [](const auto& info) {
+                           return std::string(info.param == SIGINT ? "SIGINT" : "SIGTERM");
+                         });
 
 // The backend this run is about: NETACCT_TEST_BACKEND, or when that is auto,
 // the one netacct doctor says auto picks on this kernel.
@@ -129,7 +152,7 @@ void expectProcessShape(const nlohmann::json& p, double secs) {
   }
 }
 
-void expectConnectionShape(const nlohmann::json& c) {
+void expectConnectionShape(const nlohmann::json& c, double secs) {
   ASSERT_TRUE(c.is_object());
   EXPECT_TRUE(c["pid"].is_number_integer()) << c.dump();
   EXPECT_TRUE(c["comm"].is_string()) << c.dump();
@@ -139,6 +162,21 @@ void expectConnectionShape(const nlohmann::json& c) {
   expectEndpointText(c, "remote");
   EXPECT_TRUE(c["tx_bytes"].is_number_unsigned()) << c.dump();
   EXPECT_TRUE(c["rx_bytes"].is_number_unsigned()) << c.dump();
+  EXPECT_TRUE(c.contains("netns") && c["netns"].is_number_unsigned() && c["netns"] != 0)
+      << "netns: the namespace's inode number\n"
+      << c.dump();
+  if (secs > 0) {
+    expectRateMatches(c, "tx_bytes", "tx_rate", secs);
+    expectRateMatches(c, "rx_bytes", "rx_rate", secs);
+  }
+}
+
+void expectLossShape(const nlohmann::json& r) {
+  ASSERT_TRUE(r.contains("loss") && r["loss"].is_object()) << r.dump().substr(0, 400);
+  for (const char* key :
+       {"evicted_connections", "failed_inserts", "unattributed_tx_bytes", "unattributed_rx_bytes"})
+    EXPECT_TRUE(r["loss"].contains(key) && r["loss"][key].is_number_unsigned())
+        << key << ": " << r["loss"].dump();
 }
 
 void expectReportShape(const nlohmann::json& r) {
@@ -155,8 +193,13 @@ void expectReportShape(const nlohmann::json& r) {
   ASSERT_TRUE(r["processes"].is_array() && r["connections"].is_array()) << r.dump();
   const double secs = r.value("interval_s", 0.0);
   EXPECT_GT(secs, 0.0);
+  // Measured: the window's own length, as its timestamps show (ms precision).
+  const auto start = parseRfc3339(r.value("start", "")), end = parseRfc3339(r.value("end", ""));
+  ASSERT_TRUE(start && end) << "start/end not RFC 3339 UTC with milliseconds: " << r.dump();
+  EXPECT_NEAR(secs, *end - *start, 0.02) << r.dump().substr(0, 300);
   for (const auto& p : r["processes"]) expectProcessShape(p, secs);
-  for (const auto& c : r["connections"]) expectConnectionShape(c);
+  for (const auto& c : r["connections"]) expectConnectionShape(c, secs);
+  expectLossShape(r);
 }
 
 TEST_F(CliTest, EveryReportFollowsTheSchema) {
@@ -177,12 +220,17 @@ TEST_F(CliTest, EveryReportFollowsTheSchema) {
   expectExchangeAccounted(run);
   expectConnKind(run, client_->pid(), "tcp", "ipv4");
 
-  // totals cover at least what our two processes moved.
-  Counts totals;
-  for (const auto& r : run.reports)
-    totals += Counts{r["totals"].value("tx_bytes", 0ull), r["totals"].value("rx_bytes", 0ull)};
-  EXPECT_GE(totals.tx, s_.tx + c_.tx);
-  EXPECT_GE(totals.rx, s_.rx + c_.rx);
+  // totals are exactly the sum of processes[] (every process on the
+  // machine: no --pid), and the loss object accounts for what processes[]
+  // holds beyond connections[].
+  expectTotalsExact(run);
+  expectLossAccountsForConnections(run);
+
+  // netns names each side's namespace (its inode number).
+  for (const auto& [tuple, sum] : connectionsOf(run, client_->pid()))
+    EXPECT_EQ(tuple.netns, netnsInode(nsB())) << "client connection " << tuple.local;
+  for (const auto& [tuple, sum] : connectionsOf(run, server_->child.pid()))
+    EXPECT_EQ(tuple.netns, netnsInode(nsA())) << "server connection " << tuple.local;
 
   std::optional<std::string> want = expectedBackend();
   if (!want && testBackend() != "auto") want = testBackend();

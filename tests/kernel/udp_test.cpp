@@ -1,6 +1,6 @@
 // UDP request/response over the veth pair: connected and unconnected
-// sockets, IPv4, IPv6 and IPv4-mapped addresses on an IPv6 socket (the
-// udpv6_sendmsg -> udp_sendmsg double-count trap), sendmmsg/recvmmsg, and
+// sockets (an unconnected one has remote 0.0.0.0:0 or [::]:0), IPv4, IPv6 and IPv4-mapped addresses
+// on an IPv6 socket (the udpv6_sendmsg -> udp_sendmsg double-count trap), sendmmsg/recvmmsg, and
 // MSG_PEEK. Ground truth: see support/fixture.hpp.
 #include <sys/socket.h>
 #include <unistd.h>
@@ -100,6 +100,13 @@ TEST_P(UdpAddrTest, UnconnectedSendtoRecvfrom) {
   const Counts s = server.child.finish(), c = client.finish();
   const NetacctRun run = na.stop();
   expectExchange(run, server, s, client, c);
+  // Neither socket has a peer: the remote is the unspecified address, port 0
+  // (the server is bound to an IPv4 or IPv6 address, the client unbound).
+  const std::string none4 = "0.0.0.0:0", none6 = "[::]:0";
+  expectRemote(run, server.child.pid(), server.ep.family() == AF_INET6 ? none6 : none4);
+  if (GetParam() !=
+      Addr::V4MappedOnV6)  // how a v6 socket sending to a v4 peer shows: addresses_test
+    expectRemote(run, client.pid(), GetParam() == Addr::V6 ? none6 : none4);
 }
 
 INSTANTIATE_TEST_SUITE_P(Addr, UdpAddrTest,

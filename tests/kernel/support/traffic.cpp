@@ -52,11 +52,12 @@ int newSocket(int family, int type) {
   return fd;
 }
 
-void bindTo(int fd, const std::string& host) {
+void bindTo(int fd, const Endpoint& at) {
   sockaddr_storage ss;
-  socklen_t len = Endpoint{host, 0}.fill(ss);
-  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) fail("bind " + host);
+  socklen_t len = at.fill(ss);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) fail("bind " + at.str());
 }
+void bindTo(int fd, const std::string& host) { bindTo(fd, Endpoint{host, 0}); }
 
 Endpoint toEndpoint(const sockaddr_storage& ss) {
   char text[INET6_ADDRSTRLEN] = {};
@@ -125,12 +126,25 @@ Endpoint peerEndpoint(int fd) {
   return toEndpoint(ss);
 }
 
-int tcpListen(const std::string& host) {
-  int fd = newSocket(Endpoint{host, 0}.family(), SOCK_STREAM);
+int tcpListen(const std::string& host) { return tcpListenOn(Endpoint{host, 0}); }
+
+int tcpListenOn(const Endpoint& at) {
+  int fd = newSocket(at.family(), SOCK_STREAM);
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  bindTo(fd, host);
+  bindTo(fd, at);
   if (listen(fd, 512) != 0) fail("listen");
+  return fd;
+}
+
+int tcpConnectFrom(const Endpoint& from, const Endpoint& to) {
+  int fd = newSocket(to.family(), SOCK_STREAM);
+  int one = 1;
+  setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  bindTo(fd, from);
+  sockaddr_storage ss;
+  socklen_t len = to.fill(ss);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0) fail("connect " + to.str());
   return fd;
 }
 
@@ -274,18 +288,20 @@ uint64_t recvToEof(int fd, RecvCall how, size_t chunk) {
   }
 }
 
-uint64_t sendNonblocking(int fd, uint64_t total, size_t chunk) {
+uint64_t sendNonblocking(int fd, uint64_t total, size_t chunk, NonblockingStats* stats) {
   setNonblocking(fd);
   const char* src = pattern(chunk);
   uint64_t sent = 0;
   while (sent < total) {
-    ssize_t n = retryEintr(
-        [&] { return send(fd, src, std::min<uint64_t>(chunk, total - sent), MSG_NOSIGNAL); });
+    const size_t asked = std::min<uint64_t>(chunk, total - sent);
+    ssize_t n = retryEintr([&] { return send(fd, src, asked, MSG_NOSIGNAL); });
     if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      if (stats) ++stats->would_block;
       waitFor(fd, POLLOUT);
       continue;
     }
     if (n < 0) fail("send (nonblocking)");
+    if (stats && size_t(n) < asked) ++stats->short_sends;
     sent += n;  // often less than asked: the count netacct must use
   }
   return sent;

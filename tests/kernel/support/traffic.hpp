@@ -29,6 +29,10 @@ Endpoint localEndpoint(int fd);
 Endpoint peerEndpoint(int fd);
 
 int tcpListen(const std::string& host);  // bound to host:0
+int tcpListenOn(const Endpoint& at);     // bound to at (port 0: ephemeral)
+// Connects from a given local endpoint (SO_REUSEADDR), e.g. the same port in
+// two network namespaces.
+int tcpConnectFrom(const Endpoint& from, const Endpoint& to);
 int tcpConnect(const Endpoint& to);
 int tcpAccept(int listen_fd);           // bounded wait
 int udpBound(const std::string& host);  // bound to host:0
@@ -48,7 +52,14 @@ ssize_t recvOnce(int fd, void* buf, size_t len, RecvCall how);
 // Stream helpers.
 uint64_t sendBytes(int fd, uint64_t total, SendCall how = SendCall::Write, size_t chunk = 64 * KiB);
 uint64_t recvToEof(int fd, RecvCall how = RecvCall::Read, size_t chunk = 64 * KiB);
-uint64_t sendNonblocking(int fd, uint64_t total, size_t chunk = 1 * MiB);
+// Nonblocking sends of `chunk`; what each returned is summed. `stats`, if
+// given, counts the sends that returned less than asked, and EAGAINs.
+struct NonblockingStats {
+  uint64_t short_sends = 0;
+  uint64_t would_block = 0;
+};
+uint64_t sendNonblocking(int fd, uint64_t total, size_t chunk = 1 * MiB,
+                         NonblockingStats* stats = nullptr);
 uint64_t sendFileBytes(int sock, uint64_t total);  // sendfile(2) from a temp file
 uint64_t spliceToEof(int sock);                    // splice(sock -> pipe), then drain the pipe
 uint64_t peekThenReadToEof(int sock);              // MSG_PEEK, then read the same bytes
