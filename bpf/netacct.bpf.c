@@ -63,13 +63,54 @@ struct {
 	__type(value, struct inflight);
 } inflight SEC(".maps");
 
-/* The socket cookie is unique per boot across network namespaces. A socket
- * address can be reused after free; conn_entry re-reads the tuple when the
- * ports no longer match, so a reused address gets its new addresses. */
+/* kprobe backend only (the loader shrinks it to 1 entry otherwise): the
+ * generation of the socket at each socket address. The allocator hands a
+ * freed socket's address to the next socket, so the address alone would
+ * merge two connections (bytes to one remote counted to the next). */
+struct sk_gen {
+	__u64 sig; /* local port, remote port, remote address of the socket */
+	__u64 gen; /* 0 for the first socket seen at the address */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NA_MAX_CONNS);
+	__type(key, __u64);
+	__type(value, struct sk_gen);
+} sk_gens SEC(".maps");
+
+static __always_inline __u64 tuple_sig(struct sock *sk)
+{
+	__u64 num = BPF_CORE_READ(sk, __sk_common.skc_num);
+	__u64 dport = BPF_CORE_READ(sk, __sk_common.skc_dport);
+	__u32 daddr = BPF_CORE_READ(sk, __sk_common.skc_daddr) ^
+		      BPF_CORE_READ(sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32[3]);
+	return num << 48 | dport << 32 | daddr;
+}
+
+/* A new generation when the socket at an address has another tuple than
+ * the one last seen there; a socket leaving its bind bucket at TCP_CLOSE
+ * (port 0, possibly before its last reads) keeps its own. Kernel addresses
+ * have their top 16 bits set, so a generation in them never names another
+ * socket's address. */
+static __always_inline __u64 pointer_id(struct sock *sk)
+{
+	__u64 addr = (__u64)sk, sig = tuple_sig(sk);
+	struct sk_gen *g = bpf_map_lookup_elem(&sk_gens, &addr);
+	if (g && (g->sig == sig || sig >> 48 == 0))
+		return addr ^ (g->gen << 48);
+	struct sk_gen next = { .sig = sig, .gen = g ? (g->gen + 1) & 0xffff : 0 };
+	bpf_map_update_elem(&sk_gens, &addr, &next, BPF_ANY);
+	return addr ^ (next.gen << 48);
+}
+
+/* The socket cookie is unique per boot across network namespaces; kprobes
+ * have no cookie helper, so that backend names a socket by its address and
+ * the address's generation. */
 static __always_inline __u64 sock_id(struct sock *sk)
 {
 	if (sock_id_is_pointer)
-		return (__u64)sk;
+		return pointer_id(sk);
 	return bpf_get_socket_cookie(sk);
 }
 

@@ -41,7 +41,10 @@ void configure(netacct_bpf* skel, const LoadConfig& cfg) {
     if (name.starts_with("inet_sendpage")) on = on && cfg.has_inet_sendpage;
     bpf_program__set_autoload(prog, on);
   }
-  if (cfg.backend != Backend::kprobe) bpf_map__set_max_entries(skel->maps.inflight, 1);
+  if (cfg.backend != Backend::kprobe) {
+    bpf_map__set_max_entries(skel->maps.inflight, 1);
+    bpf_map__set_max_entries(skel->maps.sk_gens, 1);
+  }
   skel->rodata->sock_id_is_pointer = cfg.backend == Backend::kprobe;
 }
 
