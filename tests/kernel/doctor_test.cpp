@@ -24,6 +24,7 @@
 
 #include "support/bpf_objects.hpp"
 #include "support/fixture.hpp"
+#include "support/stderr_watch.hpp"
 
 namespace kt {
 namespace {
@@ -308,94 +309,61 @@ TEST(Report, NothingStaysLoadedHoweverNetacctExits) {
 // created after the rest were. No hook in the product is needed.
 //
 // "A failed load or attach unloads everything before the error is printed"
-// is checked at the moment the error is printed, not after exit (exiting
-// would close every fd anyway and hide a missing cleanup): netacct's stderr
-// is a pipe the test filled beforehand, so its first write blocks; while it
-// is blocked, nothing of this run may be loaded. Then the pipe is drained
-// and netacct must exit 1 with one line.
-
-// Where `pid` is blocked right now: the syscall number and first argument
-// from /proc/PID/syscall ("1 0x2 ..." is write(2, ...)); "" if running.
-std::string blockedIn(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/syscall");
-  std::string nr, arg;
-  in >> nr >> arg;
-  return nr + " " + arg;
-}
+// is checked at the moment the error line is written, not after exit
+// (exiting closes every fd anyway and would hide a missing cleanup): every
+// write netacct makes to stderr first stops on a seccomp notification
+// (support/stderr_watch.hpp), and before the first byte of each line the
+// test records what of this run is still loaded. Then netacct must exit 1.
 
 struct FdLimitOutcome {
   enum Kind { ready, cannot_load, cannot_attach, other } kind = other;
-  std::string message;  // what netacct wrote to stderr
+  std::string stderr_text;
+  std::string error_line;       // the "netacct: cannot ..." line, if any
+  std::string loaded_at_error;  // what was loaded as it was written ("" = nothing)
   std::optional<int> status;
-  BpfIds loaded_at_error;  // this run's objects still loaded while the message was written
 };
 
 FdLimitOutcome runWithFdLimit(rlim_t limit, const std::vector<std::string>& args,
                               const std::set<std::string>& names) {
   FdLimitOutcome o;
   const BpfIds before = allLoaded();
-  int p[2];
-  if (pipe2(p, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
-  fcntl(p[1], F_SETPIPE_SZ, 4096);
-  // Fill the pipe: O_NONBLOCK only while filling (it is shared with the child).
-  const int flags = fcntl(p[1], F_GETFL);
-  fcntl(p[1], F_SETFL, flags | O_NONBLOCK);
-  const std::string filler(512, '#');
-  size_t filled = 0;
-  for (ssize_t n; (n = write(p[1], filler.data(), filler.size())) > 0;) filled += size_t(n);
-  fcntl(p[1], F_SETFL, flags);
-
   Spawn how;
   how.nofile = limit;
-  how.stderr_fd = p[1];
+  how.watch_stderr = true;
   Process na(args, how);
-  close(p[1]);
-
-  // Wait until netacct blocks writing to stderr (or exits without writing).
-  bool blocked = false;
-  for (auto deadline = std::chrono::steady_clock::now() + scaled(20);
-       std::chrono::steady_clock::now() < deadline;) {
-    const std::string where = blockedIn(na.pid());
-    if (where == "1 0x2" || where == "20 0x2") {  // write or writev on fd 2
-      blocked = true;
-      break;
+  const pid_t pid = na.pid();
+  {
+    StderrWatch watch(na, [&](const std::string&) -> std::string {
+      // This run's objects: held by netacct, or made since `before` under its
+      // names and held by nobody (freed ids vanish at once; a moment's grace).
+      auto mine = [&] {
+        return heldBy(pid).minus(before).plus(
+            stillLoaded(named(allLoaded().minus(before), names).minus(heldByAnyone())));
+      };
+      BpfIds left = mine();
+      if (!left.empty()) left = waitGone(left, std::chrono::milliseconds(100));
+      return left.empty() ? "" : describe(left);
+    });
+    // Ready (running) or exited.
+    na.waitOutput([](auto&, const std::string& err) { return hasLine(err, "netacct: ready"); },
+                  scaled(20));
+    if (hasLine(na.err(), "netacct: ready")) {
+      o.kind = FdLimitOutcome::ready;
+      kill(pid, SIGTERM);
     }
-    if (where == " " || where.rfind("exited", 0) == 0) break;  // gone
-    usleep(2000);
+    o.status = na.waitExit(scaled(10));
+    for (const auto& line : watch.lines()) {
+      if (line.text.rfind("netacct: cannot attach ", 0) == 0)
+        o.kind = FdLimitOutcome::cannot_attach;
+      else if (line.text.rfind("netacct: cannot load ", 0) == 0)
+        o.kind = FdLimitOutcome::cannot_load;
+      else
+        continue;
+      o.error_line = line.text;
+      o.loaded_at_error = line.at;
+    }
+    o.stderr_text = watch.text();
   }
-  if (blocked) {
-    // Ours: created since `before`, held by netacct or by nobody at all.
-    const BpfIds mine = heldBy(na.pid()).minus(before);
-    const BpfIds unheld = named(allLoaded().minus(before), names).minus(heldByAnyone()).minus(mine);
-    o.loaded_at_error = waitGone(mine.plus(stillLoaded(unheld)), scaledMs(300));
-  }
-  // Drain: the filler, then what netacct wrote (until EOF, or a line that
-  // says it is running).
-  std::string text;
-  char buf[4096];
-  for (auto deadline = std::chrono::steady_clock::now() + scaled(20);
-       std::chrono::steady_clock::now() < deadline;) {
-    pollfd pfd{p[0], POLLIN, 0};
-    if (poll(&pfd, 1, 100) <= 0) continue;
-    const ssize_t n = read(p[0], buf, sizeof buf);
-    if (n <= 0) break;
-    text.append(buf, size_t(n));
-    if (text.size() > filled && hasLine(text.substr(filled), "netacct: ready")) break;
-  }
-  close(p[0]);
-  o.message = text.size() > filled ? text.substr(filled) : "";
-  if (hasLine(o.message, "netacct: ready")) {
-    o.kind = FdLimitOutcome::ready;
-    kill(na.pid(), SIGTERM);
-  } else if (hasLine(o.message, "netacct: cannot attach ")) {
-    o.kind = FdLimitOutcome::cannot_attach;
-  } else if (hasLine(o.message, "netacct: cannot load ")) {
-    o.kind = FdLimitOutcome::cannot_load;
-  }
-  o.status = na.waitExit(scaled(10));
-  if (!blocked && o.kind != FdLimitOutcome::ready)
-    ADD_FAILURE() << "limit " << limit
-                  << ": netacct never blocked writing to stderr; wrote: " << o.message;
   return o;
 }
 
@@ -430,7 +398,7 @@ TEST(Report, FailedLoadOrAttachUnloadsEverythingBeforeTheErrorIsPrinted) {
       reference.held.progs.size() + reference.held.maps.size() + reference.held.links.size();
   // From one fd short of a ready netacct downwards, until both a failed
   // attach and a failed load (maps made, programs not all) were seen.
-  int attach_failures = 0, load_failures = 0, runs = 0;
+  int attach_failures = 0, load_failures = 0;
   std::string seen;
   for (int limit = ready_fds - 1;
        limit >= std::max(4, ready_fds - int(objects) - 4) && !(attach_failures && load_failures);
@@ -438,20 +406,24 @@ TEST(Report, FailedLoadOrAttachUnloadsEverythingBeforeTheErrorIsPrinted) {
     SCOPED_TRACE("RLIMIT_NOFILE " + std::to_string(limit) + " (ready netacct holds " +
                  std::to_string(ready_fds) + " fds)");
     const FdLimitOutcome o = runWithFdLimit(rlim_t(limit), args, reference.names);
-    ++runs;
-    seen +=
-        "  limit " + std::to_string(limit) + ": " + (o.message.empty() ? "(nothing)\n" : o.message);
+    seen += "  limit " + std::to_string(limit) + ":\n" + o.stderr_text;
+    ASSERT_TRUE(o.status) << "netacct did not exit; stderr:\n" << o.stderr_text;
     if (o.kind == FdLimitOutcome::ready) continue;  // it fit after all
+    EXPECT_TRUE(WIFEXITED(*o.status) && WEXITSTATUS(*o.status) == 1)
+        << "wait status " << *o.status << "; stderr:\n"
+        << o.stderr_text;
+    if (o.kind == FdLimitOutcome::other) {
+      ADD_FAILURE() << "neither running nor a load/attach error; stderr:\n" << o.stderr_text;
+      continue;
+    }
     attach_failures += o.kind == FdLimitOutcome::cannot_attach;
     load_failures += o.kind == FdLimitOutcome::cannot_load;
-    EXPECT_TRUE(o.loaded_at_error.empty())
-        << "still loaded while netacct printed its error: " << describe(o.loaded_at_error)
-        << "\nmessage: " << o.message;
-    ASSERT_TRUE(o.status) << "netacct did not exit after its error";
-    EXPECT_TRUE(WIFEXITED(*o.status) && WEXITSTATUS(*o.status) == 1)
-        << "wait status " << *o.status << "; message: " << o.message;
-    EXPECT_EQ(std::count(o.message.begin(), o.message.end(), '\n'), 1) << o.message;
-    EXPECT_EQ(o.message.rfind("netacct: ", 0), 0u) << o.message;
+    EXPECT_EQ(o.loaded_at_error, "")
+        << "still loaded while netacct printed \"" << o.error_line << "\"";
+    EXPECT_EQ(o.stderr_text.find(o.error_line + "\n"),
+              o.stderr_text.size() - o.error_line.size() - 1)
+        << "the error is the last line netacct prints:\n"
+        << o.stderr_text;
   }
   EXPECT_GT(attach_failures, 0) << "no limit made an attach fail after the load; outcomes:\n"
                                 << seen;

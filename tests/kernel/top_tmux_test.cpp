@@ -19,6 +19,7 @@
 #include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -94,6 +95,9 @@ CmdResult runCommand(std::vector<std::string> argv, std::chrono::milliseconds ti
     dup2(devnull, 0);
     dup2(out[1], 1);
     dup2(out[1], 2);
+    // Nothing else: a tmux server daemonizes and outlives the test, and must
+    // not hold, say, the fd of a `flock` that serializes test runs.
+    syscall(SYS_close_range, 3U, ~0U, 0U);
     execve(args[0], args.data(), envp.data());
     _exit(127);
   }

@@ -2,16 +2,23 @@
 
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstddef>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -78,6 +85,63 @@ bool applySpawn(const Spawn& how, int netns_fd) {
   return true;
 }
 
+// A seccomp filter that sends write(2, ...) and writev(2, ...) to a user
+// notification listener; everything else is allowed.
+int installStderrFilter() {
+  sock_filter code[] = {
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, arch)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, AUDIT_ARCH_X86_64, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, nr)),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_write, 2, 0),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, __NR_writev, 1, 0),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+      BPF_STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(seccomp_data, args[0])),
+      BPF_JUMP(BPF_JMP | BPF_JEQ | BPF_K, 2, 0, 1),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_USER_NOTIF),
+      BPF_STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW),
+  };
+  sock_fprog prog{static_cast<unsigned short>(sizeof code / sizeof code[0]), code};
+  return static_cast<int>(
+      syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, SECCOMP_FILTER_FLAG_NEW_LISTENER, &prog));
+}
+
+bool sendFd(int sock, int fd) {
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof ctl;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  c->cmsg_level = SOL_SOCKET;
+  c->cmsg_type = SCM_RIGHTS;
+  c->cmsg_len = CMSG_LEN(sizeof(int));
+  std::memcpy(CMSG_DATA(c), &fd, sizeof(int));
+  return sendmsg(sock, &msg, 0) == 1;
+}
+
+int recvFd(int sock, std::chrono::milliseconds timeout) {
+  pollfd p{sock, POLLIN, 0};
+  if (poll(&p, 1, int(timeout.count())) <= 0) return -1;
+  char byte = 0;
+  iovec iov{&byte, 1};
+  alignas(cmsghdr) char ctl[CMSG_SPACE(sizeof(int))] = {};
+  msghdr msg{};
+  msg.msg_iov = &iov;
+  msg.msg_iovlen = 1;
+  msg.msg_control = ctl;
+  msg.msg_controllen = sizeof ctl;
+  if (recvmsg(sock, &msg, MSG_CMSG_CLOEXEC) != 1) return -1;
+  cmsghdr* c = CMSG_FIRSTHDR(&msg);
+  if (c == nullptr || c->cmsg_type != SCM_RIGHTS) return -1;
+  int fd = -1;
+  std::memcpy(&fd, CMSG_DATA(c), sizeof(int));
+  return fd;
+}
+
 }  // namespace
 
 Process::Process(const std::vector<std::string>& args, const Spawn& how) {
@@ -96,9 +160,11 @@ Process::Process(const std::vector<std::string>& args, const Spawn& how) {
     if (netns_fd < 0) throw std::system_error(errno, std::generic_category(), "open " + path);
   }
 
-  int out[2], err[2];
+  int out[2], err[2], fdpass[2] = {-1, -1};
   if (pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0)
     throw std::system_error(errno, std::generic_category(), "pipe");
+  if (how.watch_stderr && socketpair(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0, fdpass) != 0)
+    throw std::system_error(errno, std::generic_category(), "socketpair");
   const pid_t parent = getpid();
   pid_ = fork();
   if (pid_ < 0) throw std::system_error(errno, std::generic_category(), "fork");
@@ -120,10 +186,22 @@ Process::Process(const std::vector<std::string>& args, const Spawn& how) {
       dprintf(err[1], "test harness: cannot prepare netacct's process: %s\n", strerror(errno));
       _exit(126);
     }
+    if (how.watch_stderr) {  // last: from here on, a write to fd 2 waits for the test
+      const int listener = installStderrFilter();
+      if (listener < 0 || !sendFd(fdpass[1], listener)) _exit(125);
+      close(listener);
+    }
+    syscall(SYS_close_range, 3U, ~0U, 0U);  // inherits nothing of the test's (a flock fd...)
     execve(argv[0], argv.data(), envp.data());
     _exit(127);
   }
   if (netns_fd >= 0) close(netns_fd);
+  if (how.watch_stderr) {
+    close(fdpass[1]);
+    listener_fd_ = recvFd(fdpass[0], std::chrono::seconds(scaledSeconds(10)));
+    close(fdpass[0]);
+    if (listener_fd_ < 0) throw std::runtime_error("no seccomp listener from netacct's process");
+  }
   close(out[1]);
   close(err[1]);
   out_fd_ = out[0];
@@ -143,6 +221,7 @@ Process::~Process() {
   if (reader_.joinable()) reader_.join();
   close(out_fd_);
   close(err_fd_);
+  if (listener_fd_ >= 0) close(listener_fd_);
 }
 
 void Process::drain() {

@@ -32,6 +32,10 @@ struct Spawn {
   // (file, over) pairs bind-mounted in a private mount namespace: e.g. a
   // test's own resolv.conf over /etc/resolv.conf, seen by netacct alone.
   std::vector<std::pair<std::string, std::string>> binds;
+  // Every write netacct makes to its stderr first stops for a seccomp user
+  // notification (support/stderr_watch.hpp), so a test can look at the
+  // kernel while netacct is about to print a given line.
+  bool watch_stderr = false;
 };
 
 // A spawned netacct process (any arguments).
@@ -43,6 +47,12 @@ class Process {
   Process& operator=(const Process&) = delete;
 
   pid_t pid() const { return pid_; }
+  // The seccomp listener of a Spawn::watch_stderr process (owned by the caller).
+  int takeStderrListener() {
+    int fd = listener_fd_;
+    listener_fd_ = -1;
+    return fd;
+  }
   // Waits until pred(stdout, stderr) holds or both streams closed; returns pred.
   bool waitOutput(const std::function<bool(const std::string&, const std::string&)>& pred,
                   std::chrono::milliseconds timeout);
@@ -64,6 +74,7 @@ class Process {
   int status_ = 0;
   int out_fd_ = -1;
   int err_fd_ = -1;
+  int listener_fd_ = -1;
   std::mutex mu_;
   std::condition_variable cv_;
   std::string out_, err_;
