@@ -54,7 +54,9 @@ TEST_F(Addresses, DualStackServerIsReportedAsIpv4) {
     for (const auto& r : report.at("remotes")) {
       std::string remote = r.at("remote");
       EXPECT_EQ(remote.find("::ffff:"), std::string::npos) << remote;
-      if (remote == hostB(AF_INET)) EXPECT_EQ(r.at("family"), "ipv4");
+      if (remote == hostB(AF_INET)) {
+        EXPECT_EQ(r.at("family"), "ipv4");
+      }
     }
   EXPECT_NE(run.out.find("\"remote\":\"" + hostB(AF_INET) + "\""), std::string::npos) << run.out;
 }

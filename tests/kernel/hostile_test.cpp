@@ -9,6 +9,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <exception>
+#include <functional>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -113,8 +115,10 @@ TEST_F(HostileNames, TopBatchEscapesThem) {
 // would show "evil" in red and no "\x1b[31m").
 TEST_F(HostileNames, InteractiveTopShowsThemEscaped) {
   const std::string socket = "na-hostile-" + std::to_string(getpid());
-  const std::string cmd = std::string("LANG=C.UTF-8 exec '") + NETACCT_BIN +
-                          "' top --delay 0.5 --backend " + testBackend();
+  // Bounded even if this test dies: the pane (and with it the tmux server)
+  // ends when netacct does.
+  const std::string cmd = "LANG=C.UTF-8 exec timeout -s INT " + std::to_string(scaledSeconds(30)) +
+                          " '" + NETACCT_BIN + "' top --delay 0.5 --backend " + testBackend();
   auto tmux = [&](const std::string& args) {
     std::string line = "tmux -L " + socket + " -f /dev/null " + args + " 2>/dev/null";
     std::string out;
@@ -129,9 +133,22 @@ TEST_F(HostileNames, InteractiveTopShowsThemEscaped) {
     if (ciMode()) FAIL() << "tmux is missing";
     GTEST_SKIP() << "tmux is not installed";
   }
+  // The pane's server goes whatever happens below (it would otherwise keep
+  // netacct running, and every fd the test inherited, open).
+  struct Server {
+    std::function<std::string(const std::string&)> run;
+    ~Server() { run("kill-server"); }
+  } guard{tmux};
   tmux("new-session -d -c / -x 160 -y 30 \"" + cmd + "\"");
   std::string screen;
-  std::thread load([&] { traffic(4); });
+  std::exception_ptr failed;
+  std::thread load([&] {
+    try {
+      traffic(4);
+    } catch (...) {
+      failed = std::current_exception();
+    }
+  });
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(scaledSeconds(10));
   while (std::chrono::steady_clock::now() < deadline) {
     screen = tmux("capture-pane -p");
@@ -141,9 +158,8 @@ TEST_F(HostileNames, InteractiveTopShowsThemEscaped) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   load.join();
+  if (failed) std::rethrow_exception(failed);
   tmux("send-keys q");
-  std::this_thread::sleep_for(std::chrono::milliseconds(500));
-  tmux("kill-server");
   // The name column cuts at its width; the escaped prefix is what matters.
   EXPECT_NE(screen.find(kColorShown.substr(0, 12)), std::string::npos) << screen;
   EXPECT_NE(screen.find(kBrokenShown), std::string::npos) << screen;
