@@ -378,3 +378,21 @@ TEST(Attribution, Ipv4MappedAddressesAreIpv4) {
   EXPECT_EQ(remotes(r)[0].tx, 150u);
   EXPECT_EQ(remotes(r)[0].connections, 2u);
 }
+
+// A ping socket keeps its echo identifier, a raw socket its protocol, where
+// a port would be: ICMP has no ports, so both show 0.
+TEST(Attribution, IcmpAndRawSocketsHaveNoPorts) {
+  FakeResolver res;
+  ConnDelta ping = conn(1, 64, 64, false, 2, 11);
+  ping.info.proto = IPPROTO_ICMP;
+  ping.info.local.port = 43652;  // the echo identifier
+  ConnDelta raw6 = conn(1, 64, 64, false, 3, 12);
+  raw6.info.proto = IPPROTO_ICMPV6;
+  raw6.info.local.port = 58;  // the protocol
+  Report r = assemble(window({proc(1, {128, 128, 0, 0})}, {ping, raw6}), {}, res);
+  ASSERT_EQ(conns(r).size(), 2u);
+  for (const auto& c : conns(r)) {
+    EXPECT_EQ(c.conn.local.port, 0);
+    EXPECT_EQ(c.conn.remote.port, 0);
+  }
+}

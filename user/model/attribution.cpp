@@ -1,5 +1,6 @@
 #include "model/attribution.hpp"
 
+#include <netinet/in.h>
 #include <sys/socket.h>
 
 #include <algorithm>
@@ -25,7 +26,11 @@ void to_ipv4(Endpoint& e) {
 
 // A dual-stack socket (AF_INET6 bound to ::) talks IPv4 through mapped
 // addresses (::ffff:a.b.c.d): it is IPv4 traffic, shown and grouped as such.
+// ICMP has no ports: where a port would be, the kernel keeps a ping
+// socket's echo identifier or a raw socket's protocol number.
 ConnInfo canonical(ConnInfo c) {
+  if (c.proto == IPPROTO_ICMP || c.proto == IPPROTO_ICMPV6 || c.proto == IPPROTO_RAW)
+    c.local.port = c.remote.port = 0;
   bool v4_only = (mapped(c.local) || unspecified(c.local)) &&
                  (mapped(c.remote) || unspecified(c.remote)) &&
                  (mapped(c.local) || mapped(c.remote));

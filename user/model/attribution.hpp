@@ -81,7 +81,8 @@ struct Attributed {
   const Identity& identity(const ProcId& id) const;
 };
 
-// IPv4-mapped IPv6 addresses as the IPv4 they are (family AF_INET).
+// A connection as shown: IPv4-mapped IPv6 addresses as the IPv4 they are
+// (family AF_INET); no ports for ICMP and raw sockets.
 ConnInfo canonical(ConnInfo c);
 
 class Attributor {
