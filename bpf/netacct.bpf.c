@@ -7,6 +7,9 @@
  *   kprobe:     kprobe/kretprobe on the same functions
  * TCP receives are counted from tcp_sock.copied_seq advances (see
  * count_tcp_rx), which is exact on every read path, splice included.
+ * Loopback is decided from the device the bytes crossed (see the rule in
+ * netacct.h, enum na_conn_flags, and "Loopback signals" below); processes are
+ * named and split per program (see "Programs" below).
  */
 #include "vmlinux.h"
 #include <bpf/bpf_core_read.h>
@@ -17,9 +20,14 @@
 
 #define AF_INET 2
 #define AF_INET6 10
+#define SOCK_DGRAM 2
+#define SOCK_RAW 3
 #define MSG_PEEK 2
 #define MSG_ERRQUEUE 0x2000
 #define TCP_ESTABLISHED 1
+/* include/net/flow.h: every network namespace's loopback device has ifindex
+ * 1 (registered first, and ifindexes are per namespace since Linux 3.7). */
+#define LOOPBACK_IFINDEX 1
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -27,6 +35,11 @@ char LICENSE[] SEC("license") = "Dual BSD/GPL";
  * bpf_get_socket_cookie, so sockets are named by their address instead.
  * The verifier prunes the branch not taken (rodata is frozen at load). */
 const volatile __u32 sock_id_is_pointer = 0;
+
+/* Set by the loader for the tracepoint backend: datagrams received are
+ * classified from the ingress ring (see dgram_ingress_cgroup), not from a
+ * signal raised while the reader dequeues them (fentry, kprobe). */
+const volatile __u32 dgram_rx_from_ring = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
@@ -133,10 +146,25 @@ static __always_inline int is_inet(const struct sock *sk)
 	return family == AF_INET || family == AF_INET6;
 }
 
-static __always_inline __u64 current_start_ns(void)
+/* ---- Programs ----
+ * A process is named after its program, the thread-group leader's comm (what
+ * top and ps show), not after whichever thread moved the bytes: runtimes name
+ * their threads (tokio-worker-3, java's GC threads). And bytes belong to the
+ * program that moved them: the key carries the exec generation, so after an
+ * execve() the new program's bytes go to a new entry, named at its first
+ * sight, and the exec hooks mark the old program's entry as ended. */
+
+static __always_inline struct na_proc_key current_proc(void)
 {
 	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	return BPF_CORE_READ(task, group_leader, start_boottime);
+	struct na_proc_key key = {
+		.tgid = bpf_get_current_pid_tgid() >> 32,
+		/* every thread of a group has the leader's self_exec_id: threads
+		 * made before an exec do not survive it (de_thread) */
+		.exec_gen = (__u32)BPF_CORE_READ(task, self_exec_id),
+		.start_ns = BPF_CORE_READ(task, group_leader, start_boottime),
+	};
+	return key;
 }
 
 /* First sight of a process: capture its identity in the kernel, so a process
@@ -146,10 +174,11 @@ static __always_inline struct na_proc_val *proc_entry(const struct na_proc_key *
 	struct na_proc_val *val = bpf_map_lookup_elem(&procs, key);
 	if (val)
 		return val;
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
 	struct na_proc_val init = {};
 	init.uid = (__u32)bpf_get_current_uid_gid();
 	init.cgroup_id = bpf_get_current_cgroup_id();
-	bpf_get_current_comm(init.comm, sizeof(init.comm));
+	BPF_CORE_READ_STR_INTO(&init.comm, task, group_leader, comm);
 	if (bpf_map_update_elem(&procs, key, &init, BPF_NOEXIST) == 0)
 		STAT_INC(proc_created);
 	val = bpf_map_lookup_elem(&procs, key);
@@ -158,23 +187,181 @@ static __always_inline struct na_proc_val *proc_entry(const struct na_proc_key *
 	return val;
 }
 
-static __always_inline int is_loopback(const struct na_conn_val *c)
+/* The exec generation has just been incremented (begin_new_exec); the entry
+ * of the program this process ran until now, if it moved bytes, has ended. */
+static __always_inline void program_replaced(struct task_struct *task)
 {
-	const __u32 *r = (const __u32 *)c->raddr, *l = (const __u32 *)c->laddr;
-	if (c->family == AF_INET)
-		return c->raddr[0] == 127 || c->laddr[0] == 127 || (r[0] && r[0] == l[0]);
-	int lead_zero = r[0] == 0 && r[1] == 0;
-	int v6_lo = lead_zero && r[2] == 0 && r[3] == bpf_htonl(1); /* ::1 */
-	int mapped_lo = lead_zero && r[2] == bpf_htonl(0xffff) && c->raddr[12] == 127;
-	/* traffic to one of this host's own addresses also goes over lo */
-	int same = (r[0] | r[1] | r[2] | r[3]) && r[0] == l[0] && r[1] == l[1] && r[2] == l[2] &&
-		   r[3] == l[3];
-	return v6_lo || mapped_lo || same;
+	struct na_proc_key old = {
+		.tgid = BPF_CORE_READ(task, tgid),
+		.exec_gen = (__u32)BPF_CORE_READ(task, self_exec_id) - 1,
+		.start_ns = BPF_CORE_READ(task, group_leader, start_boottime),
+	};
+	struct na_proc_val *val = bpf_map_lookup_elem(&procs, &old);
+	if (val)
+		__sync_fetch_and_or(&val->flags, NA_PROC_EXECED);
 }
+
+/* ---- Loopback signals ----
+ * A stream socket's route is its connection's (route_is_loopback). A datagram
+ * socket (UDP, ping) or raw socket has no route of its own: an unconnected
+ * one sends each datagram wherever its address says, and receives from
+ * anywhere. Each datagram is classified by the device it crossed:
+ *  - sent: the loopback device's transmit runs in the sender's context, inside
+ *    the send call, with skb->sk the sending socket (lo has no qdisc: nothing
+ *    defers it); the hook raises a signal for (socket, thread) that the send
+ *    hook takes when the call returns.
+ *  - received (fentry, kprobe): the reader dequeues the datagram and frees it
+ *    (skb_consume_udp, skb_free_datagram) inside the receive call; skb_iif is
+ *    the device it came in on. Same signal, taken by the receive hook.
+ *  - received (tracepoint): no tracepoint sees the dequeued skb in the
+ *    reader's context on the kernels this backend serves (see
+ *    dgram_ingress_cgroup), so the device is recorded when the datagram is
+ *    queued to the socket and matched to reads in queue order (dgram_ring).
+ */
+
+static __always_inline int is_dgram(const struct sock *sk)
+{
+	__u16 type = BPF_CORE_READ(sk, sk_type);
+	return type == SOCK_DGRAM || type == SOCK_RAW;
+}
+
+struct dgram_signal_key {
+	__u64 sk;
+	__u64 pid_tgid;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NA_MAX_DGRAM_SIGNALS);
+	__type(key, struct dgram_signal_key);
+	__type(value, __u32);
+} dgram_signals SEC(".maps");
+
+/* Keyed by socket and thread: a send over lo that makes the kernel answer
+ * (an ICMP error sent by a kernel socket, in softirq on this thread) raises a
+ * signal for that other socket, which never touches this one's. */
+static __always_inline void raise_dgram_signal(const struct sock *sk)
+{
+	struct dgram_signal_key key = { .sk = (__u64)sk, .pid_tgid = bpf_get_current_pid_tgid() };
+	__u32 one = 1;
+	bpf_map_update_elem(&dgram_signals, &key, &one, BPF_ANY);
+}
+
+/* Whether this call's datagram crossed the loopback device. Always taken,
+ * whether the call is counted or not (MSG_PEEK, errors), so no signal
+ * outlives its call. */
+static __always_inline int take_dgram_signal(const struct sock *sk)
+{
+	struct dgram_signal_key key = { .sk = (__u64)sk, .pid_tgid = bpf_get_current_pid_tgid() };
+	return bpf_map_delete_elem(&dgram_signals, &key) == 0;
+}
+
+/* Only inet sockets are counted: a packet socket's signal would never be
+ * taken. */
+static __always_inline void dgram_sent_over_loopback(const struct sk_buff *skb)
+{
+	struct sock *sk = BPF_CORE_READ(skb, sk);
+	if (sk && is_inet(sk) && is_dgram(sk))
+		raise_dgram_signal(sk);
+}
+
+static __always_inline void dgram_dequeued(const struct sock *sk, const struct sk_buff *skb)
+{
+	if (sk && BPF_CORE_READ(skb, skb_iif) == LOOPBACK_IFINDEX && is_inet(sk) && is_dgram(sk))
+		raise_dgram_signal(sk);
+}
+
+/* Tracepoint backend: one bit per datagram queued to a socket, in queue
+ * order, set when the datagram arrived over the loopback device. Socket
+ * storage: freed with the socket, no eviction. Exact for a socket that only
+ * ever received one kind (seen); a socket that received both is matched in
+ * queue order, which one reader, in-order queueing and no drops between the
+ * ingress hook and the queue keep exact (a reader that finds the queue empty
+ * realigns the ring); past 256 queued datagrams the oldest bits are reused. */
+#define DGRAM_RING_WORDS 4
+#define DGRAM_SEEN_LO 1
+#define DGRAM_SEEN_NET 2
+
+struct dgram_ring {
+	__u64 lo[DGRAM_RING_WORDS];
+	__u32 tail; /* datagrams queued (ingress hook) */
+	__u32 head; /* datagrams read */
+	__u32 seen; /* DGRAM_SEEN_* */
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct dgram_ring);
+} dgram_rings SEC(".maps");
+
+static __always_inline void ring_push(struct dgram_ring *r, int lo)
+{
+	__u32 slot = __sync_fetch_and_add(&r->tail, 1);
+	__u64 bit = 1ULL << (slot & 63);
+	__u64 *word = &r->lo[(slot >> 6) & (DGRAM_RING_WORDS - 1)];
+	if (lo)
+		__sync_fetch_and_or(word, bit);
+	else
+		__sync_fetch_and_and(word, ~bit);
+	__u32 kind = lo ? DGRAM_SEEN_LO : DGRAM_SEEN_NET;
+	if (!(r->seen & kind))
+		__sync_fetch_and_or(&r->seen, kind);
+}
+
+/* Nothing left to read: every datagram the ring holds was read or dropped. */
+static __always_inline int rx_queue_empty(struct sock *sk)
+{
+	if (BPF_CORE_READ(sk, sk_receive_queue.qlen))
+		return 0;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_UDP)
+		return 1;
+	return BPF_CORE_READ((struct udp_sock *)sk, reader_queue.qlen) == 0;
+}
+
+/* The datagram a reader just took off the queue (tracepoint backend). */
+static __always_inline int ring_pop(struct sock *sk)
+{
+	struct dgram_ring *r = bpf_sk_storage_get(&dgram_rings, sk, 0, 0);
+	if (!r)
+		return 0;
+	__u32 seen = r->seen;
+	int lo = seen == DGRAM_SEEN_LO;
+	/* queued before netacct started, or left behind by a realignment */
+	if ((__s32)(r->tail - r->head) > 0) {
+		__u32 slot = __sync_fetch_and_add(&r->head, 1);
+		if (seen == (DGRAM_SEEN_LO | DGRAM_SEEN_NET))
+			lo = (r->lo[(slot >> 6) & (DGRAM_RING_WORDS - 1)] >> (slot & 63)) & 1;
+	}
+	if (rx_queue_empty(sk))
+		r->head = r->tail;
+	return lo;
+}
+
+/* A stream socket's route: sk_dst_cache is set when it connects (or is
+ * accepted) and re-set by the next transmit after an invalidation; when it is
+ * briefly absent, the device its last segment arrived on (sk_rx_dst_ifindex,
+ * set from the handshake) says the same for a loopback connection. Routes to
+ * the namespace's own addresses use the loopback device (RTN_LOCAL). */
+static __always_inline int route_is_loopback(const struct sock *sk)
+{
+	struct dst_entry *dst = BPF_CORE_READ(sk, sk_dst_cache);
+	if (dst)
+		return (BPF_CORE_READ(dst, dev, flags) & IFF_LOOPBACK) != 0;
+	if (bpf_core_field_exists(sk->sk_rx_dst_ifindex)) /* Linux >= 5.16 */
+		return BPF_CORE_READ(sk, sk_rx_dst_ifindex) == LOOPBACK_IFINDEX;
+	return 0;
+}
+
+/* How an event is classified: a datagram's own device (0 or 1), or, for a
+ * stream socket, its connection's route. */
+#define BY_ROUTE -1
 
 /* The socket's addresses, read at first sight and again when it gains a
  * remote port later (a UDP socket connected after its first send). */
-static __always_inline void fill_tuple(struct na_conn_val *c, const struct sock *sk)
+static __always_inline void fill_tuple(struct na_conn_val *c, const struct sock *sk, int dgram_lo)
 {
 	c->family = BPF_CORE_READ(sk, __sk_common.skc_family);
 	c->proto = BPF_CORE_READ(sk, sk_protocol);
@@ -188,7 +375,8 @@ static __always_inline void fill_tuple(struct na_conn_val *c, const struct sock 
 		bpf_core_read(c->laddr, sizeof(c->laddr), &sk->__sk_common.skc_v6_rcv_saddr);
 		bpf_core_read(c->raddr, sizeof(c->raddr), &sk->__sk_common.skc_v6_daddr);
 	}
-	c->flags = is_loopback(c) ? NA_CONN_LOOPBACK : 0;
+	int lo = dgram_lo == BY_ROUTE ? route_is_loopback(sk) : dgram_lo;
+	c->flags = lo ? NA_CONN_LOOPBACK : 0;
 }
 
 /* kprobe backend: the address now names another socket when the local port
@@ -201,7 +389,7 @@ static __always_inline int reused_address(const struct na_conn_val *val, const s
 }
 
 static __always_inline struct na_conn_val *conn_entry(const struct na_conn_key *key,
-						      const struct sock *sk)
+						      const struct sock *sk, int dgram_lo)
 {
 	struct na_conn_val *val = bpf_map_lookup_elem(&conns, key);
 	if (val) {
@@ -209,11 +397,11 @@ static __always_inline struct na_conn_val *conn_entry(const struct na_conn_key *
 		 * and is not re-read at every datagram. */
 		if ((val->rport == 0 && BPF_CORE_READ(sk, __sk_common.skc_dport) != 0) ||
 		    (sock_id_is_pointer && reused_address(val, sk)))
-			fill_tuple(val, sk);
+			fill_tuple(val, sk, dgram_lo);
 		return val;
 	}
 	struct na_conn_val init = {};
-	fill_tuple(&init, sk);
+	fill_tuple(&init, sk, dgram_lo);
 	if (bpf_map_update_elem(&conns, key, &init, BPF_NOEXIST) == 0)
 		STAT_INC(conn_created);
 	val = bpf_map_lookup_elem(&conns, key);
@@ -222,21 +410,20 @@ static __always_inline struct na_conn_val *conn_entry(const struct na_conn_key *
 	return val;
 }
 
-/* Credit bytes to the current process and to (socket, process). */
-static __always_inline void account(struct sock *sk, __u64 bytes, int tx)
+/* Credit bytes to the current process and to (socket, process). dgram_lo is
+ * the datagram's own classification, or BY_ROUTE for a stream socket. */
+static __always_inline void account(struct sock *sk, __u64 bytes, int tx, int dgram_lo)
 {
-	struct na_proc_key pkey = {
-		.tgid = bpf_get_current_pid_tgid() >> 32,
-		.start_ns = current_start_ns(),
-	};
+	struct na_proc_key pkey = current_proc();
 	struct na_conn_key ckey = {
 		.cookie = sock_id(sk),
-		.tgid = pkey.tgid,
-		.start_ns = pkey.start_ns,
+		.proc = pkey,
+		.dgram_lo = dgram_lo == 1,
 	};
-	struct na_conn_val *conn = conn_entry(&ckey, sk);
+	struct na_conn_val *conn = conn_entry(&ckey, sk, dgram_lo);
 	struct na_proc_val *proc = proc_entry(&pkey);
-	int lo = conn ? (conn->flags & NA_CONN_LOOPBACK) : 0;
+	int lo = conn ? (conn->flags & NA_CONN_LOOPBACK) :
+			(dgram_lo == BY_ROUTE ? route_is_loopback(sk) : dgram_lo);
 	if (conn)
 		__sync_fetch_and_add(tx ? &conn->tx_bytes : &conn->rx_bytes, bytes);
 	if (proc) {
@@ -249,9 +436,11 @@ static __always_inline void account(struct sock *sk, __u64 bytes, int tx)
 
 static __always_inline void count_send(struct sock *sk, int ret)
 {
-	if (ret <= 0 || !sk || !is_inet(sk))
+	if (!sk || !is_inet(sk))
 		return;
-	account(sk, ret, 1);
+	int dgram_lo = is_dgram(sk) ? take_dgram_signal(sk) : BY_ROUTE;
+	if (ret > 0)
+		account(sk, ret, 1, dgram_lo);
 }
 
 /* copied_seq also steps over the peer's FIN (one sequence number, no data)
@@ -303,7 +492,7 @@ static __always_inline void advance_tcp_rx(struct sock *sk, struct tcp_rx *st, _
 		if ((__s32)(seq - old) <= 0)
 			return;
 		if (__sync_val_compare_and_swap(&st->seq, old, seq) == old) {
-			account(sk, seq - old, 0);
+			account(sk, seq - old, 0, BY_ROUTE);
 			return;
 		}
 	}
@@ -317,7 +506,7 @@ static __always_inline void settle_first_read(struct sock *sk, struct tcp_rx *st
 		return;
 	__u32 counted = seq - st->base;
 	if (bytes > counted)
-		account(sk, bytes - counted, 0);
+		account(sk, bytes - counted, 0, BY_ROUTE);
 }
 
 /*
@@ -338,7 +527,7 @@ static __always_inline void count_tcp_rx(struct sock *sk, __u32 read_bytes, int 
 		struct tcp_rx init = { .seq = seq, .base = seq, .provisional = !read_end };
 		if (bpf_map_update_elem(&tcp_seq, &cookie, &init, BPF_NOEXIST) == 0) {
 			if (read_bytes)
-				account(sk, read_bytes, 0);
+				account(sk, read_bytes, 0, BY_ROUTE);
 			return;
 		}
 		st = bpf_map_lookup_elem(&tcp_seq, &cookie);
@@ -350,16 +539,42 @@ static __always_inline void count_tcp_rx(struct sock *sk, __u32 read_bytes, int 
 		settle_first_read(sk, st, seq, read_bytes);
 }
 
+/* A datagram (or raw) receive. The signal is taken even when the call is not
+ * counted; the ring advances only when a datagram left the queue (a zero-length
+ * datagram included). */
+static __always_inline void count_dgram_rx(struct sock *sk, int ret, int flags)
+{
+	int peek = flags & (MSG_PEEK | MSG_ERRQUEUE);
+	int lo;
+	if (dgram_rx_from_ring) {
+		if (peek || ret < 0)
+			return;
+		lo = ring_pop(sk);
+	} else {
+		lo = take_dgram_signal(sk);
+		if (peek)
+			return;
+	}
+	if (ret > 0)
+		account(sk, ret, 0, lo);
+}
+
 static __always_inline void count_recv(struct sock *sk, int ret, int flags)
 {
-	if (!sk || !is_inet(sk) || (flags & (MSG_PEEK | MSG_ERRQUEUE)))
+	if (!sk || !is_inet(sk))
+		return;
+	if (is_dgram(sk)) {
+		count_dgram_rx(sk, ret, flags);
+		return;
+	}
+	if (flags & (MSG_PEEK | MSG_ERRQUEUE))
 		return;
 	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP) {
 		count_tcp_rx(sk, ret > 0 ? ret : 0, 1);
 		return;
 	}
 	if (ret > 0)
-		account(sk, ret, 0);
+		account(sk, ret, 0, BY_ROUTE);
 }
 
 static __always_inline void tcp_rx_hook(struct sock *sk)
@@ -417,6 +632,59 @@ int BPF_PROG(inet_sock_set_state_tp, const struct sock *sk, int oldstate, int ne
 {
 	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP)
 		tcp_state(sk, newstate);
+	return 0;
+}
+
+/* net:net_dev_queue fires in __dev_queue_xmit, in the caller's context,
+ * before the qdisc, for every packet of every device: the loopback device
+ * (noqueue) then transmits in the same call. Why a tracepoint on every device
+ * rather than a cgroup_skb egress program (which also sees the device, but
+ * only for sockets): it cannot affect the packet, and its cost on a non-lo
+ * packet is two loads and a branch (measured in the commit that added it).
+ * fentry and kprobe hook loopback_xmit instead, which runs for lo alone. */
+SEC("tp_btf/net_dev_queue")
+int BPF_PROG(net_dev_queue_tp, struct sk_buff *skb)
+{
+	struct net_device *dev = skb->dev;
+	if (dev && (dev->flags & IFF_LOOPBACK))
+		dgram_sent_over_loopback(skb);
+	return 0;
+}
+
+/*
+ * Datagrams received, tracepoint backend. A reader-context signal would need
+ * the dequeued skb inside udp_recvmsg, and on the kernels this backend serves
+ * no tracepoint sees it: skb:skb_copy_datagram_iovec skips linear skbs (most
+ * datagrams: copy_linear_skb), skb:consume_skb stopped firing there when
+ * skb_consume_udp moved to skb_attempt_defer_free (6.18 here), and
+ * sock_recv_length carries only the socket. The cgroup_skb ingress hook runs
+ * per datagram after socket lookup (sk_filter, before the socket's queue) and
+ * knows the socket and the input device; it records one bit per datagram in
+ * the socket's ring, matched to reads in queue order (ring_pop). Attached to
+ * the cgroup v2 root through a link (dies with netacct), always passes the
+ * packet; returns on the first test for stream sockets.
+ */
+SEC("cgroup_skb/ingress")
+int dgram_ingress_cgroup(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	if (!sk)
+		return 1;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || (sk->type != SOCK_DGRAM && sk->type != SOCK_RAW))
+		return 1;
+	struct dgram_ring *r = bpf_sk_storage_get(&dgram_rings, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+	if (r)
+		ring_push(r, skb->ingress_ifindex == LOOPBACK_IFINDEX);
+	return 1;
+}
+
+/* sched:sched_process_exec fires in exec_binprm once the new program is
+ * loaded, after begin_new_exec incremented self_exec_id. */
+SEC("tp_btf/sched_process_exec")
+int BPF_PROG(sched_process_exec_tp, struct task_struct *p, pid_t old_pid, struct linux_binprm *bprm)
+{
+	program_replaced(p);
 	return 0;
 }
 
@@ -496,6 +764,48 @@ SEC("fexit/tcp_set_state")
 int BPF_PROG(tcp_set_state_fexit, struct sock *sk, int state)
 {
 	tcp_state(sk, state);
+	return 0;
+}
+
+/* The loopback device's ndo_start_xmit (drivers/net/loopback.c), called from
+ * the sender's __dev_queue_xmit for lo packets only: no cost for other
+ * devices. Static, but never inlined (called through netdev_ops), so it has
+ * BTF and a kallsyms entry on every kernel. */
+SEC("fentry/loopback_xmit")
+int BPF_PROG(loopback_xmit_fentry, struct sk_buff *skb, struct net_device *dev)
+{
+	dgram_sent_over_loopback(skb);
+	return 0;
+}
+
+/* udp_recvmsg and udpv6_recvmsg end every dequeue with skb_consume_udp, in
+ * the reader's context (MSG_PEEK too: the receive hook takes that signal and
+ * does not count). Global, same signature since it replaced consume_skb there
+ * (Linux 4.10) and through 6.18. */
+SEC("fentry/skb_consume_udp")
+int BPF_PROG(skb_consume_udp_fentry, struct sock *sk, struct sk_buff *skb, int len)
+{
+	dgram_dequeued(sk, skb);
+	return 0;
+}
+
+/* raw_recvmsg, rawv6_recvmsg and ping_recvmsg free each datagram they read
+ * with skb_free_datagram, in the reader's context. */
+SEC("fentry/skb_free_datagram")
+int BPF_PROG(skb_free_datagram_fentry, struct sock *sk, struct sk_buff *skb)
+{
+	dgram_dequeued(sk, skb);
+	return 0;
+}
+
+/* begin_new_exec (Linux >= 5.8, formerly flush_old_exec) is the point of no
+ * return of execve(): on success the old program is gone (de_thread) and
+ * self_exec_id was incremented. */
+SEC("fexit/begin_new_exec")
+int BPF_PROG(begin_new_exec_fexit, struct linux_binprm *bprm, int ret)
+{
+	if (ret == 0)
+		program_replaced((struct task_struct *)bpf_get_current_task());
 	return 0;
 }
 
@@ -617,5 +927,34 @@ SEC("kprobe/tcp_set_state")
 int BPF_KPROBE(tcp_set_state_kprobe, struct sock *sk, int state)
 {
 	tcp_state(sk, state);
+	return 0;
+}
+
+SEC("kprobe/loopback_xmit")
+int BPF_KPROBE(loopback_xmit_kprobe, struct sk_buff *skb)
+{
+	dgram_sent_over_loopback(skb);
+	return 0;
+}
+
+SEC("kprobe/skb_consume_udp")
+int BPF_KPROBE(skb_consume_udp_kprobe, struct sock *sk, struct sk_buff *skb)
+{
+	dgram_dequeued(sk, skb);
+	return 0;
+}
+
+SEC("kprobe/skb_free_datagram")
+int BPF_KPROBE(skb_free_datagram_kprobe, struct sock *sk, struct sk_buff *skb)
+{
+	dgram_dequeued(sk, skb);
+	return 0;
+}
+
+SEC("kretprobe/begin_new_exec")
+int BPF_KRETPROBE(begin_new_exec_kretprobe, int ret)
+{
+	if (ret == 0)
+		program_replaced((struct task_struct *)bpf_get_current_task());
 	return 0;
 }

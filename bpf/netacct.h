@@ -17,8 +17,8 @@
  * Map capacities. Hash maps are preallocated at load (LRU maps always are), so
  * each costs its full size in kernel memory, used or not: about 48 bytes of
  * element header plus key plus value per entry, plus the buckets, which makes
- * about 2 MiB for procs, 9.5 MiB for conns, 5.5 MiB for tcp_seq and under
- * 1 MiB for inflight.
+ * about 2 MiB for procs, 10 MiB for conns, 5.5 MiB for tcp_seq and under
+ * 1 MiB each for inflight and dgram_signals.
  *
  * NA_MAX_PROCS: processes that moved bytes and are alive or not yet reported
  * (userspace deletes exited processes' entries after each report). Hosts run
@@ -44,23 +44,44 @@
  * of the CPU count), so 8192 threads inside socket calls at once is more than
  * can be counted anyway. A full map leaves a call uncounted; an entry whose
  * return was missed stays until its thread's next call replaces it.
+ *
+ * NA_MAX_DGRAM_SIGNALS: one entry per (socket, thread) between a datagram
+ * crossing the loopback device and the send or receive hook that counts it,
+ * microseconds later in the same syscall, so a few per CPU at any time. Kernel
+ * sockets (ICMP replies sent in softirq) leave entries nobody takes; the LRU
+ * recycles those. Sized like inflight so an LRU with per-CPU free lists never
+ * evicts an entry still in use on a large host.
  */
 #define NA_MAX_PROCS 16384
 #define NA_MAX_CONNS 65536
 #define NA_MAX_TCP_SEQ 65536
 #define NA_MAX_INFLIGHT 8192
+#define NA_MAX_DGRAM_SIGNALS 8192
 
-/* A process is (tgid, start time): a reused PID is a different key. start_ns
- * is the thread-group leader's start_boottime, the value /proc/PID/stat shows
- * as starttime (in clock ticks). */
+/* A process is one program run by one thread group: (tgid, exec generation,
+ * start time). A reused PID is a different key (start_ns), and so is the
+ * program a process execve()s (exec_gen), so bytes stay with the program that
+ * moved them. start_ns is the thread-group leader's start_boottime, the value
+ * /proc/PID/stat shows as starttime (in clock ticks); exec keeps it. exec_gen
+ * is the low 32 bits of the task's self_exec_id, which execve() increments
+ * (begin_new_exec) and every thread of the group shares. */
 struct na_proc_key {
 	__u32 tgid;
-	__u32 pad;
+	__u32 exec_gen;
 	__u64 start_ns;
 };
 
+enum na_proc_flags {
+	/* The process execve()d another program (seen by the exec hook): this
+	 * program ended, its entry moves no more bytes. */
+	NA_PROC_EXECED = 1,
+};
+
 /* Counters are monotonic and only ever advanced with atomic adds.
- * lo_* hold loopback traffic separately so it can be excluded by default. */
+ * lo_* hold loopback traffic separately so it can be excluded by default
+ * (what counts as loopback: see enum na_conn_flags). comm is the program's
+ * name: the thread-group leader's comm at first sight, whichever thread moved
+ * the bytes. */
 struct na_proc_val {
 	__u64 tx_bytes;
 	__u64 rx_bytes;
@@ -68,21 +89,34 @@ struct na_proc_val {
 	__u64 lo_rx_bytes;
 	__u64 cgroup_id;
 	__u32 uid;
-	__u32 pad;
+	__u32 flags; /* enum na_proc_flags */
 	char comm[NA_COMM_LEN];
 };
 
 /* A connection is one socket as used by one process: a socket shared by a
  * parent and a forked child gives two entries, so bytes land on the PID that
  * moved them. cookie is the kernel's socket cookie, unique per boot across
- * network namespaces, so identical 5-tuples in two namespaces never collide. */
+ * network namespaces, so identical 5-tuples in two namespaces never collide.
+ * A datagram socket that moved datagrams both over loopback and over the
+ * network has two entries, dgram_lo 0 and 1 (see enum na_conn_flags). */
 struct na_conn_key {
 	__u64 cookie;
-	__u32 tgid;
+	struct na_proc_key proc;
+	__u32 dgram_lo; /* 1: the loopback datagrams of a datagram or raw socket */
 	__u32 pad;
-	__u64 start_ns;
 };
 
+/*
+ * Loopback is decided the way the kernel routes, not by address: traffic is
+ * loopback when it stays inside its network namespace over the loopback
+ * device (127/8, ::1, and every address of the namespace itself route there).
+ *  - Stream sockets (TCP): the connection's route, sk_dst_cache->dev, whose
+ *    flags have IFF_LOOPBACK (else the device its packets arrive on), read
+ *    when the entry is created: one connection is wholly loopback or not.
+ *  - Datagram and raw sockets (UDP, ping, raw): each datagram, by the device
+ *    it crossed: sent through the loopback device's transmit, or received
+ *    from it (skb_iif is the loopback ifindex).
+ */
 enum na_conn_flags {
 	NA_CONN_LOOPBACK = 1,
 };

@@ -94,4 +94,25 @@ TEST_F(PollerTest, EvictedProcessIsStillWatched) {
   EXPECT_EQ(w.exited, (std::vector<ProcId>{kB}));
 }
 
+// A program that execve()d another ends although its PID stays alive: the
+// kernel marks its entry, and the new program is a newer exec generation of
+// the same PID and start time, still running.
+TEST_F(PollerTest, ExecEndsTheOldProgramNotTheNewOne) {
+  const ProcId before{kA.tgid, kA.start_ns, 7}, after{kA.tgid, kA.start_ns, 8};
+  Snapshot s0 = snap(0, {{before, 0}});
+  Snapshot s1 = snap(1, {{before, 20}, {after, 100}});
+  s1.procs[0].execed = true;
+  Snapshot s2 = snap(2, {{after, 300}});
+  maps.script = {s0, s1, s2};
+  Poller poller(maps, alive);
+  Window w = poller.poll();
+  EXPECT_EQ(w.exited, (std::vector<ProcId>{before}));
+  EXPECT_EQ(asked[before], 0);  // never asked: procfs would call it alive
+  Window w2 = poller.poll();
+  EXPECT_EQ(w2.exited, (std::vector<ProcId>{before}));  // its entries go now
+  EXPECT_EQ(maps.removed.back(), (std::vector<ProcId>{before}));
+  EXPECT_TRUE(poller.poll().exited.empty());
+  EXPECT_EQ(asked[after], 3);
+}
+
 }  // namespace

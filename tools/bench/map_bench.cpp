@@ -71,7 +71,7 @@ std::unique_ptr<Maps> make_maps(size_t conns) {
   std::vector<na_proc_key> pk;
   std::vector<na_proc_val> pv;
   for (const auto& p : w.procs) {
-    na_proc_key k{p.id.tgid, 0, p.id.start_ns};
+    na_proc_key k{.tgid = p.id.tgid, .exec_gen = p.id.exec_gen, .start_ns = p.id.start_ns};
     na_proc_val v{};
     v.tx_bytes = p.bytes.tx;
     v.rx_bytes = p.bytes.rx;
@@ -84,7 +84,11 @@ std::unique_ptr<Maps> make_maps(size_t conns) {
   std::vector<na_conn_key> ck;
   std::vector<na_conn_val> cv;
   for (const auto& c : w.conns) {
-    na_conn_key k{c.id.cookie, c.id.proc.tgid, 0, c.id.proc.start_ns};
+    na_conn_key k{.cookie = c.id.cookie,
+                  .proc = {.tgid = c.id.proc.tgid,
+                           .exec_gen = c.id.proc.exec_gen,
+                           .start_ns = c.id.proc.start_ns},
+                  .dgram_lo = c.id.dgram_lo};
     na_conn_val v{};
     v.tx_bytes = c.tx;
     v.rx_bytes = c.rx;

@@ -16,16 +16,24 @@ Poller::Poller(SnapshotSource& source, Alive alive)
 // A process found gone at one poll may still have moved bytes between that
 // poll's read and its exit: its entries are read once more, at the next
 // poll, and only then deleted, so nothing it moved is lost.
+//
+// A program that execve()d another is gone as well, although its PID lives
+// on (procfs cannot tell the programs apart): the kernel marks its entry, and
+// the new program's bytes arrive under a newer exec generation.
 Window Poller::poll() {
   last_ = reader_.read();
   Window w = accountant_.advance(last_);
   std::vector<ProcId> done(gone_.begin(), gone_.end());
   accountant_.forget(done, reader_.remove(done, last_));
-  for (const auto& p : last_.procs)
-    if (!gone_.count(p.id)) tracked_.insert(p.id);
+  std::set<ProcId> execed;
+  for (const auto& p : last_.procs) {
+    if (gone_.count(p.id)) continue;
+    tracked_.insert(p.id);
+    if (p.execed) execed.insert(p.id);
+  }
   std::set<ProcId> now;
   for (const auto& id : tracked_)
-    if (!alive_(id)) now.insert(id);
+    if (execed.count(id) || !alive_(id)) now.insert(id);
   for (const auto& id : now) tracked_.erase(id);
   w.exited = done;
   w.exited.insert(w.exited.end(), now.begin(), now.end());

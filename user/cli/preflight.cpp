@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/signals.hpp"
+#include "resolve/cgroup.hpp"
 #include "resolve/procfs.hpp"
 
 namespace netacct {
@@ -24,9 +25,12 @@ std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signal
   auto session = Session::open({.backend = *backend,
                                 .verbose = cmd.verbose,
                                 .has_inet_sendpage = features.has_inet_sendpage,
-                                .attach = true},
+                                .attach = true,
+                                .cgroup2_mount = find_cgroup2_mount().value_or("")},
                                &error);
   if (!session) std::cerr << "netacct: " << error << "\n";
+  if (session && !session->warning().empty())
+    std::cerr << "netacct: warning: " << session->warning() << "\n";
   return session;
 }
 

@@ -9,6 +9,6 @@ extern "C" {
 
 static_assert(sizeof(na_proc_key) == 16);
 static_assert(sizeof(na_proc_val) == 64);
-static_assert(sizeof(na_conn_key) == 24);
+static_assert(sizeof(na_conn_key) == 32);
 static_assert(sizeof(na_conn_val) == 64);
 static_assert(sizeof(na_stats) == 32);

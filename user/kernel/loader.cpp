@@ -2,8 +2,14 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <sys/mount.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 
 #include "kernel/abi.hpp"
@@ -19,11 +25,13 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 }
 
 // Program names carry their backend as a suffix (sock_send_length_tp,
-// inet_sendmsg_fexit, inet_sendmsg_kretprobe): load only the chosen one.
+// inet_sendmsg_fexit, inet_sendmsg_kretprobe): load only the chosen one. The
+// tracepoint backend's one cgroup program (dgram_ingress_cgroup: see
+// bpf/netacct.bpf.c for why) ends in _cgroup.
 bool belongs(const std::string& prog, Backend b) {
   switch (b) {
     case Backend::tracepoint:
-      return ends_with(prog, "_tp");
+      return ends_with(prog, "_tp") || ends_with(prog, "_cgroup");
     case Backend::fentry:
       return ends_with(prog, "_fexit") || ends_with(prog, "_fentry");
     case Backend::kprobe:
@@ -31,6 +39,13 @@ bool belongs(const std::string& prog, Backend b) {
     default:
       return false;
   }
+}
+
+bool has_net_admin() {
+  __user_cap_header_struct hdr{.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &hdr, data) != 0) return false;
+  return data[CAP_NET_ADMIN / 32].effective & (1u << (CAP_NET_ADMIN % 32));
 }
 
 void configure(netacct_bpf* skel, const LoadConfig& cfg) {
@@ -41,11 +56,18 @@ void configure(netacct_bpf* skel, const LoadConfig& cfg) {
     if (name.starts_with("inet_sendpage")) on = on && cfg.has_inet_sendpage;
     bpf_program__set_autoload(prog, on);
   }
+  // Loading a cgroup_skb program takes CAP_NET_ADMIN as well; without it the
+  // backend still runs (Session::warning says what is lost). Attached by
+  // attach_ingress, to a cgroup the skeleton cannot know.
+  bpf_program* ingress = skel->progs.dgram_ingress_cgroup;
+  bpf_program__set_autoload(ingress, bpf_program__autoload(ingress) && has_net_admin());
+  bpf_program__set_autoattach(ingress, false);
   if (cfg.backend != Backend::kprobe) {
     bpf_map__set_max_entries(skel->maps.inflight, 1);
     bpf_map__set_max_entries(skel->maps.sk_gens, 1);
   }
   skel->rodata->sock_id_is_pointer = cfg.backend == Backend::kprobe;
+  skel->rodata->dgram_rx_from_ring = cfg.backend == Backend::tracepoint;
 }
 
 // The ABI header is compiled into both sides; this catches a stale object.
@@ -58,7 +80,47 @@ bool abi_matches(netacct_bpf* skel) {
 
 std::string errno_text(int err) { return strerror(err < 0 ? -err : err); }
 
+// A directory fd of the cgroup v2 root: the mount netacct was given, else a
+// private mount made for the purpose (`ip netns exec` hides /sys's cgroup
+// mounts), detached again as soon as the fd is open.
+int open_cgroup2_root(const std::string& mount_point, std::string* error) {
+  if (!mount_point.empty()) {
+    int fd = open(mount_point.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) *error = "cannot open " + mount_point + ": " + errno_text(errno);
+    return fd;
+  }
+  char dir[] = "/tmp/netacct-cgroup2.XXXXXX";
+  if (!mkdtemp(dir)) {
+    *error = "no cgroup v2 mount, and cannot make one: " + errno_text(errno);
+    return -1;
+  }
+  int fd = -1;
+  if (mount("cgroup2", dir, "cgroup2", MS_NOSUID | MS_NODEV | MS_NOEXEC, nullptr) == 0) {
+    fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd < 0) *error = "cannot open the cgroup v2 root: " + errno_text(errno);
+    umount2(dir, MNT_DETACH);
+  } else {
+    *error = "no cgroup v2 mount, and cannot make one: " + errno_text(errno);
+  }
+  rmdir(dir);
+  return fd;
+}
+
 }  // namespace
+
+// The link holds the cgroup; the directory fd is not needed once attached.
+std::string Session::attach_ingress(const std::string& cgroup2_mount) {
+  bpf_program* prog = skel_->progs.dgram_ingress_cgroup;
+  if (bpf_program__fd(prog) < 0) return "no CAP_NET_ADMIN to load a cgroup_skb program";
+  std::string error;
+  int fd = open_cgroup2_root(cgroup2_mount, &error);
+  if (fd < 0) return error;
+  ingress_ = bpf_program__attach_cgroup(prog, fd);
+  int err = errno;
+  close(fd);
+  if (!ingress_) return "cannot attach to the cgroup v2 root: " + errno_text(err);
+  return "";
+}
 
 std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error) {
   set_libbpf_verbose(cfg.verbose);
@@ -84,10 +146,19 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
     *error = "cannot attach " + what + ": " + errno_text(err) + " (see 'netacct doctor')";
     return nullptr;
   }
+  if (cfg.attach && cfg.backend == Backend::tracepoint) {
+    std::string why = s->attach_ingress(cfg.cgroup2_mount);
+    if (!why.empty())
+      s->warning_ = "datagrams received over loopback cannot be told from network ones (" + why +
+                    "): they count as network traffic";
+  }
   return s;
 }
 
-Session::~Session() { netacct_bpf__destroy(skel_); }
+Session::~Session() {
+  if (ingress_) bpf_link__destroy(ingress_);
+  netacct_bpf__destroy(skel_);
+}
 
 int enable_run_time_stats() { return bpf_enable_stats(BPF_STATS_RUN_TIME); }
 

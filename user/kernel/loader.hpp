@@ -9,6 +9,7 @@
 #include "kernel/features.hpp"
 
 struct netacct_bpf;
+struct bpf_link;
 
 namespace netacct {
 
@@ -21,6 +22,9 @@ struct LoadConfig {
   bool verbose = false;                   // libbpf and verifier output
   bool has_inet_sendpage = false;
   bool attach = true;  // false: load (run the verifier) only, for tests
+  // Where cgroup v2 is mounted (tracepoint backend: its datagram ingress hook
+  // is attached to the root); "" when not mounted: a private mount is made.
+  std::string cgroup2_mount;
 };
 
 class Session {
@@ -32,6 +36,8 @@ class Session {
   Session& operator=(const Session&) = delete;
 
   Backend backend() const { return backend_; }
+  // What this session cannot do although it runs (one line), or "".
+  const std::string& warning() const { return warning_; }
   int procs_fd() const;
   int conns_fd() const;
   int stats_fd() const;
@@ -45,8 +51,11 @@ class Session {
 
  private:
   Session(netacct_bpf* skel, Backend b) : skel_(skel), backend_(b) {}
+  std::string attach_ingress(const std::string& cgroup2_mount);
   netacct_bpf* skel_;
   Backend backend_;
+  bpf_link* ingress_ = nullptr;  // tracepoint backend: the cgroup ingress link
+  std::string warning_;
 };
 
 }  // namespace netacct

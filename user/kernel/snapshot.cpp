@@ -54,19 +54,28 @@ void dump_map(int fd, std::vector<K>& keys, std::vector<V>& vals) {
   }
 }
 
+ProcId to_id(const na_proc_key& k) {
+  return {.tgid = k.tgid, .start_ns = k.start_ns, .exec_gen = k.exec_gen};
+}
+
+na_proc_key to_key(const ProcId& id) {
+  return {.tgid = id.tgid, .exec_gen = id.exec_gen, .start_ns = id.start_ns};
+}
+
 ProcEntry to_entry(const na_proc_key& k, const na_proc_val& v) {
   ProcEntry e;
-  e.id = {k.tgid, k.start_ns};
+  e.id = to_id(k);
   e.info.comm.assign(v.comm, strnlen(v.comm, sizeof(v.comm)));
   e.info.uid = v.uid;
   e.info.cgroup_id = v.cgroup_id;
   e.bytes = {v.tx_bytes, v.rx_bytes, v.lo_tx_bytes, v.lo_rx_bytes};
+  e.execed = v.flags & NA_PROC_EXECED;
   return e;
 }
 
 ConnEntry to_entry(const na_conn_key& k, const na_conn_val& v) {
   ConnEntry e;
-  e.id = {k.cookie, {k.tgid, k.start_ns}};
+  e.id = {.cookie = k.cookie, .proc = to_id(k.proc), .dgram_lo = uint8_t(k.dgram_lo != 0)};
   e.info.family = v.family;
   e.info.proto = v.proto;
   std::copy(std::begin(v.laddr), std::end(v.laddr), e.info.local.addr.begin());
@@ -121,11 +130,11 @@ uint64_t MapReader::remove(const std::vector<ProcId>& gone, const Snapshot& snap
   uint64_t deleted = 0;
   for (const auto& c : snap.conns) {
     if (!dead.count(c.id.proc)) continue;
-    na_conn_key k{c.id.cookie, c.id.proc.tgid, 0, c.id.proc.start_ns};
+    na_conn_key k{.cookie = c.id.cookie, .proc = to_key(c.id.proc), .dgram_lo = c.id.dgram_lo};
     deleted += bpf_map_delete_elem(conns_fd_, &k) == 0;
   }
   for (const auto& id : dead) {
-    na_proc_key k{id.tgid, 0, id.start_ns};
+    na_proc_key k = to_key(id);
     bpf_map_delete_elem(procs_fd_, &k);
   }
   return deleted;

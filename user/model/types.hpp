@@ -9,11 +9,14 @@
 
 namespace netacct {
 
-// A process is a thread-group id plus its start time (ns since boot): a
-// reused PID is a different process.
+// A process is one program run by a thread group: its id, its start time
+// (ns since boot) and its exec generation. A reused PID is a different
+// process, and so is the program a process execve()s: the bytes before and
+// after an exec are separate rows, each named after its own program.
 struct ProcId {
   uint32_t tgid = 0;
   uint64_t start_ns = 0;
+  uint32_t exec_gen = 0;  // opaque; increases by one at each execve()
   auto operator<=>(const ProcId&) const = default;
 };
 
@@ -46,11 +49,15 @@ struct ProcEntry {
   ProcId id;
   ProcInfo info;
   ByteCounters bytes;
+  bool execed = false;  // the program execve()d another: this row has ended
 };
 
+// A datagram socket that moved datagrams both over loopback and over the
+// network has two entries, told apart by dgram_lo (the loopback part is 1).
 struct ConnId {
   uint64_t cookie = 0;
   ProcId proc;
+  uint8_t dgram_lo = 0;
   auto operator<=>(const ConnId&) const = default;
 };
 
