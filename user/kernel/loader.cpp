@@ -109,17 +109,28 @@ int open_cgroup2_root(const std::string& mount_point, std::string* error) {
 }  // namespace
 
 // The link holds the cgroup; the directory fd is not needed once attached.
-std::string Session::attach_ingress(const std::string& cgroup2_mount) {
+// Without CAP_NET_ADMIN the program was not loaded: netacct runs, and says
+// what it cannot tell apart. A loaded program that cannot attach is an
+// attach failure like any other: nothing stays, netacct does not run.
+bool Session::attach_ingress(const LoadConfig& cfg, std::string* error) {
   bpf_program* prog = skel_->progs.dgram_ingress_cgroup;
-  if (bpf_program__fd(prog) < 0) return "no CAP_NET_ADMIN to load a cgroup_skb program";
-  std::string error;
-  int fd = open_cgroup2_root(cgroup2_mount, &error);
-  if (fd < 0) return error;
-  ingress_ = bpf_program__attach_cgroup(prog, fd);
-  int err = errno;
-  close(fd);
-  if (!ingress_) return "cannot attach to the cgroup v2 root: " + errno_text(err);
-  return "";
+  if (bpf_program__fd(prog) < 0) {
+    warning_ =
+        "without CAP_NET_ADMIN, datagrams received over loopback (UDP, ping, raw) cannot be told "
+        "from network ones and count as network traffic";
+    return true;
+  }
+  std::string why;
+  int fd = open_cgroup2_root(cfg.cgroup2_mount, &why);
+  if (fd >= 0) {
+    ingress_ = bpf_program__attach_cgroup(prog, fd);
+    if (!ingress_) why = "cgroup v2 root: " + errno_text(errno);
+    close(fd);
+  }
+  if (ingress_) return true;
+  *error = "cannot attach the " + backend_name(cfg.backend) + " backend: " + why +
+           " (see 'netacct doctor')";
+  return false;
 }
 
 std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error) {
@@ -146,12 +157,8 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
     *error = "cannot attach " + what + ": " + errno_text(err) + " (see 'netacct doctor')";
     return nullptr;
   }
-  if (cfg.attach && cfg.backend == Backend::tracepoint) {
-    std::string why = s->attach_ingress(cfg.cgroup2_mount);
-    if (!why.empty())
-      s->warning_ = "datagrams received over loopback cannot be told from network ones (" + why +
-                    "): they count as network traffic";
-  }
+  if (cfg.attach && cfg.backend == Backend::tracepoint && !s->attach_ingress(cfg, error))
+    return nullptr;
   return s;
 }
 

@@ -51,7 +51,7 @@ class Session {
 
  private:
   Session(netacct_bpf* skel, Backend b) : skel_(skel), backend_(b) {}
-  std::string attach_ingress(const std::string& cgroup2_mount);
+  bool attach_ingress(const LoadConfig& cfg, std::string* error);
   netacct_bpf* skel_;
   Backend backend_;
   bpf_link* ingress_ = nullptr;  // tracepoint backend: the cgroup ingress link
