@@ -425,6 +425,8 @@ TEST(Report, FailedLoadOrAttachUnloadsEverythingBeforeTheErrorIsPrinted) {
         << "the error is the last line netacct prints:\n"
         << o.stderr_text;
   }
+  if (std::getenv("NETACCT_TEST_VERBOSE") != nullptr)
+    std::fprintf(stderr, "outcomes by RLIMIT_NOFILE:\n%s", seen.c_str());
   EXPECT_GT(attach_failures, 0) << "no limit made an attach fail after the load; outcomes:\n"
                                 << seen;
   EXPECT_GT(load_failures, 0) << "no limit made the load fail part way; outcomes:\n" << seen;

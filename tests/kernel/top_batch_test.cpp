@@ -258,8 +258,10 @@ TEST_F(TopBatchOptions, SortViewPidLoopbackDelayAndColumns) {
   // --delay 0.5: frames half a second apart (a slow machine may stretch
   // them, never bunch them up).
   {
+    byProcess.waitOutput([](const std::string& out, auto&) { return batchFrames(out).size() >= 6; },
+                         std::chrono::milliseconds(3000) + scaledMs(2000));
     const auto times = frameTimes(byProcess);
-    ASSERT_GE(times.size(), 3u) << byProcess.out();
+    ASSERT_GE(times.size(), 6u) << byProcess.out();
     std::vector<double> gaps;
     for (size_t i = 1; i < times.size(); ++i)
       gaps.push_back(std::chrono::duration<double>(times[i] - times[i - 1]).count());

@@ -16,13 +16,17 @@ using namespace netacct;
 
 namespace {
 
-void require_root() {
-  if (geteuid() == 0) return;
-  const char* ci = std::getenv("CI");
-  if (ci && std::string(ci) == "true")
-    FAIL() << "verifier tests need root and CI=true forbids skipping";
-  GTEST_SKIP() << "verifier tests need root (run tools/test as root)";
-}
+// A macro, not a function: GTEST_SKIP and FAIL return from the function
+// they are written in, and the test must not go on without root.
+#define REQUIRE_ROOT()                                                     \
+  do {                                                                     \
+    if (geteuid() != 0) {                                                  \
+      const char* ci = std::getenv("CI");                                  \
+      if (ci && std::string(ci) == "true")                                 \
+        FAIL() << "verifier tests need root and CI=true forbids skipping"; \
+      GTEST_SKIP() << "verifier tests need root (run tools/test as root)"; \
+    }                                                                      \
+  } while (0)
 
 std::string load(Backend b, const Features& f) {
   std::string error;
@@ -36,7 +40,7 @@ std::string load(Backend b, const Features& f) {
 // Where the sock tracepoints exist the tracepoint programs load; where they
 // do not (6.1 in tests/vm), the load fails, as doctor says. Never a skip.
 TEST(Verifier, TracepointLoadAgreesWithDoctor) {
-  require_root();
+  REQUIRE_ROOT();
   Features f = probe_features();
   std::string error = load(Backend::tracepoint, f);
   EXPECT_EQ(error.empty(), f.status(Backend::tracepoint).available)
@@ -46,7 +50,7 @@ TEST(Verifier, TracepointLoadAgreesWithDoctor) {
 // kprobe programs are plain BPF_PROG_TYPE_KPROBE: they load on any kernel
 // with BTF, whether or not it can attach kprobes.
 TEST(Verifier, KprobeProgramsLoad) {
-  require_root();
+  REQUIRE_ROOT();
   Features f = probe_features();
   EXPECT_EQ(load(Backend::kprobe, f), "");
 }
@@ -54,7 +58,7 @@ TEST(Verifier, KprobeProgramsLoad) {
 // fexit programs load only where the kernel allows trampolines; the result
 // must agree with what doctor reports.
 TEST(Verifier, FentryLoadAgreesWithDoctor) {
-  require_root();
+  REQUIRE_ROOT();
   Features f = probe_features();
   std::string error = load(Backend::fentry, f);
   EXPECT_EQ(error.empty(), f.status(Backend::fentry).available) << error;
