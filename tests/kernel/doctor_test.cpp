@@ -228,6 +228,23 @@ TEST(Doctor, WithoutPrivilegesExplainsAndExitsOne) {
   EXPECT_EQ(j.value("problem", ""), kNoCapabilities) << j.dump();
 }
 
+// What an unprivileged doctor cannot check is "unknown", never available or
+// unavailable: a backend root finds available is unknown to nobody.
+TEST(Doctor, WithoutPrivilegesWhatCannotBeCheckedIsUnknown) {
+  KT_REQUIRE_KERNEL();
+  auto root = doctor_json(), nobody = doctor_json(kNobody);
+  for (const char* b : {"tracepoint", "fentry", "kprobe"}) {
+    const auto& mine = nobody["backends"][b];
+    EXPECT_NE(mine["status"], "available") << nobody.dump();
+    if (root["backends"][b]["available"].get<bool>()) {
+      EXPECT_EQ(mine["status"], "unknown") << b << ": " << nobody.dump();
+      EXPECT_TRUE(mine["available"].is_null()) << b << ": " << nobody.dump();
+    }
+  }
+  Result r = run({"doctor"}, kNobody);
+  EXPECT_NE(r.out.find("unknown (needs root to check)"), std::string::npos) << r.out;
+}
+
 TEST(Report, WithoutPrivilegesPrintsOneLineAndExitsOne) {
   KT_REQUIRE_KERNEL();
   Result r = run({"report", "--interval", "1"}, kNobody);
