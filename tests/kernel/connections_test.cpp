@@ -71,6 +71,35 @@ TEST_P(PreexistingTest, ConnectionOpenedBeforeNetacctCountsExactlyFromItsFirstRe
   expectLocal(run, server.child.pid(), server.ep.str());
 }
 
+// The commonest pre-existing connection: idle, its reader blocked in
+// read() when netacct starts. The bytes are sent after netacct is ready, and
+// that read returns them after it is ready: they count (a hook that only
+// sees the return of calls entered after attaching would miss them).
+TEST_P(PreexistingTest, ReaderBlockedInReadWhenNetacctStartsIsCounted) {
+  const int family = GetParam();
+  auto server = tcpServerA(family, "na-blk-srv", [](int fd, ChildCtx& ctx) {
+    ctx.post(1);                     // accepted: from here on blocked in read()
+    ctx.counts.rx += recvToEof(fd);  // its first read entered before netacct started
+    ctx.counts.tx += sendBytes(fd, 200 * KiB + 9);
+  });
+  auto client = tcpClientB(server.ep, "na-blk-cli", [](int fd, ChildCtx& ctx) {
+    ctx.waitGo();
+    ctx.counts.tx += sendBytes(fd, 700 * KiB + 1);
+    shutdown(fd, SHUT_WR);
+    ctx.counts.rx += recvToEof(fd);
+  });
+  server.child.nextPost();
+  usleep(100 * 1000);  // the server is inside read() now
+  Netacct na;
+  client.go();
+  const Counts s = server.child.finish(), c = client.finish();
+  const NetacctRun run = na.stop();
+  EXPECT_EQ(s.rx, c.tx);
+  EXPECT_EQ(c.rx, s.tx);
+  expectAccounted(run, server.child, s);
+  expectAccounted(run, client, c);
+}
+
 INSTANTIATE_TEST_SUITE_P(Family, PreexistingTest, ::testing::Values(AF_INET, AF_INET6),
                          [](const auto& info) { return info.param == AF_INET ? "IPv4" : "IPv6"; });
 

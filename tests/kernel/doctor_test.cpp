@@ -413,13 +413,22 @@ TEST(Report, FailedLoadOrAttachUnloadsEverythingBeforeTheErrorIsPrinted) {
   ASSERT_GT(ready_fds, 3);
   const size_t objects =
       reference.held.progs.size() + reference.held.maps.size() + reference.held.links.size();
-  // From one fd short of a ready netacct downwards, until both a failed
-  // attach and a failed load (maps made, programs not all) were seen.
+  // Limits from one fd short of a ready netacct downwards, until both a
+  // failed attach and a failed load (maps made, programs not all) were seen.
+  // First the likeliest: one short (the last link fails), then around the
+  // fds held before the first link (the attach may open a file or two of its
+  // own); then every other.
+  const int links = int(reference.held.links.size()),
+            lowest = std::max(4, ready_fds - int(objects) - 4);
+  std::vector<int> limits = {ready_fds - 1};
+  for (int k : {2, 1, 3, 0, 4})
+    if (ready_fds - links - k >= lowest) limits.push_back(ready_fds - links - k);
+  for (int limit = ready_fds - 2; limit >= lowest; --limit)
+    if (std::find(limits.begin(), limits.end(), limit) == limits.end()) limits.push_back(limit);
   int attach_failures = 0, load_failures = 0;
   std::string seen;
-  for (int limit = ready_fds - 1;
-       limit >= std::max(4, ready_fds - int(objects) - 4) && !(attach_failures && load_failures);
-       --limit) {
+  for (const int limit : limits) {
+    if (attach_failures && load_failures) break;
     SCOPED_TRACE("RLIMIT_NOFILE " + std::to_string(limit) + " (ready netacct holds " +
                  std::to_string(ready_fds) + " fds)");
     const FdLimitOutcome o = runWithFdLimit(rlim_t(limit), args, reference.names);

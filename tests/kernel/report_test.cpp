@@ -289,9 +289,14 @@ TEST_F(ReportFormats, TextAndCsvByProcessAndByConnection) {
 // entries. (The kprobe backend keys sockets by address, which the kernel
 // reuses for the next socket, so it does not overflow: there only the
 // accounting identity is checked, on fewer sockets.)
+//
+// 70,000 sockets take 40 s in the TCG qemu guest (NETACCT_TEST_TIMEOUT_SCALE
+// above 2), whose whole suite must fit its time limit: there the test checks
+// the identity on 3,000 sockets, and the overflow itself is tested on the
+// host (the LRU map and the accounting do not depend on the backend).
 TEST_F(ReportFormats, LossReportsEvictedConnectionsAndKeepsTheirBytes) {
-  const bool keyed_by_cookie = testBackend() != "kprobe";
-  const int sockets = keyed_by_cookie ? 70000 : 3000;
+  const bool overflow = testBackend() != "kprobe" && timeoutScale() <= 2;
+  const int sockets = overflow ? 70000 : 3000;
   const Endpoint sink{hostA(AF_INET), 9};  // nothing listens: the datagrams are dropped in A
   Child sender(nsB(), "na-evict", [sink, sockets](ChildCtx& ctx) {
     ctx.waitGo();
@@ -330,9 +335,15 @@ TEST_F(ReportFormats, LossReportsEvictedConnectionsAndKeepsTheirBytes) {
       evicted = std::max(evicted, u64Field(r["loss"], "evicted_connections"));
     }
   }
-  EXPECT_EQ(shown.tx + unattributed.tx, c.tx)
-      << "every byte is in a connection row or reported unattributed";
-  if (keyed_by_cookie) {
+  // Every byte is in a connection row or reported unattributed. Not "equal":
+  // a snapshot reads the process map and the connection map one after the
+  // other, so bytes moved in between can be in a window's connection rows and
+  // only in the next window's process total, and unattributed (per window,
+  // at least 0) then counts them in that next window too.
+  EXPECT_GE(shown.tx + unattributed.tx, c.tx)
+      << "bytes neither in a connection row nor reported unattributed";
+  EXPECT_LE(shown.tx, c.tx) << "connection rows hold more than the process sent";
+  if (overflow) {
     EXPECT_GT(evicted, 0u) << sockets << " sockets in a 65,536-entry map";
     EXPECT_GT(unattributed.tx, 0u);
   }

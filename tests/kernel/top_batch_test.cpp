@@ -134,11 +134,14 @@ TEST_F(TopBatchOptions, SortViewPidLoopbackDelayAndColumns) {
     ctx.counts.rx += recvToEof(fd);
     ctx.counts.tx += sendBytes(fd, 350 * KiB);
   });
-  auto c = tcpClientB(s.ep, "na-tb-cli", [](int fd, ChildCtx& ctx) {
-    ctx.waitGo();
+  const Endpoint s_ep = s.ep;
+  Child c(nsB(), "na-tb-cli", [s_ep](ChildCtx& ctx) {
+    ctx.waitGo();  // connects after netacct started (pre-existing ones: connections_test)
+    int fd = tcpConnect(s_ep);
     ctx.counts.tx += sendBytes(fd, 400 * KiB);
     shutdown(fd, SHUT_WR);
     ctx.counts.rx += recvToEof(fd);
+    close(fd);
   });
   Child l(nsA(), "na-tb-lo", [](ChildCtx& ctx) {
     ctx.waitGo();
