@@ -18,7 +18,7 @@
 #   NETACCT_VM_KERNEL_PKG   a linux-image package (default: the newest
 #                           linux-image-6.1.0-N-cloud-amd64-unsigned)
 #   NETACCT_VM_KERNEL_DEB   use this .deb file, download nothing
-#   NETACCT_VM_TIMEOUT      seconds before a guest is killed (default 600)
+#   NETACCT_VM_TIMEOUT      seconds before a guest is killed (default 840)
 #   NETACCT_VM_SCALE        NETACCT_TEST_TIMEOUT_SCALE in the guest (default 10)
 #   NETACCT_VM_FILTER       gtest filter for the kernel tests (no spaces)
 #   NETACCT_VM_SMP          guest CPUs (default 1: faster under TCG)
@@ -314,7 +314,7 @@ exec_mode() {
   printf '%s\n' "$1" >"$extra/etc/netacct-vm/exec"
   # A second cpio archive appended to the first adds (or replaces) files.
   { cat "$INITRAMFS"; (cd "$extra" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet); } >"$VM/exec.cpio"
-  local limit=${NETACCT_VM_TIMEOUT:-600} rc=0
+  local limit=${NETACCT_VM_TIMEOUT:-840} rc=0
   timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "${NETACCT_VM_SMP:-1}" -m 2G \
     -nographic -no-reboot -monitor none -nic none \
     -kernel "$VMLINUZ" -initrd "$VM/exec.cpio" \
@@ -332,7 +332,7 @@ run_mode() {
   # shellcheck disable=SC1090
   . "$KERNEL_ENV"
   local out=$VM/$mode.out console=$VM/$mode.console.log
-  local limit=${NETACCT_VM_TIMEOUT:-600}
+  local limit=${NETACCT_VM_TIMEOUT:-840}
   local append="console=ttyS0 quiet panic=-1 oops=panic netacct.mode=$mode"
   # The guest stops the tests a little earlier, to report what it can.
   append+=" netacct.scale=${NETACCT_VM_SCALE:-10} netacct.timeout=$((limit > 120 ? limit - 60 : limit * 3 / 4))"
