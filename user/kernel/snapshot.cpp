@@ -112,16 +112,20 @@ Snapshot MapReader::read() {
   snap.stats = read_stats(stats_fd_);
   snap.mono_ns = mono_now_ns();
   snap.wall_ns = wall_now_ns();
-  std::vector<na_proc_key> pk;
-  std::vector<na_proc_val> pv;
-  dump_map(procs_fd_, pk, pv);
-  snap.procs.reserve(pk.size());
-  for (size_t i = 0; i < pk.size(); ++i) snap.procs.push_back(to_entry(pk[i], pv[i]));
+  // Connections before processes: the kernel adds a byte to its connection
+  // before its process (account()), so every byte in this connection read is
+  // also in the process read that follows, and no connection row exceeds its
+  // process in a window.
   std::vector<na_conn_key> ck;
   std::vector<na_conn_val> cv;
   dump_map(conns_fd_, ck, cv);
   snap.conns.reserve(ck.size());
   for (size_t i = 0; i < ck.size(); ++i) snap.conns.push_back(to_entry(ck[i], cv[i]));
+  std::vector<na_proc_key> pk;
+  std::vector<na_proc_val> pv;
+  dump_map(procs_fd_, pk, pv);
+  snap.procs.reserve(pk.size());
+  for (size_t i = 0; i < pk.size(); ++i) snap.procs.push_back(to_entry(pk[i], pv[i]));
   return snap;
 }
 
