@@ -208,8 +208,9 @@ static __always_inline void program_replaced(struct task_struct *task)
  * anywhere. Each datagram is classified by the device it crossed:
  *  - sent: the loopback device's transmit runs in the sender's context, inside
  *    the send call, with skb->sk the sending socket (lo has no qdisc: nothing
- *    defers it); the hook raises a signal for (socket, thread) that the send
- *    hook takes when the call returns.
+ *    defers it); the hook raises the thread's signal naming the socket, which
+ *    the send hook takes when the call returns. A part appended to a cork
+ *    (MSG_MORE) crosses no device yet: the cork's route says where it goes.
  *  - received (fentry, kprobe): the reader dequeues the datagram and frees it
  *    (skb_consume_udp, skb_free_datagram) inside the receive call; skb_iif is
  *    the device it came in on. Same signal, taken by the receive hook.
@@ -225,50 +226,63 @@ static __always_inline int is_dgram(const struct sock *sk)
 	return type == SOCK_DGRAM || type == SOCK_RAW;
 }
 
-struct dgram_signal_key {
-	__u64 sk;
-	__u64 pid_tgid;
+/* A thread's loopback signal: the socket whose datagram, in the thread's
+ * current send or receive call, crossed the loopback device. Task storage:
+ * one slot per thread, found without hashing, freed with the thread; the
+ * hook that counts the call takes it (and a network datagram pays one
+ * lookup). Kernel sockets are never signalled: an ICMP error that a send
+ * over lo provokes is sent in softirq on the sender's thread, by a kernel
+ * socket, and must not replace the sender's signal. */
+struct dgram_signal {
+	__u64 sk[2]; /* [1]: the current send's datagram, [0]: the current receive's */
 };
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, NA_MAX_DGRAM_SIGNALS);
-	__type(key, struct dgram_signal_key);
-	__type(value, __u32);
+	__uint(type, BPF_MAP_TYPE_TASK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct dgram_signal);
 } dgram_signals SEC(".maps");
 
-/* Keyed by socket and thread: a send over lo that makes the kernel answer
- * (an ICMP error sent by a kernel socket, in softirq on this thread) raises a
- * signal for that other socket, which never touches this one's. */
-static __always_inline void raise_dgram_signal(const struct sock *sk)
+static __always_inline void raise_dgram_signal(const struct sock *sk, int tx)
 {
-	struct dgram_signal_key key = { .sk = (__u64)sk, .pid_tgid = bpf_get_current_pid_tgid() };
-	__u32 one = 1;
-	bpf_map_update_elem(&dgram_signals, &key, &one, BPF_ANY);
+	struct dgram_signal *s = bpf_task_storage_get(&dgram_signals, bpf_get_current_task_btf(), 0,
+						      BPF_LOCAL_STORAGE_GET_F_CREATE);
+	if (s)
+		s->sk[tx & 1] = (__u64)sk;
 }
 
 /* Whether this call's datagram crossed the loopback device. Always taken,
  * whether the call is counted or not (MSG_PEEK, errors), so no signal
- * outlives its call. */
-static __always_inline int take_dgram_signal(const struct sock *sk)
+ * outlives its call; sends and receives have their own, so a receive whose
+ * hook never ran (a path the receive hooks miss) cannot mark a later send. */
+static __always_inline int take_dgram_signal(const struct sock *sk, int tx)
 {
-	struct dgram_signal_key key = { .sk = (__u64)sk, .pid_tgid = bpf_get_current_pid_tgid() };
-	return bpf_map_delete_elem(&dgram_signals, &key) == 0;
+	struct dgram_signal *s =
+		bpf_task_storage_get(&dgram_signals, bpf_get_current_task_btf(), 0, 0);
+	if (!s || s->sk[tx & 1] != (__u64)sk)
+		return 0;
+	s->sk[tx & 1] = 0;
+	return 1;
 }
 
-/* Only inet sockets are counted: a packet socket's signal would never be
- * taken. */
+/* Only user sockets of the inet families are counted. */
+static __always_inline int signalled(const struct sock *sk)
+{
+	return is_inet(sk) && is_dgram(sk) && !BPF_CORE_READ_BITFIELD_PROBED(sk, sk_kern_sock);
+}
+
 static __always_inline void dgram_sent_over_loopback(const struct sk_buff *skb)
 {
 	struct sock *sk = BPF_CORE_READ(skb, sk);
-	if (sk && is_inet(sk) && is_dgram(sk))
-		raise_dgram_signal(sk);
+	if (sk && signalled(sk))
+		raise_dgram_signal(sk, 1);
 }
 
 static __always_inline void dgram_dequeued(const struct sock *sk, const struct sk_buff *skb)
 {
-	if (sk && BPF_CORE_READ(skb, skb_iif) == LOOPBACK_IFINDEX && is_inet(sk) && is_dgram(sk))
-		raise_dgram_signal(sk);
+	if (sk && BPF_CORE_READ(skb, skb_iif) == LOOPBACK_IFINDEX && signalled(sk))
+		raise_dgram_signal(sk, 0);
 }
 
 /* Tracepoint backend: one bit per datagram queued to a socket, in queue
@@ -329,13 +343,14 @@ static __always_inline int ring_pop(struct sock *sk)
 		return 0;
 	__u32 seen = r->seen;
 	int lo = seen == DGRAM_SEEN_LO;
-	/* queued before netacct started, or left behind by a realignment */
+	/* else queued before netacct started, or left behind by a realignment */
 	if ((__s32)(r->tail - r->head) > 0) {
 		__u32 slot = __sync_fetch_and_add(&r->head, 1);
 		if (seen == (DGRAM_SEEN_LO | DGRAM_SEEN_NET))
 			lo = (r->lo[(slot >> 6) & (DGRAM_RING_WORDS - 1)] >> (slot & 63)) & 1;
 	}
-	if (rx_queue_empty(sk))
+	/* only a socket that received both kinds needs the ring aligned */
+	if (seen == (DGRAM_SEEN_LO | DGRAM_SEEN_NET) && rx_queue_empty(sk))
 		r->head = r->tail;
 	return lo;
 }
@@ -434,11 +449,23 @@ static __always_inline void account(struct sock *sk, __u64 bytes, int tx, int dg
 	STAT_INC(events);
 }
 
+/* A send with MSG_MORE (or on a UDP_CORK socket) only appends to the
+ * socket's cork: nothing crosses a device until the last part goes out. The
+ * cork holds the route the datagram will take (ip_setup_cork,
+ * ip6_setup_cork), which classifies the parts appended. */
+static __always_inline int corked_over_loopback(const struct sock *sk)
+{
+	struct dst_entry *dst = BPF_CORE_READ((struct inet_sock *)sk, cork.base.dst);
+	return dst && (BPF_CORE_READ(dst, dev, flags) & IFF_LOOPBACK);
+}
+
 static __always_inline void count_send(struct sock *sk, int ret)
 {
 	if (!sk || !is_inet(sk))
 		return;
-	int dgram_lo = is_dgram(sk) ? take_dgram_signal(sk) : BY_ROUTE;
+	int dgram_lo = BY_ROUTE;
+	if (is_dgram(sk))
+		dgram_lo = take_dgram_signal(sk, 1) || (ret > 0 && corked_over_loopback(sk));
 	if (ret > 0)
 		account(sk, ret, 1, dgram_lo);
 }
@@ -551,7 +578,7 @@ static __always_inline void count_dgram_rx(struct sock *sk, int ret, int flags)
 			return;
 		lo = ring_pop(sk);
 	} else {
-		lo = take_dgram_signal(sk);
+		lo = take_dgram_signal(sk, 0);
 		if (peek)
 			return;
 	}

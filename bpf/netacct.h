@@ -18,7 +18,8 @@
  * each costs its full size in kernel memory, used or not: about 48 bytes of
  * element header plus key plus value per entry, plus the buckets, which makes
  * about 2 MiB for procs, 10 MiB for conns, 5.5 MiB for tcp_seq and under
- * 1 MiB each for inflight and dgram_signals.
+ * 1 MiB for inflight. The loopback signals and rings (netacct.bpf.c) live in
+ * task and socket storage, allocated per thread or socket that uses them.
  *
  * NA_MAX_PROCS: processes that moved bytes and are alive or not yet reported
  * (userspace deletes exited processes' entries after each report). Hosts run
@@ -44,19 +45,11 @@
  * of the CPU count), so 8192 threads inside socket calls at once is more than
  * can be counted anyway. A full map leaves a call uncounted; an entry whose
  * return was missed stays until its thread's next call replaces it.
- *
- * NA_MAX_DGRAM_SIGNALS: one entry per (socket, thread) between a datagram
- * crossing the loopback device and the send or receive hook that counts it,
- * microseconds later in the same syscall, so a few per CPU at any time. Kernel
- * sockets (ICMP replies sent in softirq) leave entries nobody takes; the LRU
- * recycles those. Sized like inflight so an LRU with per-CPU free lists never
- * evicts an entry still in use on a large host.
  */
 #define NA_MAX_PROCS 16384
 #define NA_MAX_CONNS 65536
 #define NA_MAX_TCP_SEQ 65536
 #define NA_MAX_INFLIGHT 8192
-#define NA_MAX_DGRAM_SIGNALS 8192
 
 /* A process is one program run by one thread group: (tgid, exec generation,
  * start time). A reused PID is a different key (start_ns), and so is the

@@ -243,6 +243,62 @@ INSTANTIATE_TEST_SUITE_P(Hosts, LoopbackUdp,
                                            UdpCase{"IPv6Loopback_Counted", "::1", true}),
                          [](const auto& info) { return info.param.label; });
 
+// A datagram built from several sends (MSG_MORE) crosses the loopback device
+// only with its last part; the parts before are appended to the socket's
+// cork, whose route is the loopback device: every part is loopback.
+class LoopbackCorkedUdp : public LoopbackBase, public ::testing::WithParamInterface<bool> {};
+
+Counts corkedPingPong(int fd, const Endpoint& to, int count) {
+  sockaddr_storage ss;
+  socklen_t len = to.fill(ss);
+  auto* sa = reinterpret_cast<sockaddr*>(&ss);
+  std::string part(300, 'c');
+  char buf[2048];
+  Counts c;
+  for (int i = 0; i < count; ++i) {
+    ssize_t a = sendto(fd, part.data(), 100 + i, MSG_MORE, sa, len);
+    ssize_t b = sendto(fd, part.data(), 50 + i, 0, sa, len);
+    if (a < 0 || b < 0) throw std::runtime_error("corked sendto " + to.str());
+    c.tx += a + b;
+    ssize_t n = recv(fd, buf, sizeof buf, 0);
+    if (n != a + b) throw std::runtime_error("corked reply of " + std::to_string(n));
+    c.rx += n;
+  }
+  return c;
+}
+
+TEST_P(LoopbackCorkedUdp, EveryPartLoopbackOnlyWithFlag) {
+  const bool flag = GetParam();
+  Netacct na(options(flag));
+  auto v4 = udpServer(nsA(), "127.0.0.1", "na-cork-srv4",
+                      [](int fd, ChildCtx& ctx) { ctx.counts += udpEcho(fd, kDatagrams); });
+  auto v6 = udpServer(nsA(), "::1", "na-cork-srv6",
+                      [](int fd, ChildCtx& ctx) { ctx.counts += udpEcho(fd, kDatagrams); });
+  auto peer = vethPeer(1);
+  const Endpoint to4 = v4.ep, to6 = v6.ep, to_peer = peer.ep;
+  Child self(nsA(), "na-cork-cli", [to4, to6, to_peer](ChildCtx& ctx) {
+    ctx.counts += vethPart(to_peer);
+    int fd4 = udpSocket(AF_INET), fd6 = udpSocket(AF_INET6);
+    Counts loop = corkedPingPong(fd4, to4, kDatagrams);
+    loop += corkedPingPong(fd6, to6, kDatagrams);
+    ctx.post(loop.tx, loop.rx);
+    close(fd4);
+    close(fd6);
+  });
+  const auto [loop_tx, loop_rx] = self.nextPost();
+  const Counts veth = self.finish();
+  const Counts s4 = v4.child.finish(), s6 = v6.child.finish();
+  peer.child.finish();
+  const NetacctRun run = na.stop();
+
+  EXPECT_EQ(s4.rx + s6.rx, loop_tx);
+  expectSplit(run, self, veth, Counts{loop_tx, loop_rx}, flag);
+  if (!flag) expectRemote(run, self.pid(), to_peer.str());
+}
+
+INSTANTIATE_TEST_SUITE_P(Flag, LoopbackCorkedUdp, ::testing::Bool(),
+                         [](const auto& info) { return flagName(info.param); });
+
 // One unconnected UDP socket that talks to a server on 127.0.0.1 and to one
 // in B in turn: each datagram is classified by the device it crossed, so its
 // network datagrams count and its loopback ones only with the flag, on one
