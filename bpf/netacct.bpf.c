@@ -20,6 +20,7 @@
 
 #define AF_INET 2
 #define AF_INET6 10
+#define SOCK_STREAM 1
 #define SOCK_DGRAM 2
 #define SOCK_RAW 3
 #define MSG_PEEK 2
@@ -625,6 +626,35 @@ static __always_inline void tcp_state(const struct sock *sk, int newstate)
 	bpf_map_update_elem(&tcp_seq, &cookie, &init, BPF_ANY);
 }
 
+/* Run once by the loader of the fentry and kprobe backends, after they are
+ * attached: every TCP socket a process holds gets its receive baseline. A
+ * read blocked when netacct started never returns through an attached fexit
+ * or kretprobe (those arm at function entry), so its first bytes, copied
+ * before tcp_rcv_space_adjust first sees the socket, would be lost; with the
+ * baseline, that first observation claims them. (The tracepoint fires at
+ * the end of every read, in-flight ones included: the tracepoint backend
+ * settles such a read whole, see settle_first_read.) Iterates every task's
+ * files, in every network namespace; a socket already seen keeps its
+ * position (BPF_NOEXIST). */
+SEC("iter/task_file")
+int tcp_baseline_iter(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	if (!file)
+		return 0;
+	struct socket *sock = bpf_sock_from_file(file);
+	if (!sock)
+		return 0;
+	struct sock *sk = sock->sk;
+	if (!sk || sock->type != SOCK_STREAM || !is_inet(sk) ||
+	    BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	__u64 id = sock_id(sk);
+	struct tcp_rx init = { .seq = tcp_bytes_seq(sk) };
+	bpf_map_update_elem(&tcp_seq, &id, &init, BPF_NOEXIST);
+	return 0;
+}
+
 /* ---- tracepoint backend (Linux >= 6.3, commit 6e6eda44b939) ---- */
 
 /* sock_sendmsg_nosec: every sendmsg/write/sendfile(6.5+, splice_to_socket)
@@ -768,6 +798,17 @@ int BPF_PROG(inet_recvmsg_fexit, struct socket *sock, struct msghdr *msg, size_t
 SEC("fexit/inet6_recvmsg")
 int BPF_PROG(inet6_recvmsg_fexit, struct socket *sock, struct msghdr *msg, size_t size, int flags,
 	     int ret)
+{
+	count_recv(sock->sk, ret, flags);
+	return 0;
+}
+
+/* IPv6 raw and ping sockets (inet6_sockraw_ops) and L2TP over IP receive
+ * through sock_common_recvmsg, not inet6_recvmsg. The two never nest, so a
+ * read is seen by exactly one of them; other families are not counted. */
+SEC("fexit/sock_common_recvmsg")
+int BPF_PROG(sock_common_recvmsg_fexit, struct socket *sock, struct msghdr *msg, size_t size,
+	     int flags, int ret)
 {
 	count_recv(sock->sk, ret, flags);
 	return 0;
@@ -938,6 +979,20 @@ int BPF_KPROBE(inet6_recvmsg_kprobe, struct socket *sock, void *msg, size_t size
 
 SEC("kretprobe/inet6_recvmsg")
 int BPF_KRETPROBE(inet6_recvmsg_kretprobe, int ret)
+{
+	recv_ret(ret);
+	return 0;
+}
+
+SEC("kprobe/sock_common_recvmsg")
+int BPF_KPROBE(sock_common_recvmsg_kprobe, struct socket *sock, void *msg, size_t size, int flags)
+{
+	stash(sock, flags);
+	return 0;
+}
+
+SEC("kretprobe/sock_common_recvmsg")
+int BPF_KRETPROBE(sock_common_recvmsg_kretprobe, int ret)
 {
 	recv_ret(ret);
 	return 0;

@@ -31,7 +31,12 @@ namespace {
 std::string load(Backend b, const Features& f) {
   std::string error;
   bool verbose = std::getenv("NETACCT_TEST_VERBOSE") != nullptr;
-  auto s = Session::open({b, verbose, f.has_inet_sendpage, /*attach=*/false}, &error);
+  auto s = Session::open({.backend = b,
+                          .verbose = verbose,
+                          .has_inet_sendpage = f.has_inet_sendpage,
+                          .loads_tracing = f.loads_tracing,
+                          .attach = false},
+                         &error);
   return s ? "" : error;
 }
 

@@ -151,6 +151,7 @@ Features probe_features() {
   BtfPtr b(f.btf ? btf__parse(kVmlinuxBtf, nullptr) : nullptr);
   f.has_inet_sendpage = btf_has(b.get(), "inet_sendpage", BTF_KIND_FUNC);
   f.backends = {tracepoint_status(b.get(), f), fentry_status(b.get(), f), kprobe_status(f)};
+  f.loads_tracing = f.status(Backend::fentry).available;
   return f;
 }
 

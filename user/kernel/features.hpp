@@ -46,6 +46,8 @@ struct Features {
   Capabilities caps;
   bool root = false;
   bool has_inet_sendpage = false;       // sendfile path before Linux 6.5
+  // Tracing programs (fexit, iterators) load: the fentry probe's load worked.
+  bool loads_tracing = false;
   std::vector<BackendStatus> backends;  // tracepoint, fentry, kprobe: auto's order
 
   const BackendStatus& status(Backend b) const {

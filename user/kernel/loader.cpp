@@ -27,15 +27,17 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 // Program names carry their backend as a suffix (sock_send_length_tp,
 // inet_sendmsg_fexit, inet_sendmsg_kretprobe): load only the chosen one. The
 // tracepoint backend's one cgroup program (dgram_ingress_cgroup: see
-// bpf/netacct.bpf.c for why) ends in _cgroup.
+// bpf/netacct.bpf.c for why) ends in _cgroup; the fentry and kprobe backends'
+// TCP baseline iterator (tcp_baseline_iter) in _iter.
 bool belongs(const std::string& prog, Backend b) {
   switch (b) {
     case Backend::tracepoint:
       return ends_with(prog, "_tp") || ends_with(prog, "_cgroup");
     case Backend::fentry:
-      return ends_with(prog, "_fexit") || ends_with(prog, "_fentry");
+      return ends_with(prog, "_fexit") || ends_with(prog, "_fentry") || ends_with(prog, "_iter");
     case Backend::kprobe:
-      return ends_with(prog, "_kprobe") || ends_with(prog, "_kretprobe");
+      return ends_with(prog, "_kprobe") || ends_with(prog, "_kretprobe") ||
+             ends_with(prog, "_iter");
     default:
       return false;
   }
@@ -54,6 +56,7 @@ void configure(netacct_bpf* skel, const LoadConfig& cfg) {
     std::string name = bpf_program__name(prog);
     bool on = belongs(name, cfg.backend);
     if (name.starts_with("inet_sendpage")) on = on && cfg.has_inet_sendpage;
+    if (ends_with(name, "_iter")) on = on && (cfg.backend == Backend::fentry || cfg.loads_tracing);
     bpf_program__set_autoload(prog, on);
   }
   // Loading a cgroup_skb program takes CAP_NET_ADMIN as well; without it the
@@ -62,6 +65,7 @@ void configure(netacct_bpf* skel, const LoadConfig& cfg) {
   bpf_program* ingress = skel->progs.dgram_ingress_cgroup;
   bpf_program__set_autoload(ingress, bpf_program__autoload(ingress) && has_net_admin());
   bpf_program__set_autoattach(ingress, false);
+  bpf_program__set_autoattach(skel->progs.tcp_baseline_iter, false);
   if (cfg.backend != Backend::kprobe) {
     bpf_map__set_max_entries(skel->maps.inflight, 1);
     bpf_map__set_max_entries(skel->maps.sk_gens, 1);
@@ -104,6 +108,30 @@ int open_cgroup2_root(const std::string& mount_point, std::string* error) {
   }
   rmdir(dir);
   return fd;
+}
+
+// Runs the TCP baseline iterator once (see tcp_baseline_iter): the program
+// does its work while the iterator is read; the link and the iterator fd go
+// when this returns.
+bool run_tcp_baseline(netacct_bpf* skel, std::string* why) {
+  bpf_link* link = bpf_program__attach_iter(skel->progs.tcp_baseline_iter, nullptr);
+  if (!link) {
+    *why = "TCP baseline iterator: " + errno_text(errno);
+    return false;
+  }
+  int fd = bpf_iter_create(bpf_link__fd(link));
+  bool ok = fd >= 0;
+  if (ok) {
+    char buf[256];
+    ssize_t n;
+    while ((n = read(fd, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR)) {
+    }
+    ok = n == 0;
+  }
+  if (!ok) *why = "TCP baseline iterator: " + errno_text(errno);
+  if (fd >= 0) close(fd);
+  bpf_link__destroy(link);
+  return ok;
 }
 
 }  // namespace
@@ -159,6 +187,12 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
   }
   if (cfg.attach && cfg.backend == Backend::tracepoint && !s->attach_ingress(cfg, error))
     return nullptr;
+  std::string why;
+  if (cfg.attach && bpf_program__fd(skel->progs.tcp_baseline_iter) >= 0 &&
+      !run_tcp_baseline(skel, &why)) {
+    *error = "cannot attach " + what + ": " + why + " (see 'netacct doctor')";
+    return nullptr;
+  }
   return s;
 }
 

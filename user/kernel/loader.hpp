@@ -21,6 +21,9 @@ struct LoadConfig {
   Backend backend = Backend::tracepoint;  // already resolved, never automatic
   bool verbose = false;                   // libbpf and verifier output
   bool has_inet_sendpage = false;
+  // Tracing programs load (Features::loads_tracing): the kprobe backend then
+  // runs the TCP baseline iterator too; the fentry backend always does.
+  bool loads_tracing = false;
   bool attach = true;  // false: load (run the verifier) only, for tests
   // Where cgroup v2 is mounted (tracepoint backend: its datagram ingress hook
   // is attached to the root); "" when not mounted: a private mount is made.
