@@ -147,18 +147,30 @@ TEST_F(HostileNames, InteractiveTopShowsThemEscaped) {
     ~Server() { run("kill-server"); }
   } guard{tmux};
   tmux("new-session -d -c / -x 160 -y 30 \"" + cmd + "\"");
+  // The traffic starts once netacct counts (its first screen is drawn after
+  // attaching): started earlier, on a loaded machine, it can be over before.
+  auto until = [&](auto done, int seconds) {
+    std::string screen;
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(scaledSeconds(seconds));
+    while (std::chrono::steady_clock::now() < deadline) {
+      screen = tmux("capture-pane -p");
+      if (done(screen)) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    }
+    return screen;
+  };
+  std::string screen =
+      until([](const std::string& s) { return s.find("netacct top") != std::string::npos; }, 20);
+  ASSERT_NE(screen.find("netacct top"), std::string::npos) << screen;
   // Everything forks from this one thread (a fork beside a running thread
   // can inherit a held malloc lock and hang the child).
   Flow flow = start(4);
-  std::string screen;
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(scaledSeconds(10));
-  while (std::chrono::steady_clock::now() < deadline) {
-    screen = tmux("capture-pane -p");
-    if (screen.find(kColorShown.substr(0, 12)) != std::string::npos &&
-        screen.find(kBrokenShown) != std::string::npos)
-      break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
+  screen = until(
+      [](const std::string& s) {
+        return s.find(kColorShown.substr(0, 12)) != std::string::npos &&
+               s.find(kBrokenShown) != std::string::npos;
+      },
+      10);
   flow.server.child.finish();
   flow.client.finish();
   tmux("send-keys q");
