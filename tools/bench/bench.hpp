@@ -3,6 +3,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
+#include <string>
 #include <vector>
 
 namespace netacct::bench {
@@ -24,5 +25,10 @@ inline benchmark::internal::Benchmark* common(benchmark::internal::Benchmark* b)
 void register_top_benchmarks();       // top_bench.cpp
 void register_map_benchmarks();       // map_bench.cpp
 void register_baseline_benchmarks();  // baseline_bench.cpp
+void register_refresh_benchmarks();   // refresh_bench.cpp
+// refresh_bench.cpp's peak-RSS scenarios run in a child process started
+// with this flag ("--netacct_rss=report:100000:1").
+std::string rss_flag();
+int run_rss_scenario(const std::string& spec);
 
 }  // namespace netacct::bench

@@ -144,6 +144,7 @@ void register_top_benchmarks() {
       benchmark::RegisterBenchmark("top/rows_render/conns:10000", top_frame_only, size_t(10000)));
   // The conns map's capacity (NA_MAX_CONNS): the most rows the model can get.
   common(benchmark::RegisterBenchmark("top/refresh/conns:65536", top_refresh, size_t(65536)));
+  common(benchmark::RegisterBenchmark("top/refresh/conns:100000", top_refresh, size_t(100000)));
   for (size_t n : {size_t(10000), size_t(65536)})
     common(benchmark::RegisterBenchmark(
         ("poll/accountant_advance/conns:" + std::to_string(n)).c_str(), accountant_advance, n));
