@@ -141,9 +141,16 @@ static __always_inline struct na_stats *stats_slot(void)
 			__s->field++; /* per-CPU slot */ \
 	} while (0)
 
+/* A field of a kernel object on the hot path. Tracing programs (tp_btf,
+ * fentry, the iterator) hold BTF pointers and read fields with plain loads;
+ * kprobe programs hold raw addresses and must probe-read, a helper call per
+ * field, which was most of a hook's cost. The branch not taken is pruned at
+ * load (sock_id_is_pointer is frozen rodata, set for the kprobe backend). */
+#define KREAD(ptr, field) (sock_id_is_pointer ? BPF_CORE_READ(ptr, field) : (ptr)->field)
+
 static __always_inline int is_inet(const struct sock *sk)
 {
-	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	__u16 family = KREAD(sk, __sk_common.skc_family);
 	return family == AF_INET || family == AF_INET6;
 }
 
@@ -155,15 +162,17 @@ static __always_inline int is_inet(const struct sock *sk)
  * execve() the new program's bytes go to a new entry, named at its first
  * sight, and the exec hooks mark the old program's entry as ended. */
 
+/* The task is a BTF pointer in every program type (kprobes included), so its
+ * fields are plain loads. */
 static __always_inline struct na_proc_key current_proc(void)
 {
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct task_struct *task = bpf_get_current_task_btf();
 	struct na_proc_key key = {
-		.tgid = bpf_get_current_pid_tgid() >> 32,
+		.tgid = task->tgid,
 		/* every thread of a group has the leader's self_exec_id: threads
 		 * made before an exec do not survive it (de_thread) */
-		.exec_gen = (__u32)BPF_CORE_READ(task, self_exec_id),
-		.start_ns = BPF_CORE_READ(task, group_leader, start_boottime),
+		.exec_gen = (__u32)task->self_exec_id,
+		.start_ns = task->group_leader->start_boottime,
 	};
 	return key;
 }
@@ -223,7 +232,7 @@ static __always_inline void program_replaced(struct task_struct *task)
 
 static __always_inline int is_dgram(const struct sock *sk)
 {
-	__u16 type = BPF_CORE_READ(sk, sk_type);
+	__u16 type = KREAD(sk, sk_type);
 	return type == SOCK_DGRAM || type == SOCK_RAW;
 }
 
@@ -275,14 +284,14 @@ static __always_inline int signalled(const struct sock *sk)
 
 static __always_inline void dgram_sent_over_loopback(const struct sk_buff *skb)
 {
-	struct sock *sk = BPF_CORE_READ(skb, sk);
+	struct sock *sk = KREAD(skb, sk);
 	if (sk && signalled(sk))
 		raise_dgram_signal(sk, 1);
 }
 
 static __always_inline void dgram_dequeued(const struct sock *sk, const struct sk_buff *skb)
 {
-	if (sk && BPF_CORE_READ(skb, skb_iif) == LOOPBACK_IFINDEX && signalled(sk))
+	if (sk && KREAD(skb, skb_iif) == LOOPBACK_IFINDEX && signalled(sk))
 		raise_dgram_signal(sk, 0);
 }
 
@@ -411,7 +420,7 @@ static __always_inline struct na_conn_val *conn_entry(const struct na_conn_key *
 	if (val) {
 		/* One read on the hot path: an unconnected UDP socket keeps port 0
 		 * and is not re-read at every datagram. */
-		if ((val->rport == 0 && BPF_CORE_READ(sk, __sk_common.skc_dport) != 0) ||
+		if ((val->rport == 0 && KREAD(sk, __sk_common.skc_dport) != 0) ||
 		    (sock_id_is_pointer && reused_address(val, sk)))
 			fill_tuple(val, sk, dgram_lo);
 		return val;
@@ -453,9 +462,13 @@ static __always_inline void account(struct sock *sk, __u64 bytes, int tx, int dg
 /* A send with MSG_MORE (or on a UDP_CORK socket) only appends to the
  * socket's cork: nothing crosses a device until the last part goes out. The
  * cork holds the route the datagram will take (ip_setup_cork,
- * ip6_setup_cork), which classifies the parts appended. */
+ * ip6_setup_cork), which classifies the parts appended. The parts wait in
+ * sk_write_queue, which every other send leaves empty: one load decides,
+ * and only a corked send reads the route. */
 static __always_inline int corked_over_loopback(const struct sock *sk)
 {
+	if (KREAD(sk, sk_write_queue.qlen) == 0)
+		return 0;
 	struct dst_entry *dst = BPF_CORE_READ((struct inet_sock *)sk, cork.base.dst);
 	return dst && (BPF_CORE_READ(dst, dev, flags) & IFF_LOOPBACK);
 }
@@ -476,11 +489,21 @@ static __always_inline void count_send(struct sock *sk, int ret)
  * sequence number, so copied_seq == rcv_nxt then means the FIN was consumed. */
 static __always_inline __u32 tcp_bytes_seq(struct sock *sk)
 {
-	struct tcp_sock *tp = (struct tcp_sock *)sk;
-	__u64 flags = BPF_CORE_READ(sk, __sk_common.skc_flags);
+	__u64 flags = KREAD(sk, __sk_common.skc_flags);
 	int fin_seen = (flags >> bpf_core_enum_value(enum sock_flags, SOCK_DONE)) & 1;
-	__u32 rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
-	__u32 seq = BPF_CORE_READ(tp, copied_seq);
+	__u32 rcv_nxt, seq;
+	if (sock_id_is_pointer) {
+		struct tcp_sock *tp = (struct tcp_sock *)sk;
+		rcv_nxt = BPF_CORE_READ(tp, rcv_nxt);
+		seq = BPF_CORE_READ(tp, copied_seq);
+	} else {
+		/* the verifier types a cast's target as the original struct */
+		struct tcp_sock *tp = bpf_skc_to_tcp_sock(sk);
+		if (!tp)
+			return 0;
+		rcv_nxt = tp->rcv_nxt;
+		seq = tp->copied_seq;
+	}
 	return fin_seen && seq == rcv_nxt ? seq - 1 : seq;
 }
 
@@ -495,12 +518,61 @@ struct tcp_rx {
 	__u32 pad;
 };
 
+/* kprobe backend only (the loader shrinks it to 1 entry otherwise): kprobe
+ * programs cannot use socket storage. */
 struct {
 	__uint(type, BPF_MAP_TYPE_LRU_HASH);
 	__uint(max_entries, NA_MAX_TCP_SEQ);
 	__type(key, __u64);
 	__type(value, struct tcp_rx);
 } tcp_seq SEC(".maps");
+
+/* Tracing backends: the position lives with the socket, found through it
+ * without hashing and freed with it. */
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct tcp_rx);
+} tcp_rx_store SEC(".maps");
+
+static __always_inline struct tcp_rx *tcp_rx_find(struct sock *sk)
+{
+	if (sock_id_is_pointer) {
+		__u64 id = sock_id(sk);
+		return bpf_map_lookup_elem(&tcp_seq, &id);
+	}
+	return bpf_sk_storage_get(&tcp_rx_store, sk, 0, 0);
+}
+
+/* Creates the socket's position from *init unless it exists (replace: 0) or
+ * overwrites it (replace: 1). Returns whether this call's *init is in place:
+ * of two observers creating at once, only one is told so. */
+static __always_inline int tcp_rx_put(struct sock *sk, struct tcp_rx *init, int replace)
+{
+	if (sock_id_is_pointer) {
+		__u64 id = sock_id(sk);
+		return bpf_map_update_elem(&tcp_seq, &id, init, replace ? BPF_ANY : BPF_NOEXIST) ==
+		       0;
+	}
+	/* socket storage has no create-only update: the creator is the thread
+	 * whose token the new entry carries */
+	__u32 token = (__u32)bpf_get_current_pid_tgid() | 0x80000000;
+	init->pad = token;
+	struct tcp_rx *st =
+		bpf_sk_storage_get(&tcp_rx_store, sk, init, BPF_SK_STORAGE_GET_F_CREATE);
+	if (!st)
+		return 0;
+	if (replace) {
+		st->seq = init->seq;
+		st->base = init->base;
+		st->provisional = init->provisional;
+	} else if (st->pad != token) {
+		return 0;
+	}
+	st->pad = 0;
+	return 1;
+}
 
 /* Claims the advance from st->seq to seq; concurrent observers of the same
  * advance race on the compare-and-swap and only one counts it.
@@ -548,17 +620,16 @@ static __always_inline void settle_first_read(struct sock *sk, struct tcp_rx *st
  */
 static __always_inline void count_tcp_rx(struct sock *sk, __u32 read_bytes, int read_end)
 {
-	__u64 cookie = sock_id(sk);
 	__u32 seq = tcp_bytes_seq(sk);
-	struct tcp_rx *st = bpf_map_lookup_elem(&tcp_seq, &cookie);
+	struct tcp_rx *st = tcp_rx_find(sk);
 	if (!st) {
 		struct tcp_rx init = { .seq = seq, .base = seq, .provisional = !read_end };
-		if (bpf_map_update_elem(&tcp_seq, &cookie, &init, BPF_NOEXIST) == 0) {
+		if (tcp_rx_put(sk, &init, 0)) {
 			if (read_bytes)
 				account(sk, read_bytes, 0, BY_ROUTE);
 			return;
 		}
-		st = bpf_map_lookup_elem(&tcp_seq, &cookie);
+		st = tcp_rx_find(sk);
 		if (!st)
 			return;
 	}
@@ -621,9 +692,8 @@ static __always_inline void tcp_state(const struct sock *sk, int newstate)
 {
 	if (newstate != TCP_ESTABLISHED)
 		return;
-	__u64 cookie = sock_id((struct sock *)sk);
-	struct tcp_rx init = { .seq = BPF_CORE_READ((struct tcp_sock *)sk, copied_seq) };
-	bpf_map_update_elem(&tcp_seq, &cookie, &init, BPF_ANY);
+	struct tcp_rx init = { .seq = tcp_bytes_seq((struct sock *)sk) };
+	tcp_rx_put((struct sock *)sk, &init, 1);
 }
 
 /* Run once by the loader of the fentry and kprobe backends, after they are
@@ -649,9 +719,8 @@ int tcp_baseline_iter(struct bpf_iter__task_file *ctx)
 	if (!sk || sock->type != SOCK_STREAM || !is_inet(sk) ||
 	    BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
 		return 0;
-	__u64 id = sock_id(sk);
 	struct tcp_rx init = { .seq = tcp_bytes_seq(sk) };
-	bpf_map_update_elem(&tcp_seq, &id, &init, BPF_NOEXIST);
+	tcp_rx_put(sk, &init, 0);
 	return 0;
 }
 

@@ -17,9 +17,11 @@
  * Map capacities. Hash maps are preallocated at load (LRU maps always are), so
  * each costs its full size in kernel memory, used or not: about 48 bytes of
  * element header plus key plus value per entry, plus the buckets, which makes
- * about 2 MiB for procs, 10 MiB for conns, 5.5 MiB for tcp_seq and under
- * 1 MiB for inflight. The loopback signals and rings (netacct.bpf.c) live in
- * task and socket storage, allocated per thread or socket that uses them.
+ * about 2 MiB for procs, 10 MiB for conns, and (kprobe backend only, else
+ * one entry each) 5.5 MiB for tcp_seq and under 1 MiB for inflight. The TCP
+ * receive positions (tracing backends), loopback signals and rings
+ * (netacct.bpf.c) live in task and socket storage, allocated per thread or
+ * socket that uses them.
  *
  * NA_MAX_PROCS: processes that moved bytes and are alive or not yet reported
  * (userspace deletes exited processes' entries after each report). Hosts run
@@ -34,8 +36,9 @@
  * poll reads, and 65536 keeps a full read in tens of milliseconds (tools/bench:
  * 1.8 ms for 10,000 entries, 33 ms for 100,000).
  *
- * NA_MAX_TCP_SEQ: one receive baseline per TCP socket, as many as conns has
- * room for. An evicted baseline is made again at the socket's next read, like
+ * NA_MAX_TCP_SEQ: kprobe backend only (the tracing backends keep the
+ * position in socket storage): one receive baseline per TCP socket, as many
+ * as conns has room for. An evicted baseline is made again at the socket's next read, like
  * that of a connection opened before netacct started.
  *
  * NA_MAX_INFLIGHT: kprobe backend only (the loader shrinks it to 1 for the

@@ -69,6 +69,7 @@ void configure(netacct_bpf* skel, const LoadConfig& cfg) {
   if (cfg.backend != Backend::kprobe) {
     bpf_map__set_max_entries(skel->maps.inflight, 1);
     bpf_map__set_max_entries(skel->maps.sk_gens, 1);
+    bpf_map__set_max_entries(skel->maps.tcp_seq, 1);  // socket storage instead
   }
   skel->rodata->sock_id_is_pointer = cfg.backend == Backend::kprobe;
   skel->rodata->dgram_rx_from_ring = cfg.backend == Backend::tracepoint;
