@@ -1,7 +1,5 @@
 #include "model/accountant.hpp"
 
-#include <set>
-
 namespace netacct {
 namespace {
 
@@ -13,28 +11,88 @@ ByteCounters since(const ByteCounters& now, const ByteCounters& before) {
   return recreated ? now : now - before;
 }
 
-std::pair<uint64_t, uint64_t> since(uint64_t tx, uint64_t rx,
-                                    const std::pair<uint64_t, uint64_t>& before) {
-  if (tx < before.first || rx < before.second) return {tx, rx};
-  return {tx - before.first, rx - before.second};
-}
-
 }  // namespace
 
-void Accountant::remember(const Snapshot& snap) {
-  procs_.clear();
-  for (const auto& p : snap.procs) procs_[p.id] = p.bytes;
-  conns_.clear();
-  for (const auto& c : snap.conns) conns_[c.id] = {c.tx, c.rx};
+void Accountant::link(Conns::Node* n) {
+  auto& list = by_proc_[n->first.proc];
+  Conns::state(n).in_proc = uint32_t(list.size());
+  list.push_back(n);
+}
+
+void Accountant::unlink(Conns::Node* n) {
+  auto it = by_proc_.find(n->first.proc);
+  if (it == by_proc_.end()) return;
+  auto& list = it->second;
+  uint32_t at = Conns::state(n).in_proc;
+  list[at] = list.back();
+  Conns::state(list[at]).in_proc = at;
+  list.pop_back();
+  if (list.empty()) by_proc_.erase(it);
+}
+
+void Accountant::add_proc(const ProcEntry& p, Procs::Node* n, bool fresh, Window* w) {
+  ProcPrev& prev = Procs::state(n);
+  ByteCounters d = fresh ? p.bytes : since(p.bytes, prev.bytes);
+  prev.bytes = p.bytes;
+  if (fresh) new_procs_.push_back(p.id);
+  if (w && d != ByteCounters{}) w->procs.push_back({.id = p.id, .info = p.info, .bytes = d});
+}
+
+void Accountant::add_conn(const ConnEntry& c, Conns::Node* n, bool fresh, Window* w) {
+  if (fresh) link(n);
+  ConnPrev& prev = Conns::state(n);
+  bool whole = fresh || c.tx < prev.tx || c.rx < prev.rx;  // new, or re-created
+  uint64_t tx = whole ? c.tx : c.tx - prev.tx, rx = whole ? c.rx : c.rx - prev.rx;
+  prev.tx = c.tx;
+  prev.rx = c.rx;
+  if (w && (tx || rx)) w->conns.push_back({.id = c.id, .info = c.info, .tx = tx, .rx = rx});
+}
+
+// Every entry of the snapshot is visited once; a full snapshot also drops
+// the entries it no longer holds, a snapshot of changes those it lists as
+// gone (first, so that an entry gone and back counts whole).
+void Accountant::apply(const Snapshot& snap, Window* w) {
+  new_procs_.clear();
+  bool fresh = false;
+  if (snap.changes) {
+    for (const auto& id : snap.procs_gone)
+      if (auto* n = procs_.find(id)) procs_.erase(n);
+    for (const auto& id : snap.conns_gone)
+      if (auto* n = conns_.find(id)) {
+        unlink(n);
+        conns_.erase(n);
+      }
+    for (const auto& p : snap.procs) {
+      auto* n = procs_.get(p.id, fresh);
+      add_proc(p, n, fresh, w);
+    }
+    for (const auto& c : snap.conns) {
+      auto* n = conns_.get(c.id, fresh);
+      add_conn(c, n, fresh, w);
+    }
+  } else {
+    procs_.start_pass();
+    for (const auto& p : snap.procs) {
+      auto* n = procs_.visit(p.id, fresh);
+      add_proc(p, n, fresh, w);
+    }
+    procs_.finish([](Procs::Node*) {});
+    conns_.start_pass();
+    for (const auto& c : snap.conns) {
+      auto* n = conns_.visit(c.id, fresh);
+      add_conn(c, n, fresh, w);
+    }
+    conns_.finish([this](Conns::Node* n) { unlink(n); });
+  }
   last_mono_ = snap.mono_ns;
   last_wall_ = snap.wall_ns;
   last_stats_ = snap.stats;
 }
 
 void Accountant::prime(const Snapshot& snap) {
-  remember(snap);
+  apply(snap, nullptr);
   base_stats_ = snap.stats;
-  base_conns_ = snap.conns.size();
+  base_conns_ = conns_.size();
   conns_deleted_ = 0;
 }
 
@@ -43,30 +101,36 @@ Window Accountant::advance(const Snapshot& snap) {
            .end_mono = snap.mono_ns,
            .start_wall = last_wall_,
            .end_wall = snap.wall_ns};
-  for (const auto& p : snap.procs) {
-    auto it = procs_.find(p.id);
-    ByteCounters d = it == procs_.end() ? p.bytes : since(p.bytes, it->second);
-    if (d != ByteCounters{}) w.procs.push_back({.id = p.id, .info = p.info, .bytes = d});
-  }
-  for (const auto& c : snap.conns) {
-    auto it = conns_.find(c.id);
-    auto [tx, rx] = it == conns_.end() ? std::pair{c.tx, c.rx} : since(c.tx, c.rx, it->second);
-    if (tx || rx) w.conns.push_back({.id = c.id, .info = c.info, .tx = tx, .rx = rx});
-  }
+  uint64_t failed_before = last_stats_.insert_failed;
+  apply(snap, &w);
   // Entries alive now = those at start + created - deleted by us - evicted.
   uint64_t created = snap.stats.conn_created - base_stats_.conn_created;
   uint64_t expected = base_conns_ + created - conns_deleted_;
-  w.conns_evicted = expected > snap.conns.size() ? expected - snap.conns.size() : 0;
-  w.insert_failed = snap.stats.insert_failed - last_stats_.insert_failed;
-  remember(snap);
+  w.conns_evicted = expected > conns_.size() ? expected - conns_.size() : 0;
+  w.insert_failed = snap.stats.insert_failed - failed_before;
   return w;
 }
 
 void Accountant::forget(const std::vector<ProcId>& gone, uint64_t conns_deleted) {
-  std::set<ProcId> dead(gone.begin(), gone.end());
-  for (const auto& id : dead) procs_.erase(id);
-  std::erase_if(conns_, [&](const auto& kv) { return dead.count(kv.first.proc) > 0; });
+  for (const auto& id : gone) {
+    if (auto* n = procs_.find(id)) procs_.erase(n);
+    auto it = by_proc_.find(id);
+    if (it == by_proc_.end()) continue;
+    for (auto* c : it->second) conns_.erase(c);
+    by_proc_.erase(it);
+  }
   conns_deleted_ += conns_deleted;
+}
+
+Snapshot Accountant::entries_of(const std::vector<ProcId>& procs) const {
+  Snapshot s;
+  for (const auto& id : procs) {
+    s.procs.push_back({.id = id});
+    auto it = by_proc_.find(id);
+    if (it == by_proc_.end()) continue;
+    for (const auto* c : it->second) s.conns.push_back({.id = c->first});
+  }
+  return s;
 }
 
 }  // namespace netacct

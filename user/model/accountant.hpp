@@ -1,10 +1,16 @@
 // Turns successive snapshots of monotonic kernel counters into per-window
 // deltas. Nothing here touches the kernel, so a slow or missed poll only
 // makes a window longer: no bytes are lost between snapshots.
+//
+// The previous counters of every live entry are kept in tables updated in
+// place: a poll costs one visit per entry of a full snapshot (a sequential
+// walk when the maps' order has not changed), and one per changed entry of
+// a snapshot of changes.
 #pragma once
-#include <map>
-#include <utility>
+#include <unordered_map>
+#include <vector>
 
+#include "model/live_table.hpp"
 #include "model/types.hpp"
 
 namespace netacct {
@@ -44,16 +50,40 @@ class Accountant {
   // `conns_deleted` connection entries) from the kernel maps, so their
   // absence is not taken for eviction.
   void forget(const std::vector<ProcId>& gone, uint64_t conns_deleted);
+  // The entries held for these processes, ids only: what userspace deletes
+  // from the maps once they are gone.
+  Snapshot entries_of(const std::vector<ProcId>& procs) const;
+  // Processes whose entries first appeared in the last snapshot.
+  const std::vector<ProcId>& new_procs() const { return new_procs_; }
+  size_t procs_held() const { return procs_.size(); }
+  size_t conns_held() const { return conns_.size(); }
 
  private:
-  std::map<ProcId, ByteCounters> procs_;
-  std::map<ConnId, std::pair<uint64_t, uint64_t>> conns_;
+  struct ProcPrev {
+    ByteCounters bytes;
+  };
+  struct ConnPrev {
+    uint64_t tx = 0, rx = 0;
+    uint32_t in_proc = 0;  // index in by_proc_[its process]
+  };
+  using Procs = LiveTable<ProcId, ProcPrev>;
+  using Conns = LiveTable<ConnId, ConnPrev>;
+  Procs procs_;
+  Conns conns_;
+  // Each process's connection entries, so that forgetting a process costs
+  // its own entries, not a scan of every socket.
+  std::unordered_map<ProcId, std::vector<Conns::Node*>> by_proc_;
+  std::vector<ProcId> new_procs_;
   int64_t last_mono_ = 0, last_wall_ = 0;
   KernelStats base_stats_, last_stats_;
   uint64_t conns_deleted_ = 0;
   size_t base_conns_ = 0;
 
-  void remember(const Snapshot& snap);
+  void apply(const Snapshot& snap, Window* w);
+  void add_proc(const ProcEntry& p, Procs::Node* n, bool fresh, Window* w);
+  void add_conn(const ConnEntry& c, Conns::Node* n, bool fresh, Window* w);
+  void link(Conns::Node* n);
+  void unlink(Conns::Node* n);
 };
 
 }  // namespace netacct

@@ -4,6 +4,7 @@
 #include <array>
 #include <compare>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -96,12 +97,23 @@ struct KernelStats {
 
 // One read of the kernel maps. mono_ns orders snapshots and gives rates;
 // wall_ns is only for display.
+//
+// A snapshot holds every entry of the maps (what MapReader reads today), or,
+// with `changes`, only the entries whose counters or flags changed since the
+// previous read plus the ids of the entries that left the maps since then
+// (evicted by the kernel or deleted by userspace): the cost of a poll then
+// follows activity, not the number of live sockets. An id both gone and
+// present is an entry re-created since the previous read: all its bytes are
+// new.
 struct Snapshot {
   int64_t mono_ns = 0;
   int64_t wall_ns = 0;
   std::vector<ProcEntry> procs;
   std::vector<ConnEntry> conns;
   KernelStats stats;
+  bool changes = false;
+  std::vector<ProcId> procs_gone;  // with `changes` only
+  std::vector<ConnId> conns_gone;
 };
 
 // Where snapshots come from: the kernel's maps in the product
@@ -116,3 +128,20 @@ class SnapshotSource {
 };
 
 }  // namespace netacct
+
+// Ids as hash keys (the tables kept per entry from one poll to the next).
+template <>
+struct std::hash<netacct::ProcId> {
+  size_t operator()(const netacct::ProcId& p) const noexcept {
+    uint64_t h = p.start_ns * 0x9e3779b97f4a7c15ull ^ (uint64_t(p.tgid) << 32 | p.exec_gen);
+    return size_t((h ^ (h >> 29)) * 0xbf58476d1ce4e5b9ull);
+  }
+};
+template <>
+struct std::hash<netacct::ConnId> {
+  size_t operator()(const netacct::ConnId& c) const noexcept {
+    uint64_t h =
+        std::hash<netacct::ProcId>()(c.proc) ^ (c.cookie * 0x94d049bb133111ebull + c.dgram_lo);
+    return size_t(h ^ (h >> 31));
+  }
+};
