@@ -1,12 +1,14 @@
 #include "cli/poller.hpp"
 
-#include <vector>
+#include <algorithm>
 
 namespace netacct {
 
-Poller::Poller(SnapshotSource& source, Alive alive)
-    : reader_(source), alive_(std::move(alive)), last_(reader_.read()) {
-  accountant_.prime(last_);
+Poller::Poller(SnapshotSource& source, Alive alive) : reader_(source), alive_(std::move(alive)) {
+  Snapshot first = reader_.read();
+  last_mono_ = first.mono_ns;
+  accountant_.prime(first);
+  tracked_.insert(accountant_.new_procs().begin(), accountant_.new_procs().end());
 }
 
 // Every process seen is tracked until it is found gone, even after the
@@ -21,20 +23,21 @@ Poller::Poller(SnapshotSource& source, Alive alive)
 // on (procfs cannot tell the programs apart): the kernel marks its entry, and
 // the new program's bytes arrive under a newer exec generation.
 Window Poller::poll() {
-  last_ = reader_.read();
-  Window w = accountant_.advance(last_);
-  std::vector<ProcId> done(gone_.begin(), gone_.end());
-  accountant_.forget(done, reader_.remove(done, last_));
-  std::set<ProcId> execed;
-  for (const auto& p : last_.procs) {
-    if (gone_.count(p.id)) continue;
-    tracked_.insert(p.id);
-    if (p.execed) execed.insert(p.id);
-  }
-  std::set<ProcId> now;
+  Snapshot snap = reader_.read();
+  last_mono_ = snap.mono_ns;
+  Window w = accountant_.advance(snap);
+  std::vector<ProcId> done = std::move(gone_);
+  accountant_.forget(done, reader_.remove(done, accountant_.entries_of(done)));
+  std::unordered_set<ProcId> deleted(done.begin(), done.end());
+  for (const auto& id : accountant_.new_procs())
+    if (!deleted.count(id)) tracked_.insert(id);
+  std::vector<ProcId> now;
+  for (const auto& p : snap.procs)
+    if (p.execed && tracked_.erase(p.id)) now.push_back(p.id);
   for (const auto& id : tracked_)
-    if (execed.count(id) || !alive_(id)) now.insert(id);
+    if (!alive_(id)) now.push_back(id);
   for (const auto& id : now) tracked_.erase(id);
+  std::sort(now.begin(), now.end());
   w.exited = done;
   w.exited.insert(w.exited.end(), now.begin(), now.end());
   gone_ = std::move(now);

@@ -3,7 +3,8 @@
 // once per process per poll, here, and handed on in Window::exited.
 #pragma once
 #include <functional>
-#include <set>
+#include <unordered_set>
+#include <vector>
 
 #include "model/accountant.hpp"
 
@@ -15,15 +16,15 @@ class Poller {
   // The first snapshot is the baseline.
   Poller(SnapshotSource& source, Alive alive);
   Window poll();
-  int64_t last_mono_ns() const { return last_.mono_ns; }
+  int64_t last_mono_ns() const { return last_mono_; }
 
  private:
   SnapshotSource& reader_;
   Alive alive_;
   Accountant accountant_;
-  Snapshot last_;
-  std::set<ProcId> tracked_;  // seen and not yet found gone
-  std::set<ProcId> gone_;     // found gone at the last poll: deleted after this read
+  int64_t last_mono_ = 0;
+  std::unordered_set<ProcId> tracked_;  // seen and not yet found gone
+  std::vector<ProcId> gone_;            // found gone at the last poll: deleted after this read
 };
 
 }  // namespace netacct
