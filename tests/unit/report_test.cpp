@@ -396,3 +396,37 @@ TEST(Attribution, IcmpAndRawSocketsHaveNoPorts) {
     EXPECT_EQ(c.conn.remote.port, 0);
   }
 }
+
+// A window keeps the identities it was attributed with: a later exit or
+// exec makes new identities for later windows, it does not rewrite this one.
+TEST(Attribution, AWindowKeepsItsIdentities) {
+  FakeResolver res;
+  res.exes = {{1, "/usr/bin/python3"}};
+  Attributor attributor({}, res);
+  Attributed first = attributor.attribute(window({proc(1, {10, 0, 0, 0}, "python3")}));
+  Window w = window({proc(1, {5, 0, 0, 0}, "curl")});
+  w.exited = {{1, 10}};
+  Attributed second = attributor.attribute(w);
+  EXPECT_EQ(first.identity({1, 10}).comm, "python3");
+  EXPECT_FALSE(first.identity({1, 10}).exited);
+  EXPECT_EQ(second.identity({1, 10}).comm, "curl");
+  EXPECT_TRUE(second.identity({1, 10}).exited);
+}
+
+// Ties in bytes are broken by key in every grouping, whatever order the
+// kernel listed the entries in.
+TEST(Report, TiesAreInKeyOrderWhateverTheWindowsOrder) {
+  FakeResolver res;
+  Window w = window({proc(5, {10, 0, 0, 0}), proc(3, {10, 0, 0, 0}), proc(4, {30, 0, 0, 0}),
+                     proc(1, {10, 0, 0, 0})},
+                    {conn(5, 10, 0, false, 9, 50), conn(3, 10, 0, false, 7, 30),
+                     conn(4, 10, 0, false, 8, 41), conn(4, 20, 0, false, 6, 40)});
+  Report r = assemble(w, {}, res);
+  EXPECT_EQ(pids(r), (std::vector<uint32_t>{4, 1, 3, 5}));
+  std::vector<uint64_t> cookies;
+  for (const auto& c : conns(r)) cookies.push_back(c.key.cookie);
+  EXPECT_EQ(cookies, (std::vector<uint64_t>{40, 30, 41, 50}));
+  std::vector<int> hosts;
+  for (const auto& h : remotes(r)) hosts.push_back(h.key.remote.addr[3]);
+  EXPECT_EQ(hosts, (std::vector<int>{6, 7, 8, 9}));
+}

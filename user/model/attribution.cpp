@@ -44,18 +44,18 @@ ConnInfo canonical(ConnInfo c) {
 const Identity& Attributed::identity(const ProcId& id) const {
   static const Identity unknown;
   auto it = who.find(id);
-  return it == who.end() ? unknown : it->second;
+  return it == who.end() ? unknown : *it->second;
 }
 
 // Resolving costs syscalls (readlink, getpwuid, a cgroup walk), so it runs
 // once per process, and again only after an exec (a new name) or a move to
 // another cgroup. A process found gone is never resolved: its PID may
 // already name another program.
-const Identity& Attributor::identify(const ProcId& id, const ProcInfo& info) {
+const IdentityRef& Attributor::identify(const ProcId& id, const ProcInfo& info) {
   auto [it, fresh] = known_.try_emplace(id);
-  Identity& who = it->second;
-  bool changed = fresh || who.comm != info.comm || who.cgroup_id != info.cgroup_id;
-  if (!changed) return who;
+  IdentityRef& ref = it->second;
+  if (!fresh && ref->comm == info.comm && ref->cgroup_id == info.cgroup_id) return ref;
+  Identity who = fresh ? Identity{} : *ref;
   who.proc = id;
   who.comm = info.comm;
   who.uid = info.uid;
@@ -66,10 +66,13 @@ const Identity& Attributor::identify(const ProcId& id, const ProcInfo& info) {
   CgroupName cg = resolver_.cgroup(info.cgroup_id);
   who.cgroup = cg.path;
   who.container = cg.container;
-  return who;
+  ref = std::make_shared<const Identity>(std::move(who));
+  return ref;
 }
 
 void Attributor::add_procs(const Window& w, Attributed& a) {
+  a.procs.reserve(w.procs.size());
+  a.who.reserve(w.procs.size());
   for (const auto& d : w.procs) {
     if (!selection_.wants(d.id.tgid)) continue;
     uint64_t tx = d.bytes.total_tx(selection_.loopback);
@@ -83,19 +86,27 @@ void Attributor::add_procs(const Window& w, Attributed& a) {
 }
 
 void Attributor::add_conns(const Window& w, Attributed& a) {
-  std::map<ProcId, std::pair<uint64_t, uint64_t>> shown;
+  // Each process's bytes that its connections show: one lookup per
+  // connection in a table of the window's processes.
+  std::unordered_map<ProcId, std::pair<uint64_t, uint64_t>> shown;
+  shown.reserve(a.procs.size());
+  a.conns.reserve(w.conns.size());
   for (const auto& d : w.conns) {
     if (!selection_.wants(d.id.proc.tgid) || (d.info.loopback && !selection_.loopback)) continue;
     a.conns.push_back({.id = d.id, .info = canonical(d.info), .tx = d.tx, .rx = d.rx});
-    shown[d.id.proc].first += d.tx;
-    shown[d.id.proc].second += d.rx;
-    // A connection whose process entry did not move (or was evicted) still
-    // names its owner when the owner is known.
-    if (!a.who.count(d.id.proc))
-      if (auto k = known_.find(d.id.proc); k != known_.end()) a.who[d.id.proc] = k->second;
+    auto& [tx, rx] = shown[d.id.proc];
+    tx += d.tx;
+    rx += d.rx;
   }
+  // A connection whose process entry did not move (or was evicted) still
+  // names its owner when the owner is known.
+  for (const auto& [proc, bytes] : shown)
+    if (!a.who.count(proc))
+      if (auto k = known_.find(proc); k != known_.end()) a.who.emplace(proc, k->second);
   for (const auto& p : a.procs) {
-    const auto& [tx, rx] = shown[p.id];
+    auto it = shown.find(p.id);
+    uint64_t tx = it == shown.end() ? 0 : it->second.first;
+    uint64_t rx = it == shown.end() ? 0 : it->second.second;
     a.loss.unattributed_tx += p.tx > tx ? p.tx - tx : 0;
     a.loss.unattributed_rx += p.rx > rx ? p.rx - rx : 0;
   }
@@ -103,8 +114,8 @@ void Attributor::add_conns(const Window& w, Attributed& a) {
 
 // A process stays in the poller's exit list for two polls (found gone, then
 // its entries deleted after one last read); its identity is kept until then.
-void Attributor::add_exited(Attributed& a) {
-  for (const auto& id : gone_)
+void Attributor::add_exited(const Window& w, Attributed& a) {
+  for (const auto& id : w.exited)
     if (selection_.wants(id.tgid)) a.exited.push_back(id);
   for (const auto& id : was_gone_)
     if (!gone_.count(id)) known_.erase(id);
@@ -119,10 +130,14 @@ Attributed Attributor::attribute(const Window& w) {
   // Exits first, so this window's identities already carry them.
   gone_ = {w.exited.begin(), w.exited.end()};
   for (const auto& id : gone_)
-    if (auto k = known_.find(id); k != known_.end()) k->second.exited = true;
+    if (auto k = known_.find(id); k != known_.end() && !k->second->exited) {
+      Identity who = *k->second;
+      who.exited = true;
+      k->second = std::make_shared<const Identity>(std::move(who));
+    }
   add_procs(w, a);
   add_conns(w, a);
-  add_exited(a);
+  add_exited(w, a);
   a.loss.conns_evicted = w.conns_evicted;
   a.loss.insert_failed = w.insert_failed;
   return a;

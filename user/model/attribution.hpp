@@ -5,10 +5,12 @@
 // this step (groupings, report sums, top histories) only reads.
 #pragma once
 #include <cstdint>
-#include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "model/accountant.hpp"
@@ -67,14 +69,18 @@ struct Loss {
   uint64_t unattributed_rx = 0;
 };
 
+// Identities are shared, never changed once made: an exit or a new name
+// makes a new one, so a window keeps the identities it was made with.
+using IdentityRef = std::shared_ptr<const Identity>;
+
 // One window, attributed and selected.
 struct Attributed {
   int64_t start_mono = 0, end_mono = 0;
   int64_t start_wall = 0, end_wall = 0;
-  std::map<ProcId, Identity> who;  // every process named below
-  std::vector<ProcTraffic> procs;  // processes that moved selected bytes
-  std::vector<ConnTraffic> conns;  // their connections that did
-  std::vector<ProcId> exited;      // selected processes that exited at this poll
+  std::unordered_map<ProcId, IdentityRef> who;  // every process named below
+  std::vector<ProcTraffic> procs;               // processes that moved selected bytes
+  std::vector<ConnTraffic> conns;               // their connections that did
+  std::vector<ProcId> exited;                   // selected processes that exited at this poll
   uint64_t tx_bytes = 0, rx_bytes = 0;
   Loss loss;
   double seconds() const { return double(end_mono - start_mono) / 1e9; }
@@ -95,13 +101,13 @@ class Attributor {
  private:
   Selection selection_;
   Resolver& resolver_;
-  std::map<ProcId, Identity> known_;  // processes seen so far, until their entries go
-  std::set<ProcId> gone_, was_gone_;  // the poller's exit list, this poll and the last
+  std::unordered_map<ProcId, IdentityRef> known_;  // processes seen so far, until their entries go
+  std::unordered_set<ProcId> gone_, was_gone_;     // the poller's exit list, this poll and the last
 
-  const Identity& identify(const ProcId& id, const ProcInfo& info);
+  const IdentityRef& identify(const ProcId& id, const ProcInfo& info);
   void add_procs(const Window& w, Attributed& a);
   void add_conns(const Window& w, Attributed& a);
-  void add_exited(Attributed& a);
+  void add_exited(const Window& w, Attributed& a);
 };
 
 }  // namespace netacct

@@ -98,3 +98,17 @@ GroupRow new_row(const Grouping& g, const TrafficItem& item, const Attributed& a
 GroupKey scoped(GroupKey key, const ProcId& proc);
 
 }  // namespace netacct
+
+template <>
+struct std::hash<netacct::GroupKey> {
+  size_t operator()(const netacct::GroupKey& k) const noexcept {
+    uint64_t a = 0, b = 0;
+    for (int i = 0; i < 8; ++i) {
+      a = a << 8 | k.remote.addr[i];
+      b = b << 8 | k.remote.addr[8 + i];
+    }
+    uint64_t h = std::hash<netacct::ProcId>()(k.proc) ^ k.cookie * 0x94d049bb133111ebull;
+    h ^= (a * 0x9e3779b97f4a7c15ull) ^ (b + k.remote.family) * 0xbf58476d1ce4e5b9ull;
+    return size_t(h ^ (h >> 29));
+  }
+};

@@ -1,39 +1,65 @@
 #include "model/report.hpp"
 
 #include <algorithm>
-#include <map>
-#include <set>
+#include <unordered_map>
+#include <unordered_set>
 
 namespace netacct {
 namespace {
 
 double rate(uint64_t bytes, double seconds) { return seconds > 0 ? double(bytes) / seconds : 0; }
 
+// Rows in the report's order: most bytes first, ties by key.
+void sort_rows(std::vector<GroupRow>& rows) {
+  std::vector<std::pair<uint64_t, uint32_t>> order;  // total bytes, index
+  order.reserve(rows.size());
+  for (uint32_t i = 0; i < rows.size(); ++i) order.push_back({rows[i].tx + rows[i].rx, i});
+  std::sort(order.begin(), order.end(), [&](const auto& x, const auto& y) {
+    if (x.first != y.first) return x.first > y.first;
+    return rows[x.second].key < rows[y.second].key;
+  });
+  std::vector<GroupRow> sorted;
+  sorted.reserve(rows.size());
+  for (const auto& [total, i] : order) sorted.push_back(std::move(rows[i]));
+  rows = std::move(sorted);
+}
+
+struct RowProc {
+  uint32_t row;
+  ProcId proc;
+  bool operator==(const RowProc&) const = default;
+};
+struct RowProcHash {
+  size_t operator()(const RowProc& m) const noexcept {
+    return std::hash<ProcId>()(m.proc) ^ (size_t(m.row) * 0x9e3779b97f4a7c15ull);
+  }
+};
+
 // The report's accumulator: one window's sums per key.
 std::vector<GroupRow> sum_rows(const Grouping& g, const Attributed& a) {
-  std::map<GroupKey, GroupRow> rows;
-  std::set<std::pair<GroupKey, ProcId>> members;
+  std::unordered_map<GroupKey, uint32_t> at;
+  std::vector<GroupRow> rows;
+  // Rows of a grouping with a process have one each; the others count the
+  // distinct processes behind them.
+  std::unordered_set<RowProc, RowProcHash> members;
   for_each_item(g, a, [&](const TrafficItem& item) {
-    GroupKey key = g.key(item);
-    auto it = rows.find(key);
-    if (it == rows.end()) it = rows.emplace(key, new_row(g, item, a)).first;
-    GroupRow& row = it->second;
+    auto [it, fresh] = at.try_emplace(g.key(item), uint32_t(rows.size()));
+    if (fresh) rows.push_back(new_row(g, item, a));
+    GroupRow& row = rows[it->second];
     row.tx += item.tx;
     row.rx += item.rx;
     row.connections += item.conn != nullptr;
-    row.processes += members.insert({key, item.proc}).second;
+    if (g.has_process)
+      row.processes = 1;
+    else
+      row.processes += members.insert({it->second, item.proc}).second;
   });
-  std::vector<GroupRow> out;
-  out.reserve(rows.size());
-  for (auto& [key, row] : rows) {
+  for (auto& row : rows) {
     row.tx_rate = rate(row.tx, a.seconds());
     row.rx_rate = rate(row.rx, a.seconds());
-    out.push_back(std::move(row));
   }
-  // The map is in key order already: a stable sort keeps it for ties.
-  std::stable_sort(out.begin(), out.end(),
-                   [](const GroupRow& x, const GroupRow& y) { return x.tx + x.rx > y.tx + y.rx; });
-  return out;
+  sort_rows(rows);
+  return rows;
 }
 
 }  // namespace

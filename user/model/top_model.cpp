@@ -36,7 +36,7 @@ TopModel::TopModel(double start, double delay)
 
 void TopModel::update(const Attributed& a, double now) {
   clock_.tick(now);
-  for (const auto& [id, who] : a.who) who_[id] = who;
+  for (const auto& [id, who] : a.who) who_[id] = *who;
   for (const auto& id : a.exited)
     if (auto it = who_.find(id); it != who_.end()) it->second.exited = true;
   for (const auto& g : groupings()) add(g, a);
