@@ -326,9 +326,11 @@ static __always_inline void ring_push(struct dgram_ring *r, int lo)
 	__u32 slot = __sync_fetch_and_add(&r->tail, 1);
 	__u64 bit = 1ULL << (slot & 63);
 	__u64 *word = &r->lo[(slot >> 6) & (DGRAM_RING_WORDS - 1)];
+	/* a socket that never received over loopback has only zero bits: the
+	 * common, network-only socket pays one atomic per datagram, not two */
 	if (lo)
 		__sync_fetch_and_or(word, bit);
-	else
+	else if (r->seen & DGRAM_SEEN_LO)
 		__sync_fetch_and_and(word, ~bit);
 	__u32 kind = lo ? DGRAM_SEEN_LO : DGRAM_SEEN_NET;
 	if (!(r->seen & kind))
