@@ -243,3 +243,51 @@ TEST(RowHistory, CatchUpBurstDoesNotStretchTheWindow) {
 }
 
 }  // namespace
+
+namespace {
+
+// A row idle for the whole history gives its samples back; its totals stay
+// and it counts on from them when it moves again.
+TEST(RowHistory, ReleasedRowKeepsTotalsAndStartsAfresh) {
+  Row r;
+  r.step(100, 10);
+  r.idle(45);
+  EXPECT_TRUE(r.h.holds_samples());
+  r.h.release();
+  EXPECT_FALSE(r.h.holds_samples());
+  EXPECT_EQ(r.rates().tx_bytes, (U3{0, 0, 0}));
+  EXPECT_EQ(r.spark(8).tx, (std::vector<double>(8, 0)));
+  EXPECT_EQ(r.totals().total_tx, 100u);
+  r.step(7, 3);
+  EXPECT_TRUE(r.h.holds_samples());
+  EXPECT_EQ(r.rates().tx_bytes, (U3{7, 7, 7}));
+  EXPECT_EQ(r.rates().rx_bytes, (U3{3, 3, 3}));
+  EXPECT_EQ(r.totals().total_tx, 107u);
+  EXPECT_EQ(r.totals().peak_tx, 100);
+  EXPECT_EQ(r.totals().last_active, 47);
+}
+
+// Samples are kept in 32 bits until one does not fit; then every sample is
+// kept in 64 bits, exactly.
+TEST(RowHistory, SamplesAboveFourGibibytesAreExact) {
+  Row r;
+  for (int t = 1; t <= 5; ++t) r.step(1000, 2000);
+  const uint64_t big = 5'000'000'000ull;
+  r.step(big, 1);
+  r.step(big + 1, 2);
+  Rates x = r.rates();
+  EXPECT_EQ(x.tx_bytes, (U3{2 * big + 1, 2 * big + 1 + 5000, 2 * big + 1 + 5000}));
+  EXPECT_EQ(x.rx_bytes, (U3{3, 10003, 10003}));
+  EXPECT_EQ(r.totals().total_tx, 2 * big + 1 + 5000);
+  EXPECT_EQ(r.totals().peak_tx, double(big + 1));
+  // Two adds to one sample (rows fed by several connections) that together
+  // pass 32 bits.
+  SampleClock clock(0, 1);
+  RowHistory h;
+  clock.tick(1);
+  h.add(clock, 3'000'000'000ull, 0);
+  h.add(clock, 3'000'000'000ull, 0);
+  EXPECT_EQ(h.rates(clock).tx_bytes[0], 6'000'000'000ull);
+}
+
+}  // namespace

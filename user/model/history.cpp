@@ -43,40 +43,83 @@ double SampleClock::span(size_t samples) const {
   return now() - end_of(seq_ - samples);
 }
 
+RowHistory::Sample RowHistory::slot(size_t i) const {
+  if (wide_) return {wide_[2 * i], wide_[2 * i + 1]};
+  if (narrow_) return {narrow_[2 * i], narrow_[2 * i + 1]};
+  return {};
+}
+
+void RowHistory::put(size_t i, Sample s) {
+  if (!wide_ && (s.tx > UINT32_MAX || s.rx > UINT32_MAX)) {
+    wide_ = std::make_unique<uint64_t[]>(2 * size_t(slots_));
+    for (size_t k = 0; k < 2 * size_t(slots_); ++k) wide_[k] = narrow_[k];
+    narrow_.reset();
+  }
+  if (wide_) {
+    wide_[2 * i] = s.tx;
+    wide_[2 * i + 1] = s.rx;
+  } else {
+    narrow_[2 * i] = uint32_t(s.tx);
+    narrow_[2 * i + 1] = uint32_t(s.rx);
+  }
+}
+
 RowHistory::Sample RowHistory::at(uint64_t seq) const {
-  bool stored = seq > 0 && seq <= last_seq_ && last_seq_ - seq < ring_.size();
-  return stored ? ring_[seq % ring_.size()] : Sample{};
+  bool stored = slots_ && seq > 0 && seq <= last_seq_ && last_seq_ - seq < slots_;
+  return stored ? slot(seq % slots_) : Sample{};
+}
+
+void RowHistory::release() {
+  narrow_.reset();
+  wide_.reset();
 }
 
 void RowHistory::add(const SampleClock& clock, uint64_t tx, uint64_t rx) {
-  if (ring_.empty()) ring_.resize(clock.capacity());
+  if (!holds_samples()) {
+    slots_ = uint32_t(clock.capacity());
+    narrow_ = std::make_unique<uint32_t[]>(2 * size_t(slots_));  // zeroed
+  }
   uint64_t seq = clock.seq();
   // Samples skipped since this row's last bytes were idle: zero them.
-  uint64_t oldest = seq >= ring_.size() ? seq - ring_.size() + 1 : 1;
-  for (uint64_t s = std::max(last_seq_ + 1, oldest); s < seq; ++s) ring_[s % ring_.size()] = {};
-  Sample& slot = ring_[seq % ring_.size()];
-  if (seq != last_seq_) slot = {};
-  slot.tx += tx;
-  slot.rx += rx;
+  uint64_t oldest = seq >= slots_ ? seq - slots_ + 1 : 1;
+  for (uint64_t s = std::max(last_seq_ + 1, oldest); s < seq; ++s) put(s % slots_, {});
+  Sample now = seq == last_seq_ ? slot(seq % slots_) : Sample{};
+  now.tx += tx;
+  now.rx += rx;
+  put(seq % slots_, now);
   last_seq_ = seq;
   totals_.total_tx += tx;
   totals_.total_rx += rx;
   double d = clock.duration(seq);
-  totals_.peak_tx = std::max(totals_.peak_tx, double(slot.tx) / d);
-  totals_.peak_rx = std::max(totals_.peak_rx, double(slot.rx) / d);
+  totals_.peak_tx = std::max(totals_.peak_tx, double(now.tx) / d);
+  totals_.peak_rx = std::max(totals_.peak_rx, double(now.rx) / d);
   if (tx || rx) totals_.last_active = clock.now();
+}
+
+std::pair<uint64_t, uint64_t> RowHistory::bytes_within(const SampleClock& clock,
+                                                       size_t samples) const {
+  uint64_t tx = 0, rx = 0;
+  if (holds_samples())
+    for (size_t i = 0; i < samples; ++i) {
+      Sample s = at(clock.seq() - i);
+      tx += s.tx;
+      rx += s.rx;
+    }
+  return {tx, rx};
+}
+
+std::pair<double, double> RowHistory::rate(const SampleClock& clock, size_t window) const {
+  size_t n = clock.samples_within(kRateWindows[window]);
+  auto [tx, rx] = bytes_within(clock, n);
+  double span = clock.span(n);
+  return {span > 0 ? double(tx) / span : 0, span > 0 ? double(rx) / span : 0};
 }
 
 Rates RowHistory::rates(const SampleClock& clock) const {
   Rates r;
   for (size_t w = 0; w < kRateWindows.size(); ++w) {
     size_t n = clock.samples_within(kRateWindows[w]);
-    uint64_t tx = 0, rx = 0;
-    for (size_t i = 0; i < n; ++i) {
-      Sample s = at(clock.seq() - i);
-      tx += s.tx;
-      rx += s.rx;
-    }
+    auto [tx, rx] = bytes_within(clock, n);
     double span = clock.span(n);
     r.tx_bytes[w] = tx;
     r.rx_bytes[w] = rx;
@@ -88,7 +131,7 @@ Rates RowHistory::rates(const SampleClock& clock) const {
 
 RowHistory::Spark RowHistory::sparkline(const SampleClock& clock, size_t buckets) const {
   Spark out{.tx = std::vector<double>(buckets, 0), .rx = std::vector<double>(buckets, 0)};
-  if (buckets == 0) return out;
+  if (buckets == 0 || !holds_samples()) return out;
   size_t n = clock.samples_within(kHistorySeconds);
   double width = kHistorySeconds / double(buckets);
   for (size_t i = 0; i < n; ++i) {

@@ -5,7 +5,8 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <map>
+#include <memory>
+#include <utility>
 #include <vector>
 
 namespace netacct {
@@ -51,10 +52,17 @@ class SampleClock {
   double end_of(uint64_t seq) const;
 };
 
+// A row's samples and totals. The samples take memory only while the row
+// has moved bytes within the history (release() frees them once it has
+// not): an idle row costs its totals alone. Samples are 32-bit until one
+// does not fit.
 class RowHistory {
  public:
   void add(const SampleClock& clock, uint64_t tx, uint64_t rx);
   Rates rates(const SampleClock& clock) const;
+  // The rate over one of kRateWindows, as rates() computes it: what rows
+  // are sorted by.
+  std::pair<double, double> rate(const SampleClock& clock, size_t window) const;
   const Totals& totals() const { return totals_; }
   double last_active() const { return totals_.last_active; }  // -1: never
   // Rate per bucket over the last 40 s, oldest first, `buckets` long.
@@ -62,15 +70,24 @@ class RowHistory {
     std::vector<double> tx, rx;
   };
   Spark sparkline(const SampleClock& clock, size_t buckets) const;
+  // Frees the samples of a row that moved nothing within the last 40 s:
+  // none of them is inside any window any more. Totals stay.
+  void release();
+  bool holds_samples() const { return narrow_ || wide_; }
 
  private:
   struct Sample {
     uint64_t tx = 0, rx = 0;
   };
-  std::vector<Sample> ring_;
+  std::unique_ptr<uint32_t[]> narrow_;  // tx, rx per slot
+  std::unique_ptr<uint64_t[]> wide_;    // the same, once a sample needed 64 bits
+  uint32_t slots_ = 0;
   uint64_t last_seq_ = 0;
   Totals totals_;
   Sample at(uint64_t seq) const;
+  Sample slot(size_t i) const;
+  void put(size_t i, Sample s);
+  std::pair<uint64_t, uint64_t> bytes_within(const SampleClock& clock, size_t samples) const;
 };
 
 }  // namespace netacct
