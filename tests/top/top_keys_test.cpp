@@ -237,3 +237,26 @@ TEST_F(Keys, HelpOpensWithHOrQuestionMarkAndAnyKeyClosesIt) {
 }
 
 }  // namespace
+
+namespace {
+
+// A frame made only rows 10..12 of 50: the selection moves over all 50,
+// Enter drills into the selected row when the frame has it.
+TEST(FrameKeys, SelectionSpansTheViewEnterNeedsAMadeRow) {
+  FrameRows f{.count = 50, .first = 10, .rows = three()};
+  TopState st;
+  st.selected = 11;
+  EXPECT_TRUE(apply_key(st, kDown, f));
+  EXPECT_EQ(st.selected, 12u);
+  for (int i = 0; i < 60; ++i) apply_key(st, kDown, f);
+  EXPECT_EQ(st.selected, 49u);  // clamped to the view, not to the rows made
+  EXPECT_TRUE(apply_key(st, kEnter, f));
+  EXPECT_FALSE(st.query.drill);  // row 49 was not made
+  st.selected = 11;
+  EXPECT_TRUE(apply_key(st, kEnter, f));
+  ASSERT_TRUE(st.query.drill);
+  EXPECT_EQ(st.query.drill->tgid, 101u);
+  EXPECT_EQ(st.query.view, GroupKind::connection);
+}
+
+}  // namespace

@@ -440,3 +440,93 @@ TEST_F(Model, RowsShowTheLatestIdentity) {
 }
 
 }  // namespace
+
+namespace {
+
+// A process that moved bytes once and then idled: its row is hidden after
+// 40 s and kept (with its totals) while it runs; its exit drops it, so bytes
+// read after the exit start a new row.
+TEST_F(Model, IdleRowDroppedWhenItsProcessExits) {
+  step({proc(9, "sshd", 1000, 50)});  // t = 1
+  idle_until(45);
+  EXPECT_TRUE(rows().empty());
+  dead.insert(pid_of(9));
+  step();  // t = 46: found gone
+  dead.clear();
+  EXPECT_TRUE(rows().empty());
+  EXPECT_EQ(m.totals().processes, 0u);
+  step({proc(9, "sshd", 5, 0)});  // its last bytes, read once more
+  auto r = rows();
+  ASSERT_EQ(pids(r), (std::vector<uint32_t>{9}));
+  EXPECT_EQ(r[0].totals.total_tx, 5u);
+}
+
+// A row goes idle 40 s after its last bytes even while others keep moving,
+// and comes back with its totals when it moves again within its process.
+TEST_F(Model, RowsExpireOneByOneAndComeBack) {
+  for (int t = 1; t <= 60; ++t) {
+    std::vector<ConnDelta> c = {conn(1, 1, v4(10, 0, 0, 1), 80, 10, 0)};
+    if (t == 5) c.push_back(conn(1, 2, v4(10, 0, 0, 2), 80, 7, 0));
+    if (t == 30) c.push_back(conn(1, 3, v4(10, 0, 0, 3), 80, 9, 0));
+    step({proc(1, "app", t == 5 ? 17 : t == 30 ? 19 : 10, 0)}, c);
+    size_t want = 1 + (t >= 5 && t < 45) + (t >= 30 && t < 70);
+    ASSERT_EQ(rows(view(GroupKind::connection)).size(), want) << "t = " << t;
+    ASSERT_EQ(m.totals().connections, want) << "t = " << t;
+    size_t remote_hosts = 1 + (t >= 5 && t < 45) + (t >= 30);
+    ASSERT_EQ(rows(view(GroupKind::remote)).size(), remote_hosts) << "t = " << t;
+  }
+  step({proc(1, "app", 1, 0)}, {conn(1, 2, v4(10, 0, 0, 2), 80, 1, 0)});  // t = 61
+  auto c = rows(view(GroupKind::connection));
+  ASSERT_EQ(c.size(), 3u);
+  // Connection 2's row was dropped at 45 (not a process's row): it starts over.
+  for (const auto& r : c)
+    if (r.row.key.cookie == 2) EXPECT_EQ(r.totals.total_tx, 1u);
+  TopState q = view(GroupKind::remote);
+  q.query.drill = pid_of(1);
+  EXPECT_EQ(hosts(rows(q)), (std::vector<std::string>{"10.0.0.1", "10.0.0.2", "10.0.0.3"}));
+}
+
+// A frame makes only the rows on screen, and they are exactly those the
+// whole sorted view has there, for every sort, window and selection.
+TEST_F(Model, FrameRowsAreTheVisibleRowsOnScreen) {
+  for (int t = 1; t <= 12; ++t) {
+    std::vector<ProcDelta> p;
+    std::vector<ConnDelta> c;
+    for (uint32_t pid = 1; pid <= 30; ++pid) {
+      if ((pid * 7 + uint32_t(t)) % 5 == 0) continue;
+      uint64_t tx = (pid * 37 + uint64_t(t) * 11) % 400, rx = (pid * 13) % 3 * 100;
+      p.push_back(proc(pid, "p" + std::to_string(pid), tx + 1, rx));
+      c.push_back(conn(pid, pid, v4(10, 0, uint8_t(pid % 4), 1), 443, tx + 1, rx));
+    }
+    step(p, c);
+  }
+  for (GroupKind v : {GroupKind::process, GroupKind::connection, GroupKind::remote})
+    for (SortBy by : {SortBy::sent, SortBy::received, SortBy::total})
+      for (size_t w : {0, 1, 2})
+        for (size_t selected : {0, 5, 17, 29, 40}) {
+          TopState st = view(v);
+          st.sort = by;
+          st.window = w;
+          st.selected = selected;
+          std::vector<TopRow> all = visible_rows(m, st);
+          FrameRows f = frame_rows(m, st, 7);
+          ASSERT_EQ(f.count, all.size());
+          ASSERT_EQ(f.rows.size(), std::min<size_t>(7, all.size()));
+          ASSERT_EQ(f.first, first_visible(selected, all.size(), 7));
+          for (size_t i = 0; i < f.rows.size(); ++i) {
+            const TopRow& a = all[f.first + i];
+            const TopRow& b = f.rows[i];
+            ASSERT_EQ(a.row.key, b.row.key);
+            ASSERT_EQ(a.rates.tx, b.rates.tx);
+            ASSERT_EQ(a.totals.total_rx, b.totals.total_rx);
+            ASSERT_EQ(a.spark.tx, b.spark.tx);
+            ASSERT_EQ(a.row.who.comm, b.row.who.comm);
+          }
+        }
+  TopState st;
+  st.filter = "p1";  // p1, p10..p19
+  EXPECT_EQ(frame_rows(m, st, 3).count, visible_rows(m, st).size());
+  EXPECT_EQ(frame_rows(m, st, SIZE_MAX).rows.size(), visible_rows(m, st).size());
+}
+
+}  // namespace

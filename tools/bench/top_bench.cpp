@@ -1,8 +1,8 @@
 // The userspace side of one `netacct top` refresh, without the kernel read:
 // attribution and TopModel::update with a window of N live connections, then
-// what a frame needs (totals, visible rows of the processes view, render_top
-// at 80x24), as
-// Live::refresh and Live::frame do in user/cli/top_cmd.cpp. Also the parts
+// what a frame needs (totals, the rows on screen of the processes view,
+// render_frame at 80x24), as Live::refresh and Live::frame do in
+// user/cli/top_cmd.cpp. Also the parts
 // of a refresh around it: Accountant::advance (snapshot -> window) and the
 // procfs liveness check the poller makes once per process.
 #include <malloc.h>
@@ -42,8 +42,8 @@ struct TopFixture {
   std::vector<std::string> frame() {
     header.totals = model.totals();
     state.query.spark_buckets = spark_width(kWidth);
-    std::vector<TopRow> rows = visible_rows(model, state);
-    return render_top(header, rows, state, kWidth, kHeight, true);
+    FrameRows rows = frame_rows(model, state, rows_room(kHeight));  // as Live::frame
+    return render_frame(header, rows, state, kWidth, kHeight, true);
   }
   Shape shape;
   Window w;

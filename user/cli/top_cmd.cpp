@@ -94,8 +94,9 @@ struct Live {
   ReverseDns dns;
   TopState state;
   TopHeader header;
-  std::vector<TopRow> rows;  // as on screen (frozen while paused)
+  FrameRows rows;  // as on screen (frozen while paused)
   size_t spark_buckets = 8;
+  size_t room = SIZE_MAX;  // rows the screen shows
 
   void refresh() {
     Attributed a = pipeline.next();
@@ -104,19 +105,26 @@ struct Live {
     model.update(a, double(a.end_mono) / 1e9);
     cost.update(header, now);
   }
+  // Only the rows on screen are made; while paused, the frozen view has
+  // them all (made once, from the model as it was when paused), so that
+  // scrolling shows what was there.
   void select_rows() {
     header.clock = clock_text();
     header.totals = model.totals();
     state.query.spark_buckets = spark_buckets;
-    if (!state.paused) rows = visible_rows(model, state);
+    if (!state.paused)
+      rows = frame_rows(model, state, room);
+    else if (!rows.complete())
+      rows = frame_rows(model, state, SIZE_MAX);
     header.drill_name.clear();
     if (state.query.drill) header.drill_name = "PID " + std::to_string(state.query.drill->tgid);
-    if (!rows.empty() && state.selected >= rows.size()) state.selected = rows.size() - 1;
+    if (rows.count && state.selected >= rows.count) state.selected = rows.count - 1;
   }
   std::vector<std::string> frame(size_t width, size_t height, bool utf8) {
     spark_buckets = spark_width(width);
+    room = rows_room(height);
     select_rows();
-    return render_top(header, rows, state, width, height, utf8);
+    return render_frame(header, rows, state, width, height, utf8);
   }
 };
 
@@ -160,8 +168,11 @@ int run_batch(Live& live, const sigset_t& stop) {
 EventLoop::Flow take_keys(Live& live, Terminal& term, std::string& pending, short revents) {
   if (revents & (POLLHUP | POLLERR | POLLNVAL)) return EventLoop::Flow::stop;
   pending += term.read_input();
-  for (const Key& k : parse_keys(pending))
+  for (const Key& k : parse_keys(pending)) {
+    // Keys read together may move the selection off the rows last made.
+    if (k.kind == Key::enter && !live.rows.at(live.state.selected)) live.select_rows();
     if (!apply_key(live.state, k, live.rows)) return EventLoop::Flow::stop;
+  }
   return EventLoop::Flow::keep_going;
 }
 

@@ -1,5 +1,7 @@
 #include "cli/top_keys.hpp"
 
+#include <functional>
+
 namespace netacct {
 namespace {
 
@@ -46,9 +48,9 @@ void back(TopState& st) {
   }
 }
 
-void drill(TopState& st, const std::vector<TopRow>& rows) {
-  if (st.query.view != GroupKind::process || st.selected >= rows.size()) return;
-  st.query.drill = rows[st.selected].row.key.proc;
+void drill(TopState& st, const TopRow* selected) {
+  if (st.query.view != GroupKind::process || !selected) return;
+  st.query.drill = selected->row.key.proc;
   st.query.view = GroupKind::connection;
   st.selected = 0;
 }
@@ -138,7 +140,11 @@ std::vector<Key> parse_keys(std::string& in) {
   return keys;
 }
 
-bool apply_key(TopState& st, const Key& key, const std::vector<TopRow>& rows) {
+namespace {
+
+// `at(i)`: the row at index i of the view, if made.
+bool apply(TopState& st, const Key& key, size_t count,
+           const std::function<const TopRow*(size_t)>& at) {
   if (st.editing) {
     edit_filter(st, key);
     return true;
@@ -155,7 +161,7 @@ bool apply_key(TopState& st, const Key& key, const std::vector<TopRow>& rows) {
       ++st.selected;
       break;
     case Key::enter:
-      drill(st, rows);
+      drill(st, at(st.selected));
       break;
     case Key::backspace:
     case Key::escape:
@@ -170,8 +176,19 @@ bool apply_key(TopState& st, const Key& key, const std::vector<TopRow>& rows) {
       if (!apply_char(st, key.ch)) return false;
       break;
   }
-  if (!rows.empty() && st.selected >= rows.size()) st.selected = rows.size() - 1;
+  if (count && st.selected >= count) st.selected = count - 1;
   return true;
+}
+
+}  // namespace
+
+bool apply_key(TopState& st, const Key& key, const std::vector<TopRow>& rows) {
+  return apply(st, key, rows.size(),
+               [&](size_t i) { return i < rows.size() ? &rows[i] : nullptr; });
+}
+
+bool apply_key(TopState& st, const Key& key, const FrameRows& rows) {
+  return apply(st, key, rows.count, [&](size_t i) { return rows.at(i); });
 }
 
 }  // namespace netacct

@@ -21,5 +21,8 @@ std::vector<Key> parse_keys(std::string& pending);
 // Applies one key. `rows` are the rows on screen (for Enter). Returns false
 // when the key quits.
 bool apply_key(TopState& st, const Key& key, const std::vector<TopRow>& rows);
+// The same with a frame's rows: Enter on a row the frame did not make (the
+// selection moved off screen since) does nothing.
+bool apply_key(TopState& st, const Key& key, const FrameRows& rows);
 
 }  // namespace netacct

@@ -16,8 +16,6 @@ double sort_value(const TopRow& r, SortBy by, size_t w) {
   }
 }
 
-size_t index(GroupKind k) { return size_t(k); }
-
 }  // namespace
 
 void sort_rows(std::vector<TopRow>& rows, SortBy by, size_t window) {
@@ -32,86 +30,178 @@ void sort_rows(std::vector<TopRow>& rows, SortBy by, size_t window) {
 }
 
 TopModel::TopModel(double start, double delay)
-    : clock_(start, delay), rows_(groupings().size()), per_proc_(groupings().size()) {}
+    : clock_(start, delay), tables_(2 * groupings().size()) {}
+
+size_t TopModel::table_of(GroupKind kind, bool per_proc) const {
+  return size_t(kind) + (per_proc ? groupings().size() : 0);
+}
 
 void TopModel::update(const Attributed& a, double now) {
   clock_.tick(now);
-  for (const auto& [id, who] : a.who) who_[id] = *who;
-  for (const auto& id : a.exited)
-    if (auto it = who_.find(id); it != who_.end()) it->second.exited = true;
+  expiry_.push_back({.seq = clock_.seq(), .end = clock_.now()});
+  for (const auto& [id, who] : a.who) who_[id] = who;
+  for (const auto& id : a.exited) mark_exited(id);
   for (const auto& g : groupings()) add(g, a);
   total_.add(clock_, a.tx_bytes, a.rx_bytes);
-  forget_idle();
+  expire();
+  // Rows kept until exit: a process found gone whose row is already idle
+  // goes now, and so does what is known of it.
+  for (const auto& id : a.exited) drop_if_exited(id);
+  for (const auto& [id, who] : a.who)
+    if (who->exited) drop_if_exited(id);
+}
+
+void TopModel::mark_exited(const ProcId& id) {
+  auto it = who_.find(id);
+  if (it == who_.end() || it->second->exited) return;
+  Identity who = *it->second;
+  who.exited = true;
+  it->second = std::make_shared<const Identity>(std::move(who));
+}
+
+void TopModel::drop_if_exited(const ProcId& id) {
+  auto who = who_.find(id);
+  if (who == who_.end() || !who->second->exited) return;
+  Table& procs = tables_[table_of(GroupKind::process, false)];
+  auto row = procs.rows.find(GroupKey{.proc = id});
+  if (row != procs.rows.end() && row->second.recent != kIdle) return;  // on view: goes when idle
+  if (row != procs.rows.end()) procs.rows.erase(row);
+  who_.erase(who);
+}
+
+TopModel::Node* TopModel::touch(size_t table, const GroupKey& key, const Grouping& g,
+                                const TrafficItem& item, const Attributed& a, const Node* like) {
+  auto [it, fresh] = tables_[table].rows.try_emplace(key);
+  Live& l = it->second;
+  if (!fresh) return &*it;
+  l.table = uint8_t(table);
+  if (like) {  // a row scoped to one process starts as its grouping's row
+    l.conn = like->second.conn;
+    l.who = like->second.who;
+    return &*it;
+  }
+  if (g.has_process)
+    if (auto who = a.who.find(item.proc); who != a.who.end()) l.who = who->second;
+  if (item.conn) l.conn = item.conn->info;
+  return &*it;
+}
+
+void TopModel::moved(Node* n, uint64_t tx, uint64_t rx) {
+  Live& l = n->second;
+  l.history.add(clock_, tx, rx);
+  if (!tx && !rx) return;
+  l.active_seq = clock_.seq();
+  if (l.recent != kIdle) return;
+  Table& t = tables_[l.table];
+  l.recent = uint32_t(t.recent.size());
+  t.recent.push_back(n);
+  expiry_.back().rows.push_back(n);
 }
 
 // Top's accumulator: each item's bytes go into its row's history (and, for
 // rows that span processes, into the per-process row a drill-down shows).
 void TopModel::add(const Grouping& g, const Attributed& a) {
-  Rows& rows = rows_[index(g.kind)];
+  size_t table = table_of(g.kind, false), scoped_table = table_of(g.kind, true);
   for_each_item(g, a, [&](const TrafficItem& item) {
     GroupKey key = g.key(item);
-    auto it = rows.find(key);
-    if (it == rows.end()) it = rows.emplace(key, Live{.row = new_row(g, item, a)}).first;
-    it->second.history.add(clock_, item.tx, item.rx);
+    Node* n = touch(table, key, g, item, a, nullptr);
+    moved(n, item.tx, item.rx);
     if (g.has_process) return;
-    auto [pit, fresh] = per_proc_[index(g.kind)].try_emplace(scoped(key, item.proc));
-    if (fresh) pit->second.row = it->second.row;
-    pit->second.history.add(clock_, item.tx, item.rx);
+    Node* p = touch(scoped_table, scoped(key, item.proc), g, item, a, n);
+    moved(p, item.tx, item.rx);
   });
 }
 
-bool TopModel::recent(const RowHistory& h) const {
-  double last = h.last_active();  // not rates(): this runs for every row
-  return last >= 0 && clock_.now() - last < kHistorySeconds - 1e-6;
-}
-
-void TopModel::forget_idle() {
-  for (const auto& g : groupings()) {
-    // Rows kept until exit stay while their process runs, so their totals
-    // since start survive idle spells; the others go once idle for 40 s.
-    std::erase_if(rows_[index(g.kind)], [&](const auto& kv) {
-      if (recent(kv.second.history)) return false;
-      if (!g.until_exit) return true;
-      auto who = who_.find(kv.first.proc);
-      return who == who_.end() || who->second.exited;
-    });
-    std::erase_if(per_proc_[index(g.kind)],
-                  [&](const auto& kv) { return !recent(kv.second.history); });
+// The rows whose bucket leaves the history: idle now, or active since (then
+// in the bucket of their last bytes, which is still in the history).
+void TopModel::expire() {
+  while (!expiry_.empty() && !(clock_.now() - expiry_.front().end < kHistorySeconds - 1e-6)) {
+    Bucket b = std::move(expiry_.front());
+    expiry_.pop_front();
+    for (Node* n : b.rows) {
+      if (n->second.active_seq == b.seq)
+        idle(n);
+      else
+        expiry_[n->second.active_seq - expiry_.front().seq].rows.push_back(n);
+    }
   }
-  std::erase_if(who_, [&](const auto& kv) {
-    return kv.second.exited && !rows_[index(GroupKind::process)].count(GroupKey{.proc = kv.first});
-  });
 }
 
-TopRow TopModel::row(const Grouping& g, const Live& l, size_t buckets) const {
-  TopRow r{.row = l.row,
-           .rates = l.history.rates(clock_),
+// No bytes for 40 s: the row leaves the view and its samples go. Rows kept
+// until exit stay while their process runs, so their totals since start
+// survive idle spells; the others go.
+void TopModel::idle(Node* n) {
+  Live& l = n->second;
+  Table& t = tables_[l.table];
+  t.recent[l.recent] = t.recent.back();
+  t.recent[l.recent]->second.recent = l.recent;
+  t.recent.pop_back();
+  l.recent = kIdle;
+  l.history.release();
+  bool per_proc = l.table >= groupings().size();
+  const Grouping& g = groupings()[l.table % groupings().size()];
+  if (g.until_exit && !per_proc) {
+    auto who = who_.find(n->first.proc);
+    if (who != who_.end() && !who->second->exited) return;
+    if (who != who_.end()) who_.erase(who);
+  }
+  t.rows.erase(n->first);
+}
+
+TopRow TopModel::make_row(const Grouping& g, const Node& n, size_t buckets) const {
+  const Live& l = n.second;
+  TopRow r{.rates = l.history.rates(clock_),
            .totals = l.history.totals(),
            .spark = l.history.sparkline(clock_, buckets)};
-  // The process's latest identity: exited, or renamed since the row began.
-  if (g.has_process)
-    if (auto who = who_.find(l.row.key.proc); who != who_.end()) r.row.who = who->second;
+  r.row.key = n.first;
+  r.row.conn = l.conn;
+  if (g.has_process) {
+    // The process's latest identity: exited, or renamed since the row began.
+    auto who = who_.find(n.first.proc);
+    if (who != who_.end())
+      r.row.who = *who->second;
+    else if (l.who)
+      r.row.who = *l.who;
+    r.row.who.proc = n.first.proc;
+  }
   return r;
 }
 
-std::vector<TopRow> TopModel::rows(const TopQuery& q) const {
+std::vector<TopModel::Ranked> TopModel::ranked(const TopQuery& q, SortBy by, size_t window) const {
   const Grouping& g = grouping(q.view);
-  bool scoped_rows = q.drill && !g.has_process;
-  const Rows& rows = scoped_rows ? per_proc_[index(q.view)] : rows_[index(q.view)];
-  std::vector<TopRow> out;
-  for (const auto& [key, live] : rows) {
-    if (!recent(live.history)) continue;
-    if (q.drill && key.proc != *q.drill) continue;
-    out.push_back(row(g, live, q.spark_buckets));
+  const Table& t = tables_[table_of(q.view, q.drill && !g.has_process)];
+  std::vector<Ranked> out;
+  out.reserve(q.drill ? 0 : t.recent.size());
+  for (const Node* n : t.recent) {
+    if (q.drill && n->first.proc != *q.drill) continue;
+    const RowHistory& h = n->second.history;
+    auto [tx, rx] = h.rate(clock_, window);
+    double value = by == SortBy::sent ? tx : by == SortBy::received ? rx : tx + rx;
+    out.push_back({.row = n, .value = value, .total = h.totals().total_tx + h.totals().total_rx});
   }
+  return out;
+}
+
+bool TopModel::before(const Ranked& a, const Ranked& b) {
+  if (a.value != b.value) return a.value > b.value;
+  if (a.total != b.total) return a.total > b.total;
+  return key(a) < key(b);
+}
+
+TopRow TopModel::row(const TopQuery& q, const Ranked& r) const {
+  return make_row(grouping(q.view), *r.row, q.spark_buckets);
+}
+
+std::vector<TopRow> TopModel::rows(const TopQuery& q) const {
+  std::vector<TopRow> out;
+  for (const Ranked& r : ranked(q, SortBy::total, 0)) out.push_back(row(q, r));
   return out;
 }
 
 TopTotals TopModel::totals() const {
   TopTotals t{.rates = total_.rates(clock_), .totals = total_.totals()};
-  for (const auto& [key, live] : rows_[index(GroupKind::process)])
-    t.processes += recent(live.history);
-  t.connections = rows_[index(GroupKind::connection)].size();
+  t.processes = tables_[table_of(GroupKind::process, false)].recent.size();
+  t.connections = tables_[table_of(GroupKind::connection, false)].rows.size();
   return t;
 }
 

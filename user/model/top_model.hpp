@@ -1,9 +1,16 @@
 // The live view's model: every row of every grouping seen in the last 40 s,
 // with its history. Fed one attributed window per refresh; asked for the
 // rows of one view. Pure: the clock is the caller's; text is the renderer's.
+//
+// Its cost follows activity, not the number of rows: an update touches the
+// rows that moved and those whose last bytes just left the 40 s history; a
+// frame ranks the rows active in the last 40 s by one number each and makes
+// a full row (rates, history, identity) only of those on screen. A row idle
+// for 40 s that is kept (a process's, until it exits) holds its totals only.
 #pragma once
-#include <map>
+#include <deque>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "model/grouping.hpp"
@@ -33,6 +40,8 @@ struct TopTotals {
 };
 
 class TopModel {
+  struct Live;
+
  public:
   TopModel(double start, double delay);
   // Adds one refresh: `now` is the window's end (monotonic seconds).
@@ -41,22 +50,59 @@ class TopModel {
   std::vector<TopRow> rows(const TopQuery& q) const;
   TopTotals totals() const;
 
- private:
-  struct Live {
-    GroupRow row;
-    RowHistory history;
+  // A row of a view as a frame ranks it: the rate it sorts by, its bytes
+  // since start, and where to find it for the full row.
+  struct Ranked {
+    const std::pair<const GroupKey, Live>* row = nullptr;
+    double value = 0;
+    uint64_t total = 0;
   };
-  using Rows = std::map<GroupKey, Live>;
+  // Every row of the view (as rows()), ranked by `by` over kRateWindows[window].
+  std::vector<Ranked> ranked(const TopQuery& q, SortBy by, size_t window) const;
+  // sort_rows' order: highest value first, then most bytes since start, then key.
+  static bool before(const Ranked& a, const Ranked& b);
+  static const GroupKey& key(const Ranked& r) { return r.row->first; }
+  TopRow row(const TopQuery& q, const Ranked& r) const;
+
+ private:
+  static constexpr uint32_t kIdle = UINT32_MAX;
+  struct Live {
+    ConnInfo conn;    // rows fed by connections: the first connection's
+    IdentityRef who;  // rows of a process: its identity when the row began
+    RowHistory history;
+    uint64_t active_seq = 0;  // the sample of its last bytes
+    uint32_t recent = kIdle;  // index in its table's recent list; kIdle: none for 40 s
+    uint8_t table = 0;
+  };
+  using Node = std::pair<const GroupKey, Live>;
+  struct Table {
+    std::unordered_map<GroupKey, Live> rows;
+    std::vector<Node*> recent;  // the rows with bytes in the last 40 s
+  };
+  // Every row with bytes in the last 40 s is in one bucket, at or before
+  // the sample of its last bytes; it is looked at again when that sample
+  // leaves the history (and then idles, or moves to its newer sample).
+  struct Bucket {
+    uint64_t seq = 0;
+    double end = 0;
+    std::vector<Node*> rows;
+  };
   SampleClock clock_;
-  std::vector<Rows> rows_;          // per grouping, by GroupKind
-  std::vector<Rows> per_proc_;      // groupings without a process, keyed per process too
-  std::map<ProcId, Identity> who_;  // latest identity of every process on view
+  std::vector<Table> tables_;  // per grouping (by GroupKind), then the same keyed per process
+  std::deque<Bucket> expiry_;
+  std::unordered_map<ProcId, IdentityRef> who_;  // latest identity of every process on view
   RowHistory total_;
 
+  size_t table_of(GroupKind kind, bool per_proc) const;
   void add(const Grouping& g, const Attributed& a);
-  void forget_idle();
-  bool recent(const RowHistory& h) const;
-  TopRow row(const Grouping& g, const Live& l, size_t buckets) const;
+  Node* touch(size_t table, const GroupKey& key, const Grouping& g, const TrafficItem& item,
+              const Attributed& a, const Node* like);
+  void moved(Node* n, uint64_t tx, uint64_t rx);
+  void expire();
+  void idle(Node* n);
+  void drop_if_exited(const ProcId& id);
+  void mark_exited(const ProcId& id);
+  TopRow make_row(const Grouping& g, const Node& n, size_t buckets) const;
 };
 
 // Sorts by the direction and window, highest first; ties by bytes since

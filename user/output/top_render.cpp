@@ -11,6 +11,7 @@ namespace {
 constexpr size_t kNum = 7;        // one numeric column: space + 6 characters
 constexpr size_t kTotalW = 13;    // cumulative mode's exact byte column
 constexpr size_t kMinExtra = 12;  // narrowest useful executable column
+constexpr size_t kAboveRows = 5;  // header (3), a blank line, the column header
 
 size_t cells(const std::string& s) { return display_width(s); }
 
@@ -295,19 +296,47 @@ std::string shown_text(const Grouping& g, const TopRow& r, const TopState& st,
   return "";
 }
 
-std::vector<TopRow> visible_rows(const TopModel& model, const TopState& st) {
-  const Grouping& g = grouping(st.query.view);
-  std::vector<TopRow> out = model.rows(st.query);
-  std::set<ProcId> via_conns;
-  if (g.kind == GroupKind::process && !st.filter.empty()) {
-    const Grouping& conns = grouping(GroupKind::connection);
-    for (const auto& c : model.rows({.view = conns.kind, .spark_buckets = 0}))
-      if (matches(conns, c, st)) via_conns.insert(c.row.key.proc);
-  }
-  std::erase_if(
-      out, [&](const TopRow& r) { return !matches(g, r, st) && !via_conns.count(r.row.key.proc); });
-  sort_rows(out, st.sort, st.window);
+// Rows of the processes view that match through one of their connections.
+std::set<ProcId> matched_via_connections(const TopModel& model, const TopState& st) {
+  std::set<ProcId> out;
+  const Grouping& conns = grouping(GroupKind::connection);
+  for (const auto& c : model.rows({.view = conns.kind, .spark_buckets = 0}))
+    if (matches(conns, c, st)) out.insert(c.row.key.proc);
   return out;
+}
+
+FrameRows frame_rows(const TopModel& model, const TopState& st, size_t room) {
+  const Grouping& g = grouping(st.query.view);
+  std::vector<TopModel::Ranked> ranked = model.ranked(st.query, st.sort, st.window);
+  if (!st.filter.empty()) {  // the filter reads the text on screen: every row is made
+    std::set<ProcId> via_conns;
+    if (g.kind == GroupKind::process) via_conns = matched_via_connections(model, st);
+    TopQuery bare = st.query;
+    bare.spark_buckets = 0;
+    std::erase_if(ranked, [&](const TopModel::Ranked& r) {
+      TopRow row = model.row(bare, r);
+      return !matches(g, row, st) && !via_conns.count(row.row.key.proc);
+    });
+  }
+  FrameRows out{.count = ranked.size()};
+  size_t visible = std::min(room, out.count);
+  out.first = first_visible(st.selected, out.count, visible);
+  auto end = ranked.begin() + ptrdiff_t(out.first + visible);
+  if (end != ranked.end()) std::nth_element(ranked.begin(), end, ranked.end(), TopModel::before);
+  std::sort(ranked.begin(), end, TopModel::before);
+  out.rows.reserve(visible);
+  for (auto it = ranked.begin() + ptrdiff_t(out.first); it != end; ++it)
+    out.rows.push_back(model.row(st.query, *it));
+  return out;
+}
+
+std::vector<TopRow> visible_rows(const TopModel& model, const TopState& st) {
+  return frame_rows(model, st, SIZE_MAX).rows;
+}
+
+size_t rows_room(size_t height) {
+  if (height == 0) return SIZE_MAX;
+  return height > kAboveRows ? (height - kAboveRows) / 2 : 0;
 }
 
 size_t spark_width(size_t width) { return width >= 110 ? 20 : 8; }
@@ -320,8 +349,12 @@ size_t first_visible(size_t selected, size_t rows, size_t visible) {
   return std::min(first, rows - visible);
 }
 
-std::vector<std::string> render_top(const TopHeader& header, const std::vector<TopRow>& rows,
-                                    const TopState& st, size_t width, size_t height, bool utf8) {
+namespace {
+
+// Rows count .. of the sorted view, `at(i)` the made ones.
+std::vector<std::string> render(const TopHeader& header, size_t count, size_t first,
+                                const std::function<const TopRow*(size_t)>& at, const TopState& st,
+                                size_t width, size_t height, bool utf8) {
   const Grouping& g = grouping(st.query.view);
   Widths w = widths(g, st, width);
   std::vector<std::string> out = header_lines(header, st);
@@ -330,17 +363,32 @@ std::vector<std::string> render_top(const TopHeader& header, const std::vector<T
     for (const auto& l : help_lines()) out.push_back(l);
   } else {
     out.push_back(column_header(g, st, w));
-    size_t room = height > out.size() ? (height - out.size()) / 2 : 0;
-    size_t visible = height == 0 ? rows.size() : room;
-    size_t first = first_visible(st.selected, rows.size(), visible);
-    for (size_t i = first; i < rows.size() && i < first + visible; ++i)
-      for (auto& l : row_lines(g, rows[i], st, w, i == st.selected && height != 0, utf8))
-        out.push_back(std::move(l));
-    if (rows.empty()) out.push_back(" (no traffic in the last 40 s)");
+    size_t visible = std::min(rows_room(height), count);
+    for (size_t i = first; i < count && i < first + visible; ++i)
+      if (const TopRow* r = at(i))
+        for (auto& l : row_lines(g, *r, st, w, i == st.selected && height != 0, utf8))
+          out.push_back(std::move(l));
+    if (count == 0) out.push_back(" (no traffic in the last 40 s)");
   }
   if (height) out.resize(height);
   for (auto& l : out) l = fit(l, width);
   return out;
+}
+
+}  // namespace
+
+std::vector<std::string> render_top(const TopHeader& header, const std::vector<TopRow>& rows,
+                                    const TopState& st, size_t width, size_t height, bool utf8) {
+  size_t first = first_visible(st.selected, rows.size(), std::min(rows_room(height), rows.size()));
+  return render(
+      header, rows.size(), first, [&](size_t i) { return &rows[i]; }, st, width, height, utf8);
+}
+
+std::vector<std::string> render_frame(const TopHeader& header, const FrameRows& rows,
+                                      const TopState& st, size_t width, size_t height, bool utf8) {
+  return render(
+      header, rows.count, rows.first, [&](size_t i) { return rows.at(i); }, st, width, height,
+      utf8);
 }
 
 }  // namespace netacct

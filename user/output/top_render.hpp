@@ -3,6 +3,8 @@
 // terminal's width. No escape codes: the terminal layer only positions
 // them, so frames are golden-tested as plain strings.
 #pragma once
+#include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -43,6 +45,23 @@ struct TopHeader {
 // to or serves port 5432), then sorted.
 std::vector<TopRow> visible_rows(const TopModel& model, const TopState& st);
 
+// What one frame shows of them: every row is counted and ranked, but only
+// those on screen are made (their identity, rates and history), so a frame
+// costs the rows on view plus one number per row.
+struct FrameRows {
+  size_t count = 0;          // rows of the view, filtered
+  size_t first = 0;          // index of rows[0] in the sorted view
+  std::vector<TopRow> rows;  // from `first` on, as many as the screen shows
+  const TopRow* at(size_t i) const {
+    return i >= first && i - first < rows.size() ? &rows[i - first] : nullptr;
+  }
+  bool complete() const { return rows.size() == count; }
+};
+// `room`: how many rows the screen shows (rows_room()); SIZE_MAX makes them all.
+FrameRows frame_rows(const TopModel& model, const TopState& st, size_t room);
+// How many rows fit on a screen `height` lines high; 0 (batch): all.
+size_t rows_room(size_t height);
+
 // The text a row shows for the column titled `title` ("PROGRAM", "REMOTE"):
 // remote addresses named while DNS is on, ports only while shown.
 std::string shown_text(const Grouping& g, const TopRow& r, const TopState& st,
@@ -51,6 +70,9 @@ std::string shown_text(const Grouping& g, const TopRow& r, const TopState& st,
 // `height` 0: as many lines as needed (batch mode).
 std::vector<std::string> render_top(const TopHeader& header, const std::vector<TopRow>& rows,
                                     const TopState& state, size_t width, size_t height, bool utf8);
+std::vector<std::string> render_frame(const TopHeader& header, const FrameRows& rows,
+                                      const TopState& state, size_t width, size_t height,
+                                      bool utf8);
 
 // Which row index is first on screen so that `selected` is visible.
 size_t first_visible(size_t selected, size_t rows, size_t visible);
