@@ -9,21 +9,6 @@ namespace {
 
 double rate(uint64_t bytes, double seconds) { return seconds > 0 ? double(bytes) / seconds : 0; }
 
-// Rows in the report's order: most bytes first, ties by key.
-void sort_rows(std::vector<GroupRow>& rows) {
-  std::vector<std::pair<uint64_t, uint32_t>> order;  // total bytes, index
-  order.reserve(rows.size());
-  for (uint32_t i = 0; i < rows.size(); ++i) order.push_back({rows[i].tx + rows[i].rx, i});
-  std::sort(order.begin(), order.end(), [&](const auto& x, const auto& y) {
-    if (x.first != y.first) return x.first > y.first;
-    return rows[x.second].key < rows[y.second].key;
-  });
-  std::vector<GroupRow> sorted;
-  sorted.reserve(rows.size());
-  for (const auto& [total, i] : order) sorted.push_back(std::move(rows[i]));
-  rows = std::move(sorted);
-}
-
 struct RowProc {
   uint32_t row;
   ProcId proc;
@@ -35,30 +20,61 @@ struct RowProcHash {
   }
 };
 
+// One row's sums while the window is read. The row itself (identity and
+// all) is made once, in report order, from its first item.
+struct Sum {
+  GroupKey key;
+  TrafficItem first;
+  uint64_t tx = 0, rx = 0, processes = 0, connections = 0;
+};
+
+// Most bytes first, ties by key.
+std::vector<uint32_t> report_order(const std::vector<Sum>& sums) {
+  std::vector<std::pair<uint64_t, uint32_t>> order;  // total bytes, index
+  order.reserve(sums.size());
+  for (uint32_t i = 0; i < sums.size(); ++i) order.push_back({sums[i].tx + sums[i].rx, i});
+  std::sort(order.begin(), order.end(), [&](const auto& x, const auto& y) {
+    if (x.first != y.first) return x.first > y.first;
+    return sums[x.second].key < sums[y.second].key;
+  });
+  std::vector<uint32_t> out;
+  out.reserve(order.size());
+  for (const auto& [total, i] : order) out.push_back(i);
+  return out;
+}
+
 // The report's accumulator: one window's sums per key.
 std::vector<GroupRow> sum_rows(const Grouping& g, const Attributed& a) {
   std::unordered_map<GroupKey, uint32_t> at;
-  std::vector<GroupRow> rows;
+  std::vector<Sum> sums;
   // Rows of a grouping with a process have one each; the others count the
   // distinct processes behind them.
   std::unordered_set<RowProc, RowProcHash> members;
   for_each_item(g, a, [&](const TrafficItem& item) {
-    auto [it, fresh] = at.try_emplace(g.key(item), uint32_t(rows.size()));
-    if (fresh) rows.push_back(new_row(g, item, a));
-    GroupRow& row = rows[it->second];
-    row.tx += item.tx;
-    row.rx += item.rx;
-    row.connections += item.conn != nullptr;
+    GroupKey key = g.key(item);
+    auto [it, fresh] = at.try_emplace(key, uint32_t(sums.size()));
+    if (fresh) sums.push_back({.key = key, .first = item});
+    Sum& sum = sums[it->second];
+    sum.tx += item.tx;
+    sum.rx += item.rx;
+    sum.connections += item.conn != nullptr;
     if (g.has_process)
-      row.processes = 1;
+      sum.processes = 1;
     else
-      row.processes += members.insert({it->second, item.proc}).second;
+      sum.processes += members.insert({it->second, item.proc}).second;
   });
-  for (auto& row : rows) {
+  std::vector<GroupRow> rows;
+  rows.reserve(sums.size());
+  for (uint32_t i : report_order(sums)) {
+    const Sum& sum = sums[i];
+    GroupRow& row = rows.emplace_back(new_row(g, sum.first, a));
+    row.tx = sum.tx;
+    row.rx = sum.rx;
+    row.processes = sum.processes;
+    row.connections = sum.connections;
     row.tx_rate = rate(row.tx, a.seconds());
     row.rx_rate = rate(row.rx, a.seconds());
   }
-  sort_rows(rows);
   return rows;
 }
 
