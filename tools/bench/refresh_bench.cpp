@@ -7,9 +7,12 @@
 //
 //   refresh/report/...     Poller::poll (snapshot -> window, exits) +
 //                          Attributor::attribute + assemble (report rows)
+//   refresh/report_changes/...  the same with snapshots of changes (only
+//                          the entries that moved; the kernel reader of
+//                          changes is future work, the Accountant takes them)
 //   refresh/top/...        TopModel::update + one frame at 80x24 (totals,
-//                          visible rows, render_top), given the window
-//   refresh/top_whole/...  poll + attribution + update + frame
+//                          the rows on screen, render_frame), given the window
+//   refresh/top_whole/...  poll + attribution + update + frame (also _changes)
 //   rss/...                peak RSS of a fresh process that runs the whole
 //                          userspace pipeline (report with its text sink,
 //                          or top with its frames) over the load
@@ -67,9 +70,11 @@ struct LoadShape {
 // monotonic; at each step the active sockets (a fixed pseudo-random
 // `percent` of them) and their processes move bytes. Entries come in a
 // fixed pseudo-random order, as a hash map's batch lookup returns them.
+// Read in full (as MapReader does), or, with `changes`, as the entries that
+// changed since the last read (what a kernel reader of changes would give).
 class Load : public SnapshotSource {
  public:
-  explicit Load(LoadShape shape) : shape_(shape) {
+  Load(LoadShape shape, bool changes) : shape_(shape), changes_(changes) {
     Shape s{.conns = shape.socks, .procs = shape.procs(), .remotes = shape.remotes()};
     for (size_t i = 0; i < s.procs; ++i)
       snap_.procs.push_back({.id = proc_id(i), .info = proc_info(i), .bytes = {.tx = 1, .rx = 1}});
@@ -83,34 +88,40 @@ class Load : public SnapshotSource {
     std::shuffle(snap_.conns.begin(), snap_.conns.end(), rng);
     std::vector<size_t> at(s.procs);
     for (size_t i = 0; i < snap_.procs.size(); ++i) at[snap_.procs[i].id.tgid - 100000] = i;
+    std::vector<bool> has_one(s.procs);
     for (size_t k = 0; k < snap_.conns.size(); ++k) {
-      size_t j = snap_.conns[k].id.cookie - 1;
-      size_t proc_at = at[snap_.conns[k].id.proc.tgid - 100000];
-      all_.push_back({k, proc_at, j});
-      if (mix(j) % 100 < shape.percent) active_.push_back({k, proc_at, j});
+      size_t j = snap_.conns[k].id.cookie - 1, p = at[snap_.conns[k].id.proc.tgid - 100000];
+      slices_[mix(j) % 100].push_back({k, p, j});
+      if (!has_one[p]) one_per_proc_.push_back({k, p, j});
+      has_one[p] = true;
     }
     snap_.stats.conn_created = s.conns;
     snap_.stats.proc_created = s.procs;
+    conn_dirty_.assign(snap_.conns.size(), false);
+    proc_dirty_.assign(snap_.procs.size(), false);
   }
   const LoadShape& shape() const { return shape_; }
-  // The bytes of one window: every socket's, or only the active ones'.
-  void step(bool everyone) {
-    snap_.mono_ns += 1'000'000'000;
-    snap_.wall_ns = 1'700'000'000'000'000'000 + snap_.mono_ns;
-    for (const Mover& m : everyone ? all_ : active_) {
-      uint64_t tx = 1000 + (m.j * 37) % 50000, rx = 500 + (m.j * 91) % 200000;
-      snap_.conns[m.conn].tx += tx;
-      snap_.conns[m.conn].rx += rx;
-      snap_.procs[m.proc].bytes.tx += tx;
-      snap_.procs[m.proc].bytes.rx += rx;
-    }
+  // The bytes of one window: the sockets of slices [from, to) of 100 move
+  // (the load's own activity is slices [0, percent)).
+  void step(size_t from, size_t to) {
+    tick();
+    for (size_t k = from; k < to; ++k)
+      for (const Mover& m : slices_[k]) move(m);
+  }
+  void step() { step(0, shape_.percent); }
+  // One socket of every tenth process moves (`tenth` 0..9).
+  void step_processes(size_t tenth) {
+    tick();
+    size_t n = one_per_proc_.size();
+    for (size_t i = tenth * n / 10; i < (tenth + 1) * n / 10; ++i) move(one_per_proc_[i]);
   }
   // The kernel read's cost is not this benchmark's: timing pauses while
   // the Snapshot is built (copied).
   benchmark::State* timing = nullptr;
   Snapshot read() override {
     if (timing) timing->PauseTiming();
-    Snapshot s = snap_;
+    Snapshot s = changes_ && primed_ ? changed() : snap_;
+    primed_ = true;
     if (timing) timing->ResumeTiming();
     return s;
   }
@@ -121,8 +132,39 @@ class Load : public SnapshotSource {
     size_t conn, proc, j;
   };
   LoadShape shape_;
+  bool changes_, primed_ = false;
   Snapshot snap_;
-  std::vector<Mover> all_, active_;
+  std::array<std::vector<Mover>, 100> slices_;
+  std::vector<Mover> one_per_proc_;
+  std::vector<bool> conn_dirty_, proc_dirty_;
+  std::vector<size_t> conns_changed_, procs_changed_;
+
+  void tick() {
+    snap_.mono_ns += 1'000'000'000;
+    snap_.wall_ns = 1'700'000'000'000'000'000 + snap_.mono_ns;
+  }
+  void move(const Mover& m) {
+    uint64_t tx = 1000 + (m.j * 37) % 50000, rx = 500 + (m.j * 91) % 200000;
+    snap_.conns[m.conn].tx += tx;
+    snap_.conns[m.conn].rx += rx;
+    snap_.procs[m.proc].bytes.tx += tx;
+    snap_.procs[m.proc].bytes.rx += rx;
+    if (!changes_) return;
+    if (!conn_dirty_[m.conn]) conns_changed_.push_back(m.conn);
+    if (!proc_dirty_[m.proc]) procs_changed_.push_back(m.proc);
+    conn_dirty_[m.conn] = proc_dirty_[m.proc] = true;
+  }
+  Snapshot changed() {
+    Snapshot s{.mono_ns = snap_.mono_ns, .wall_ns = snap_.wall_ns, .stats = snap_.stats};
+    s.changes = true;
+    for (size_t k : procs_changed_) s.procs.push_back(snap_.procs[k]);
+    for (size_t k : conns_changed_) s.conns.push_back(snap_.conns[k]);
+    for (size_t k : procs_changed_) proc_dirty_[k] = false;
+    for (size_t k : conns_changed_) conn_dirty_[k] = false;
+    procs_changed_.clear();
+    conns_changed_.clear();
+    return s;
+  }
 };
 
 // Names as a host has them: most are longer than a short string's inline
@@ -140,34 +182,43 @@ class HostResolver : public Resolver {
 };
 
 // One pipeline over one load: poller, attribution, and top's model and
-// screen. prime() is the poller's baseline; warm() one window where every
-// socket moved (so that every process is known, as after start-up on a busy
-// host), then 45 windows of the load's own activity (a full 40 s history).
+// screen. The poller's first read is the baseline; warm() makes every
+// process move bytes once, a tenth of them per window (one socket each: as
+// on a host where every process has moved bytes at some point, not all at
+// once), then runs 45 windows of the load's own activity (a full 40 s
+// history, after which the processes not in it are idle rows).
 struct Pipeline {
-  explicit Pipeline(LoadShape shape)
-      : load(shape),
+  Pipeline(LoadShape shape, bool changes)
+      : load(shape, changes),
         poller(load, [](const ProcId&) { return true; }),
         attributor({}, resolver),
         model(0, 1.0) {
     header.backend = "tracepoint";
     header.clock = "15:40:01";
   }
-  Attributed next(bool everyone = false) {
-    load.step(everyone);
+  Attributed next() {
+    load.step();
     return attributor.attribute(poller.poll());
   }
-  void warm(bool top) {
-    for (int i = 0; i < 46; ++i) {
-      Attributed a = next(i == 0);
-      if (top) update(a);
+  template <typename F>
+  void warm(F&& each) {
+    for (size_t tenth = 0; tenth < 10 && load.shape().percent < 100; ++tenth) {
+      load.step_processes(tenth);
+      each(attributor.attribute(poller.poll()));
     }
+    for (int i = 0; i < 45; ++i) each(next());
+  }
+  void warm(bool top) {
+    warm([&](const Attributed& a) {
+      if (top) update(a);
+    });
   }
   void update(const Attributed& a) { model.update(a, double(a.end_mono) / 1e9); }
   std::vector<std::string> frame() {
     header.totals = model.totals();
     state.query.spark_buckets = spark_width(kWidth);
-    std::vector<TopRow> rows = visible_rows(model, state);
-    return render_top(header, rows, state, kWidth, kHeight, true);
+    FrameRows rows = frame_rows(model, state, rows_room(kHeight));  // as Live::frame
+    return render_frame(header, rows, state, kWidth, kHeight, true);
   }
   Load load;
   Poller poller;
@@ -180,22 +231,22 @@ struct Pipeline {
 
 // Built once per shape and kind (warming up 100,000 sockets takes seconds)
 // and shared by the repetitions, which only move its clock on.
-Pipeline& pipeline(LoadShape shape, bool top) {
+Pipeline& pipeline(LoadShape shape, bool top, bool changes) {
   static std::map<std::string, std::unique_ptr<Pipeline>> cache;
-  auto& p = cache[shape.name() + (top ? "/top" : "")];
+  auto& p = cache[shape.name() + (top ? "/top" : "") + (changes ? "/changes" : "")];
   if (!p) {
-    p = std::make_unique<Pipeline>(shape);
+    p = std::make_unique<Pipeline>(shape, changes);
     p->warm(top);
   }
   return *p;
 }
 
-void report_refresh(benchmark::State& st, LoadShape shape) {
-  Pipeline& p = pipeline(shape, false);
+void report_refresh(benchmark::State& st, LoadShape shape, bool changes) {
+  Pipeline& p = pipeline(shape, false, changes);
   p.load.timing = &st;
   for (auto _ : st) {
     st.PauseTiming();
-    p.load.step(false);
+    p.load.step();
     st.ResumeTiming();
     Report r = assemble(p.attributor.attribute(p.poller.poll()), "host", "tracepoint");
     benchmark::DoNotOptimize(r.tables.data());
@@ -205,7 +256,7 @@ void report_refresh(benchmark::State& st, LoadShape shape) {
 }
 
 void top_refresh(benchmark::State& st, LoadShape shape) {
-  Pipeline& p = pipeline(shape, true);
+  Pipeline& p = pipeline(shape, true, false);
   for (auto _ : st) {
     st.PauseTiming();
     Attributed a = p.next();
@@ -217,12 +268,12 @@ void top_refresh(benchmark::State& st, LoadShape shape) {
   st.counters["socks"] = double(shape.socks);
 }
 
-void top_whole(benchmark::State& st, LoadShape shape) {
-  Pipeline& p = pipeline(shape, true);
+void top_whole(benchmark::State& st, LoadShape shape, bool changes) {
+  Pipeline& p = pipeline(shape, true, changes);
   p.load.timing = &st;
   for (auto _ : st) {
     st.PauseTiming();
-    p.load.step(false);
+    p.load.step();
     st.ResumeTiming();
     p.update(p.attributor.attribute(p.poller.poll()));
     auto lines = p.frame();
@@ -277,17 +328,17 @@ class NullBuf : public std::streambuf {
 // "report:100000:1": the scenario run by rss() in a child process.
 int run_rss_scenario(const std::string& spec) {
   std::istringstream in(spec);
-  std::string kind, socks, percent;
+  std::string kind, socks, percent, mode;
   std::getline(in, kind, ':');
   std::getline(in, socks, ':');
   std::getline(in, percent, ':');
+  std::getline(in, mode, ':');
   LoadShape shape{.socks = std::stoul(socks), .percent = std::stoul(percent)};
-  Pipeline p(shape);
+  Pipeline p(shape, mode == "changes");
   NullBuf null;
   std::ostream sink(&null);
   ReportWriter writer(sink, Format::text, GroupKind::process);
-  for (int i = 0; i < 46; ++i) {
-    Attributed a = p.next(i == 0);
+  p.warm([&](const Attributed& a) {
     if (kind == "top") {
       p.update(a);
       auto lines = p.frame();
@@ -295,7 +346,7 @@ int run_rss_scenario(const std::string& spec) {
     } else {
       writer.write(assemble(a, "host", "tracepoint"));
     }
-  }
+  });
   std::printf("peak_rss %llu\n", (unsigned long long)peak_rss());
   return 0;
 }
@@ -304,20 +355,29 @@ void register_refresh_benchmarks() {
   for (size_t percent : {size_t(1), size_t(100)})
     for (size_t socks : {size_t(1000), size_t(10000), size_t(100000)}) {
       LoadShape s{.socks = socks, .percent = percent};
-      common(
-          benchmark::RegisterBenchmark(("refresh/report/" + s.name()).c_str(), report_refresh, s));
+      common(benchmark::RegisterBenchmark(("refresh/report/" + s.name()).c_str(), report_refresh, s,
+                                          false));
+      common(benchmark::RegisterBenchmark(("refresh/report_changes/" + s.name()).c_str(),
+                                          report_refresh, s, true));
       common(benchmark::RegisterBenchmark(("refresh/top/" + s.name()).c_str(), top_refresh, s));
     }
   for (size_t percent : {size_t(1), size_t(100)}) {
     LoadShape s{.socks = 100000, .percent = percent};
-    common(benchmark::RegisterBenchmark(("refresh/top_whole/" + s.name()).c_str(), top_whole, s));
+    common(benchmark::RegisterBenchmark(("refresh/top_whole/" + s.name()).c_str(), top_whole, s,
+                                        false));
+    common(benchmark::RegisterBenchmark(("refresh/top_whole_changes/" + s.name()).c_str(),
+                                        top_whole, s, true));
   }
   for (const char* kind : {"report", "top"})
-    for (size_t percent : {size_t(1), size_t(100)}) {
-      std::string spec = std::string(kind) + ":100000:" + std::to_string(percent);
-      benchmark::RegisterBenchmark(
-          ("rss/" + std::string(kind) + "/socks:100000/active:" + std::to_string(percent)).c_str(),
-          rss, spec)
+    for (const char* load : {"1", "100", "1:changes"}) {
+      std::string spec = std::string(kind) + ":100000:" + load;
+      std::string pct(load), mode;
+      if (auto colon = pct.find(':'); colon != std::string::npos) {
+        mode = "/" + pct.substr(colon + 1);
+        pct.resize(colon);
+      }
+      std::string name = std::string("rss/") + kind + "/socks:100000/active:" + pct + mode;
+      benchmark::RegisterBenchmark(name.c_str(), rss, spec)
           ->Iterations(1)
           ->Repetitions(1)
           ->Unit(benchmark::kMillisecond);
