@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "model/accountant.hpp"
+#include "model/shared_text.hpp"
 
 namespace netacct {
 
@@ -31,7 +32,7 @@ struct Identity {
   std::string comm;
   uint32_t uid = 0;
   uint64_t cgroup_id = 0;
-  std::optional<std::string> user, exe, cgroup, container;
+  SharedText user, exe, cgroup, container;
   bool exited = false;
 };
 

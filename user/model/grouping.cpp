@@ -5,7 +5,7 @@
 namespace netacct {
 namespace {
 
-Cell opt(const std::optional<std::string>& s) { return s ? Cell(*s) : Cell(); }
+Cell opt(const SharedText& s) { return s ? Cell(*s) : Cell(); }
 Cell endpoint(const ConnInfo& c, const Endpoint& e) {
   return Address{.family = c.family, .addr = e.addr, .port = e.port};
 }
