@@ -116,3 +116,41 @@ TEST_F(PollerTest, ExecEndsTheOldProgramNotTheNewOne) {
 }
 
 }  // namespace
+
+namespace {
+
+// With an exit watch, the poller asks nothing per process: it tells the
+// watch which processes are new and which exec'd, and takes the exits it
+// reports.
+struct ScriptedExits : ExitWatch {
+  std::vector<ProcId> watched, unwatched, to_end;
+  void watch(const ProcId& id) override { watched.push_back(id); }
+  bool unwatch(const ProcId& id) override {
+    unwatched.push_back(id);
+    return std::find(watched.begin(), watched.end(), id) != watched.end();
+  }
+  std::vector<ProcId> ended() override { return std::exchange(to_end, {}); }
+};
+
+TEST(PollerExits, WatchedOnceEndedWhenTheWatchSays) {
+  ScriptedMaps maps;
+  const ProcId before{kA.tgid, kA.start_ns, 7}, after{kA.tgid, kA.start_ns, 8};
+  Snapshot s1 = snap(1, {{before, 20}, {after, 100}, {kB, 1}});
+  s1.procs[0].execed = true;
+  maps.script = {snap(0, {{before, 0}}), s1, snap(2, {{after, 300}, {kB, 2}})};
+  ScriptedExits exits;
+  Poller poller(maps, exits);
+  EXPECT_EQ(exits.watched, (std::vector<ProcId>{before}));
+  Window w = poller.poll();
+  EXPECT_EQ(w.exited, (std::vector<ProcId>{before}));
+  EXPECT_EQ(exits.watched, (std::vector<ProcId>{before, after, kB}));
+  exits.to_end = {kB};
+  w = poller.poll();
+  EXPECT_EQ(w.exited, (std::vector<ProcId>{before, kB}));  // before's entries go now
+  EXPECT_EQ(maps.removed.back(), (std::vector<ProcId>{before}));
+  w = poller.poll();
+  EXPECT_EQ(w.exited, (std::vector<ProcId>{kB}));
+  EXPECT_EQ(exits.watched.size(), 3u);  // nobody watched twice
+}
+
+}  // namespace

@@ -3,8 +3,9 @@
 // what a frame needs (totals, the rows on screen of the processes view,
 // render_frame at 80x24), as Live::refresh and Live::frame do in
 // user/cli/top_cmd.cpp. Also the parts
-// of a refresh around it: Accountant::advance (snapshot -> window) and the
-// procfs liveness check the poller makes once per process.
+// of a refresh around it: Accountant::advance (snapshot -> window), the
+// procfs liveness check the poller made once per process per poll, and the
+// pidfd watch that replaced it.
 #include <malloc.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@
 #include "bench.hpp"
 #include "model/top_model.hpp"
 #include "output/top_render.hpp"
+#include "resolve/exit_watch.hpp"
 #include "resolve/procfs.hpp"
 #include "synthetic.hpp"
 
@@ -113,15 +115,19 @@ void accountant_advance(benchmark::State& st, size_t conns) {
 
 // One liveness check per process through procfs, as Poller::poll makes for
 // every process of the snapshot it just read (once per process per refresh).
-void procfs_alive(benchmark::State& st, size_t procs) {
+ProcId self_id() {
   std::ifstream in("/proc/self/stat");
   std::string line;
   std::getline(in, line);
   std::istringstream rest(line.substr(line.rfind(')') + 2));
   std::string field;
   for (int i = 3; i <= 22; ++i) rest >> field;  // field 22: starttime in ticks
-  ProcId self{uint32_t(getpid()),
-              std::stoull(field) * (1000000000ull / uint64_t(sysconf(_SC_CLK_TCK)))};
+  return {uint32_t(getpid()),
+          std::stoull(field) * (1000000000ull / uint64_t(sysconf(_SC_CLK_TCK)))};
+}
+
+void procfs_alive(benchmark::State& st, size_t procs) {
+  ProcId self = self_id();
   ProcFs fs;
   if (!fs.alive(self)) {
     st.SkipWithError("procfs liveness check of this very process failed");
@@ -131,6 +137,24 @@ void procfs_alive(benchmark::State& st, size_t procs) {
     size_t alive = 0;
     for (size_t i = 0; i < procs; ++i) alive += fs.alive(self);
     benchmark::DoNotOptimize(alive);
+  }
+}
+
+// The pidfd watch's share of a poll with `procs` processes watched and
+// none ended: one epoll_wait, whatever their number. (The watched ids are
+// this very process under as many exec generations: one pidfd each.)
+void pidfd_ended(benchmark::State& st, size_t procs) {
+  raise_open_files_limit();
+  ProcId self = self_id();
+  PidfdWatch watch;
+  for (size_t i = 0; i < procs; ++i) watch.watch({self.tgid, self.start_ns, uint32_t(i)});
+  if (watch.with_pidfd() != procs) {
+    st.SkipWithError(("only " + std::to_string(watch.with_pidfd()) + " pidfds").c_str());
+    return;
+  }
+  for (auto _ : st) {
+    auto ended = watch.ended();
+    benchmark::DoNotOptimize(ended.data());
   }
 }
 
@@ -149,6 +173,11 @@ void register_top_benchmarks() {
     common(benchmark::RegisterBenchmark(
         ("poll/accountant_advance/conns:" + std::to_string(n)).c_str(), accountant_advance, n));
   common(benchmark::RegisterBenchmark("poll/procfs_alive/procs:500", procfs_alive, size_t(500)));
+  // Finding the ended processes among 10,000: asking procfs for each (as
+  // every poll did), or the pidfd watch (as it does now).
+  common(
+      benchmark::RegisterBenchmark("poll/procfs_alive/procs:10000", procfs_alive, size_t(10000)));
+  common(benchmark::RegisterBenchmark("poll/pidfd_ended/procs:10000", pidfd_ended, size_t(10000)));
 }
 
 }  // namespace netacct::bench

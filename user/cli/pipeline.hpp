@@ -6,7 +6,7 @@
 #include "kernel/loader.hpp"
 #include "kernel/snapshot.hpp"
 #include "model/attribution.hpp"
-#include "resolve/procfs.hpp"
+#include "resolve/exit_watch.hpp"
 #include "resolve/system_resolver.hpp"
 
 namespace netacct {
@@ -15,7 +15,7 @@ class Pipeline {
  public:
   Pipeline(const Session& session, Selection selection)
       : maps_(session.procs_fd(), session.conns_fd(), session.stats_fd()),
-        poller_(maps_, [this](const ProcId& id) { return procfs_.alive(id); }),
+        poller_(maps_, exits_),
         attributor_(std::move(selection), resolver_) {}
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -24,7 +24,12 @@ class Pipeline {
   int64_t last_mono_ns() const { return poller_.last_mono_ns(); }
 
  private:
-  ProcFs procfs_;
+  // A pidfd per process watched: more than the usual soft limit of 1024
+  // files on a busy host.
+  struct OpenFilesLimit {
+    OpenFilesLimit() { raise_open_files_limit(); }
+  } open_files_limit_;
+  PidfdWatch exits_;
   SystemResolver resolver_;
   MapReader maps_;
   Poller poller_;

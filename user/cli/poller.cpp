@@ -1,17 +1,49 @@
 #include "cli/poller.hpp"
 
 #include <algorithm>
+#include <unordered_set>
 
 namespace netacct {
+namespace {
 
-Poller::Poller(SnapshotSource& source, Alive alive) : reader_(source), alive_(std::move(alive)) {
+// Asks for every watched process at every poll.
+class AskEveryPoll : public ExitWatch {
+ public:
+  explicit AskEveryPoll(Poller::Alive alive) : alive_(std::move(alive)) {}
+  void watch(const ProcId& id) override { watched_.insert(id); }
+  bool unwatch(const ProcId& id) override { return watched_.erase(id) > 0; }
+  std::vector<ProcId> ended() override {
+    std::vector<ProcId> out;
+    for (const auto& id : watched_)
+      if (!alive_(id)) out.push_back(id);
+    for (const auto& id : out) watched_.erase(id);
+    return out;
+  }
+
+ private:
+  Poller::Alive alive_;
+  std::unordered_set<ProcId> watched_;
+};
+
+}  // namespace
+
+Poller::Poller(SnapshotSource& source, ExitWatch& exits) : reader_(source), exits_(exits) {
+  start();
+}
+
+Poller::Poller(SnapshotSource& source, Alive alive)
+    : asked_(std::make_unique<AskEveryPoll>(std::move(alive))), reader_(source), exits_(*asked_) {
+  start();
+}
+
+void Poller::start() {
   Snapshot first = reader_.read();
   last_mono_ = first.mono_ns;
   accountant_.prime(first);
-  tracked_.insert(accountant_.new_procs().begin(), accountant_.new_procs().end());
+  for (const auto& id : accountant_.new_procs()) exits_.watch(id);
 }
 
-// Every process seen is tracked until it is found gone, even after the
+// Every process seen is watched until it is found gone, even after the
 // kernel's LRU evicted its entry: later steps (attribution, top's rows) keep
 // state per process and rely on this list to release it.
 //
@@ -30,13 +62,11 @@ Window Poller::poll() {
   accountant_.forget(done, reader_.remove(done, accountant_.entries_of(done)));
   std::unordered_set<ProcId> deleted(done.begin(), done.end());
   for (const auto& id : accountant_.new_procs())
-    if (!deleted.count(id)) tracked_.insert(id);
+    if (!deleted.count(id)) exits_.watch(id);
   std::vector<ProcId> now;
   for (const auto& p : snap.procs)
-    if (p.execed && tracked_.erase(p.id)) now.push_back(p.id);
-  for (const auto& id : tracked_)
-    if (!alive_(id)) now.push_back(id);
-  for (const auto& id : now) tracked_.erase(id);
+    if (p.execed && exits_.unwatch(p.id)) now.push_back(p.id);
+  for (const auto& id : exits_.ended()) now.push_back(id);
   std::sort(now.begin(), now.end());
   w.exited = done;
   w.exited.insert(w.exited.end(), now.begin(), now.end());

@@ -1,9 +1,9 @@
 // The one poll step shared by every command: read the maps, turn them into
-// a window, and keep the kernel maps to live processes. Liveness is asked
-// once per process per poll, here, and handed on in Window::exited.
+// a window, and keep the kernel maps to live processes. Which processes
+// ended is learnt here, once per poll, and handed on in Window::exited.
 #pragma once
 #include <functional>
-#include <unordered_set>
+#include <memory>
 #include <vector>
 
 #include "model/accountant.hpp"
@@ -13,18 +13,22 @@ namespace netacct {
 class Poller {
  public:
   using Alive = std::function<bool(const ProcId&)>;
-  // The first snapshot is the baseline.
+  // The first snapshot is the baseline. Exits are learnt from `exits`, or
+  // by asking `alive` for every process at every poll.
+  Poller(SnapshotSource& source, ExitWatch& exits);
   Poller(SnapshotSource& source, Alive alive);
   Window poll();
   int64_t last_mono_ns() const { return last_mono_; }
 
  private:
+  std::unique_ptr<ExitWatch> asked_;  // made from `alive`
   SnapshotSource& reader_;
-  Alive alive_;
+  ExitWatch& exits_;
   Accountant accountant_;
   int64_t last_mono_ = 0;
-  std::unordered_set<ProcId> tracked_;  // seen and not yet found gone
-  std::vector<ProcId> gone_;            // found gone at the last poll: deleted after this read
+  std::vector<ProcId> gone_;  // found gone at the last poll: deleted after this read
+
+  void start();
 };
 
 }  // namespace netacct

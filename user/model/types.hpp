@@ -127,6 +127,22 @@ class SnapshotSource {
   virtual uint64_t remove(const std::vector<ProcId>& gone, const Snapshot& snap) = 0;
 };
 
+// How the poller learns that processes ended: pidfds the kernel marks when
+// their process exits in the product (resolve/exit_watch), procfs asked at
+// every poll where there are none, a script in tests.
+class ExitWatch {
+ public:
+  virtual ~ExitWatch() = default;
+  // A process seen for the first time: watched until it ends.
+  virtual void watch(const ProcId& id) = 0;
+  // Ended otherwise (its program exec'd another): no longer watched.
+  // False when it was not watched.
+  virtual bool unwatch(const ProcId& id) = 0;
+  // Watched processes found ended since the last call, each once; they are
+  // no longer watched.
+  virtual std::vector<ProcId> ended() = 0;
+};
+
 }  // namespace netacct
 
 // Ids as hash keys (the tables kept per entry from one poll to the next).
