@@ -5,6 +5,8 @@
 
 #include <algorithm>
 
+#include "model/flat_index.hpp"
+
 namespace netacct {
 namespace {
 
@@ -87,26 +89,35 @@ void Attributor::add_procs(const Window& w, Attributed& a) {
 
 void Attributor::add_conns(const Window& w, Attributed& a) {
   // Each process's bytes that its connections show: one lookup per
-  // connection in a table of the window's processes.
-  std::unordered_map<ProcId, std::pair<uint64_t, uint64_t>> shown;
-  shown.reserve(a.procs.size());
+  // connection in an index of the window's processes.
+  struct Shown {
+    ProcId proc;
+    uint64_t tx = 0, rx = 0;
+  };
+  std::vector<Shown> shown;
+  FlatIndex at(a.procs.size());
+  auto same = [&](const ProcId& id) { return [&](uint32_t k) { return shown[k].proc == id; }; };
   a.conns.reserve(w.conns.size());
   for (const auto& d : w.conns) {
     if (!selection_.wants(d.id.proc.tgid) || (d.info.loopback && !selection_.loopback)) continue;
     a.conns.push_back({.id = d.id, .info = canonical(d.info), .tx = d.tx, .rx = d.rx});
-    auto& [tx, rx] = shown[d.id.proc];
-    tx += d.tx;
-    rx += d.rx;
+    auto [i, fresh] =
+        at.find_or_add(std::hash<ProcId>()(d.id.proc), uint32_t(shown.size()), same(d.id.proc));
+    if (fresh) shown.push_back({.proc = d.id.proc});
+    shown[i].tx += d.tx;
+    shown[i].rx += d.rx;
   }
   // A connection whose process entry did not move (or was evicted) still
   // names its owner when the owner is known.
-  for (const auto& [proc, bytes] : shown)
-    if (!a.who.count(proc))
-      if (auto k = known_.find(proc); k != known_.end()) a.who.emplace(proc, k->second);
+  for (const auto& s : shown)
+    if (!a.who.count(s.proc))
+      if (auto k = known_.find(s.proc); k != known_.end()) a.who.emplace(s.proc, k->second);
   for (const auto& p : a.procs) {
-    auto it = shown.find(p.id);
-    uint64_t tx = it == shown.end() ? 0 : it->second.first;
-    uint64_t rx = it == shown.end() ? 0 : it->second.second;
+    uint64_t tx = 0, rx = 0;
+    if (auto i = at.find(std::hash<ProcId>()(p.id), same(p.id))) {
+      tx = shown[*i].tx;
+      rx = shown[*i].rx;
+    }
     a.loss.unattributed_tx += p.tx > tx ? p.tx - tx : 0;
     a.loss.unattributed_rx += p.rx > rx ? p.rx - rx : 0;
   }

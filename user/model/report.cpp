@@ -1,8 +1,8 @@
 #include "model/report.hpp"
 
 #include <algorithm>
-#include <unordered_map>
-#include <unordered_set>
+
+#include "model/flat_index.hpp"
 
 namespace netacct {
 namespace {
@@ -14,11 +14,9 @@ struct RowProc {
   ProcId proc;
   bool operator==(const RowProc&) const = default;
 };
-struct RowProcHash {
-  size_t operator()(const RowProc& m) const noexcept {
-    return std::hash<ProcId>()(m.proc) ^ (size_t(m.row) * 0x9e3779b97f4a7c15ull);
-  }
-};
+size_t hash(const RowProc& m) {
+  return std::hash<ProcId>()(m.proc) ^ (size_t(m.row) * 0x9e3779b97f4a7c15ull);
+}
 
 // One row's sums while the window is read. The row itself (identity and
 // all) is made once, in report order, from its first item.
@@ -45,23 +43,34 @@ std::vector<uint32_t> report_order(const std::vector<Sum>& sums) {
 
 // The report's accumulator: one window's sums per key.
 std::vector<GroupRow> sum_rows(const Grouping& g, const Attributed& a) {
-  std::unordered_map<GroupKey, uint32_t> at;
+  size_t items = g.from_conns ? a.conns.size() : a.procs.size();
+  FlatIndex at(items);
   std::vector<Sum> sums;
+  sums.reserve(items);
   // Rows of a grouping with a process have one each; the others count the
   // distinct processes behind them.
-  std::unordered_set<RowProc, RowProcHash> members;
+  FlatIndex members(g.has_process ? 0 : items);
+  std::vector<RowProc> member;
   for_each_item(g, a, [&](const TrafficItem& item) {
     GroupKey key = g.key(item);
-    auto [it, fresh] = at.try_emplace(key, uint32_t(sums.size()));
+    auto [row, fresh] = at.find_or_add(std::hash<GroupKey>()(key), uint32_t(sums.size()),
+                                       [&](uint32_t i) { return sums[i].key == key; });
     if (fresh) sums.push_back({.key = key, .first = item});
-    Sum& sum = sums[it->second];
+    Sum& sum = sums[row];
     sum.tx += item.tx;
     sum.rx += item.rx;
     sum.connections += item.conn != nullptr;
-    if (g.has_process)
+    if (g.has_process) {
       sum.processes = 1;
-    else
-      sum.processes += members.insert({it->second, item.proc}).second;
+      return;
+    }
+    RowProc m{row, item.proc};
+    bool added = members
+                     .find_or_add(hash(m), uint32_t(member.size()),
+                                  [&](uint32_t i) { return member[i] == m; })
+                     .second;
+    if (added) member.push_back(m);
+    sum.processes += added;
   });
   std::vector<GroupRow> rows;
   rows.reserve(sums.size());
