@@ -80,11 +80,21 @@ void Attributor::add_procs(const Window& w, Attributed& a) {
     uint64_t tx = d.bytes.total_tx(selection_.loopback);
     uint64_t rx = d.bytes.total_rx(selection_.loopback);
     if (!tx && !rx) continue;
-    a.who[d.id] = identify(d.id, d.info);
-    a.procs.push_back({.id = d.id, .tx = tx, .rx = rx});
+    const IdentityRef& who = a.who[d.id] = identify(d.id, d.info);
+    a.procs.push_back({.id = d.id, .tx = tx, .rx = rx, .who = who.get()});
     a.tx_bytes += tx;
     a.rx_bytes += rx;
   }
+}
+
+// A connection's owner as attributed in this window; one whose process
+// entry did not move (or was evicted) still names its owner when the owner
+// is known.
+const Identity* Attributor::owner(const ProcId& id, Attributed& a) const {
+  if (auto it = a.who.find(id); it != a.who.end()) return it->second.get();
+  auto k = known_.find(id);
+  if (k == known_.end()) return nullptr;
+  return a.who.emplace(id, k->second).first->second.get();
 }
 
 void Attributor::add_conns(const Window& w, Attributed& a) {
@@ -93,6 +103,7 @@ void Attributor::add_conns(const Window& w, Attributed& a) {
   struct Shown {
     ProcId proc;
     uint64_t tx = 0, rx = 0;
+    const Identity* who = nullptr;
   };
   std::vector<Shown> shown;
   FlatIndex at(a.procs.size());
@@ -100,18 +111,14 @@ void Attributor::add_conns(const Window& w, Attributed& a) {
   a.conns.reserve(w.conns.size());
   for (const auto& d : w.conns) {
     if (!selection_.wants(d.id.proc.tgid) || (d.info.loopback && !selection_.loopback)) continue;
-    a.conns.push_back({.id = d.id, .info = canonical(d.info), .tx = d.tx, .rx = d.rx});
     auto [i, fresh] =
         at.find_or_add(std::hash<ProcId>()(d.id.proc), uint32_t(shown.size()), same(d.id.proc));
-    if (fresh) shown.push_back({.proc = d.id.proc});
+    if (fresh) shown.push_back({.proc = d.id.proc, .who = owner(d.id.proc, a)});
     shown[i].tx += d.tx;
     shown[i].rx += d.rx;
+    a.conns.push_back(
+        {.id = d.id, .info = canonical(d.info), .tx = d.tx, .rx = d.rx, .who = shown[i].who});
   }
-  // A connection whose process entry did not move (or was evicted) still
-  // names its owner when the owner is known.
-  for (const auto& s : shown)
-    if (!a.who.count(s.proc))
-      if (auto k = known_.find(s.proc); k != known_.end()) a.who.emplace(s.proc, k->second);
   for (const auto& p : a.procs) {
     uint64_t tx = 0, rx = 0;
     if (auto i = at.find(std::hash<ProcId>()(p.id), same(p.id))) {

@@ -51,15 +51,21 @@ class Resolver {
   virtual CgroupName cgroup(uint64_t cgroup_id) = 0;
 };
 
+struct Identity;
+
+// `who`: the process's identity in Attributed::who (null: not known), so
+// that rows naming it need no lookup.
 struct ProcTraffic {
   ProcId id;
   uint64_t tx = 0, rx = 0;
+  const Identity* who = nullptr;
 };
 
 struct ConnTraffic {
   ConnId id;
   ConnInfo info;
   uint64_t tx = 0, rx = 0;
+  const Identity* who = nullptr;
 };
 
 // Where bytes went that per-socket detail does not show.
@@ -108,6 +114,7 @@ class Attributor {
   const IdentityRef& identify(const ProcId& id, const ProcInfo& info);
   void add_procs(const Window& w, Attributed& a);
   void add_conns(const Window& w, Attributed& a);
+  const Identity* owner(const ProcId& id, Attributed& a) const;
   void add_exited(const Window& w, Attributed& a);
 };
 

@@ -201,7 +201,7 @@ const Grouping* find_grouping(const std::string& name) {
 GroupRow new_row(const Grouping& g, const TrafficItem& item, const Attributed& a) {
   GroupRow row{.key = g.key(item)};
   if (g.has_process) {
-    row.who = a.identity(item.proc);
+    row.who = item.who ? *item.who : a.identity(item.proc);
     row.who.proc = item.proc;
   }
   if (item.conn) row.conn = item.conn->info;

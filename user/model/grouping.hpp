@@ -32,6 +32,7 @@ struct TrafficItem {
   ProcId proc;
   const ConnTraffic* conn = nullptr;  // null for a process's own total
   uint64_t tx = 0, rx = 0;
+  const Identity* who = nullptr;  // the process's, if known
 };
 
 // One row of a grouping: who or what it is, and its bytes.
@@ -85,9 +86,10 @@ template <typename F>
 void for_each_item(const Grouping& g, const Attributed& a, F&& f) {
   if (g.from_conns)
     for (const auto& c : a.conns)
-      f(TrafficItem{.proc = c.id.proc, .conn = &c, .tx = c.tx, .rx = c.rx});
+      f(TrafficItem{.proc = c.id.proc, .conn = &c, .tx = c.tx, .rx = c.rx, .who = c.who});
   else
-    for (const auto& p : a.procs) f(TrafficItem{.proc = p.id, .tx = p.tx, .rx = p.rx});
+    for (const auto& p : a.procs)
+      f(TrafficItem{.proc = p.id, .tx = p.tx, .rx = p.rx, .who = p.who});
 }
 
 // A fresh row for the item's key: its identity, no bytes yet.
