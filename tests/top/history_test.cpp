@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <random>
 #include <vector>
 
 using namespace netacct;
@@ -288,6 +289,133 @@ TEST(RowHistory, SamplesAboveFourGibibytesAreExact) {
   h.add(clock, 3'000'000'000ull, 0);
   h.add(clock, 3'000'000'000ull, 0);
   EXPECT_EQ(h.rates(clock).tx_bytes[0], 6'000'000'000ull);
+}
+
+}  // namespace
+
+namespace {
+
+// The first RowHistory: a ring of 64-bit samples for every row. The current
+// one (few samples, 32-bit ring, released when idle) must answer the same.
+class PlainHistory {
+ public:
+  void add(const SampleClock& clock, uint64_t tx, uint64_t rx) {
+    if (ring_.empty()) ring_.resize(clock.capacity());
+    uint64_t seq = clock.seq();
+    uint64_t oldest = seq >= ring_.size() ? seq - ring_.size() + 1 : 1;
+    for (uint64_t s = std::max(last_seq_ + 1, oldest); s < seq; ++s) ring_[s % ring_.size()] = {};
+    auto& slot = ring_[seq % ring_.size()];
+    if (seq != last_seq_) slot = {};
+    slot.first += tx;
+    slot.second += rx;
+    last_seq_ = seq;
+    totals.total_tx += tx;
+    totals.total_rx += rx;
+    double d = clock.duration(seq);
+    totals.peak_tx = std::max(totals.peak_tx, double(slot.first) / d);
+    totals.peak_rx = std::max(totals.peak_rx, double(slot.second) / d);
+    if (tx || rx) totals.last_active = clock.now();
+  }
+  std::pair<uint64_t, uint64_t> at(uint64_t seq) const {
+    bool stored = seq > 0 && seq <= last_seq_ && last_seq_ - seq < ring_.size();
+    return stored ? ring_[seq % ring_.size()] : std::pair<uint64_t, uint64_t>{};
+  }
+  Rates rates(const SampleClock& clock) const {
+    Rates r;
+    for (size_t w = 0; w < kRateWindows.size(); ++w) {
+      size_t n = clock.samples_within(kRateWindows[w]);
+      uint64_t tx = 0, rx = 0;
+      for (size_t i = 0; i < n; ++i) {
+        tx += at(clock.seq() - i).first;
+        rx += at(clock.seq() - i).second;
+      }
+      double span = clock.span(n);
+      r.tx_bytes[w] = tx;
+      r.rx_bytes[w] = rx;
+      r.tx[w] = span > 0 ? double(tx) / span : 0;
+      r.rx[w] = span > 0 ? double(rx) / span : 0;
+    }
+    return r;
+  }
+  RowHistory::Spark sparkline(const SampleClock& clock, size_t buckets) const {
+    RowHistory::Spark out{.tx = std::vector<double>(buckets, 0),
+                          .rx = std::vector<double>(buckets, 0)};
+    size_t n = clock.samples_within(kHistorySeconds);
+    double width = kHistorySeconds / double(buckets);
+    for (size_t i = 0; i < n; ++i) {
+      auto [stx, srx] = at(clock.seq() - i);
+      if (!stx && !srx) continue;
+      double d = clock.duration(clock.seq() - i), ago = clock.span(i);
+      double end = std::min(ago + d, kHistorySeconds);
+      for (size_t k = size_t(ago / width); k < buckets && double(k) * width < end; ++k) {
+        double share =
+            (std::min(end, double(k + 1) * width) - std::max(ago, double(k) * width)) / d;
+        if (share <= 0) continue;
+        out.tx[buckets - 1 - k] += double(stx) * share / width;
+        out.rx[buckets - 1 - k] += double(srx) * share / width;
+      }
+    }
+    return out;
+  }
+  Totals totals;
+
+ private:
+  std::vector<std::pair<uint64_t, uint64_t>> ring_;
+  uint64_t last_seq_ = 0;
+};
+
+// Rows of every kind (rare, bursty, steady, huge, several adds per sample),
+// at several delays, released as the live view releases them (idle for the
+// whole 40 s): every rate, sparkline and total must be what the plain
+// history gives.
+TEST(RowHistory, SameAnswersAsThePlainHistory) {
+  std::mt19937_64 rng(7);
+  for (double delay : {1.0, 0.5, 2.0, 0.3}) {
+    for (int kind = 0; kind < 5; ++kind) {
+      SCOPED_TRACE("delay " + std::to_string(delay) + ", kind " + std::to_string(kind));
+      SampleClock clock(0, delay);
+      RowHistory h;
+      PlainHistory plain;
+      double now = 0;
+      for (int step = 0; step < 400; ++step) {
+        // Mostly on time, sometimes late or in a catch-up burst.
+        now += rng() % 10 == 0 ? delay * double(1 + rng() % 3) : rng() % 20 == 0 ? 0.01 : delay;
+        clock.tick(now);
+        int adds = kind == 4 ? int(rng() % 4) : 1;
+        for (int a = 0; a < adds; ++a) {
+          bool moves = kind == 0   ? rng() % 30 == 0
+                       : kind == 1 ? (step / 20) % 3 == 0 && rng() % 2 == 0
+                       : kind == 2 ? true
+                                   : rng() % 3 == 0;
+          uint64_t tx = moves ? rng() % 5000 : 0, rx = moves ? rng() % 100 : 0;
+          if (kind == 3 && moves && rng() % 4 == 0) tx = 3'000'000'000ull + rng() % 1000;
+          if (!moves && rng() % 2) continue;  // a zero add, or none
+          h.add(clock, tx, rx);
+          plain.add(clock, tx, rx);
+        }
+        // The live view's release: nothing for the whole history.
+        if (h.last_active() >= 0 && !(clock.now() - h.last_active() < kHistorySeconds - 1e-6))
+          h.release();
+        Rates a = h.rates(clock), b = plain.rates(clock);
+        ASSERT_EQ(a.tx_bytes, b.tx_bytes) << "step " << step;
+        ASSERT_EQ(a.rx_bytes, b.rx_bytes) << "step " << step;
+        ASSERT_EQ(a.tx, b.tx) << "step " << step;
+        for (size_t buckets : {8, 20}) {
+          ASSERT_EQ(h.sparkline(clock, buckets).tx, plain.sparkline(clock, buckets).tx)
+              << "step " << step;
+          ASSERT_EQ(h.sparkline(clock, buckets).rx, plain.sparkline(clock, buckets).rx)
+              << "step " << step;
+        }
+        ASSERT_EQ(h.totals().total_tx, plain.totals.total_tx);
+        ASSERT_EQ(h.totals().peak_tx, plain.totals.peak_tx) << "step " << step;
+        ASSERT_EQ(h.totals().peak_rx, plain.totals.peak_rx) << "step " << step;
+        for (size_t w = 0; w < 3; ++w) {
+          ASSERT_EQ(h.rate(clock, w).first, a.tx[w]);
+          ASSERT_EQ(h.rate(clock, w).second, a.rx[w]);
+        }
+      }
+    }
+  }
 }
 
 }  // namespace

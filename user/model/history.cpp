@@ -66,20 +66,54 @@ void RowHistory::put(size_t i, Sample s) {
 
 RowHistory::Sample RowHistory::at(uint64_t seq) const {
   bool stored = slots_ && seq > 0 && seq <= last_seq_ && last_seq_ - seq < slots_;
-  return stored ? slot(seq % slots_) : Sample{};
+  if (!stored) return {};
+  if (ring()) return slot(seq % slots_);
+  for (uint8_t i = 0; i < few_n_; ++i)
+    if (few_[i].seq == seq) return {few_[i].tx, few_[i].rx};
+  return {};
 }
 
 void RowHistory::release() {
+  few_.reset();
+  few_n_ = few_cap_ = 0;
   narrow_.reset();
   wide_.reset();
 }
 
-void RowHistory::add(const SampleClock& clock, uint64_t tx, uint64_t rx) {
-  if (!holds_samples()) {
-    slots_ = uint32_t(clock.capacity());
-    narrow_ = std::make_unique<uint32_t[]>(2 * size_t(slots_));  // zeroed
+// Keeps the bytes among the few samples; false when they do not fit there
+// (too many samples, or more than 32 bits): the row needs a ring.
+bool RowHistory::add_few(uint64_t seq, uint64_t tx, uint64_t rx) {
+  uint8_t keep = 0;  // samples that left the history are dropped
+  for (uint8_t i = 0; i < few_n_; ++i)
+    if (seq - few_[i].seq < slots_) few_[keep++] = few_[i];
+  few_n_ = keep;
+  bool same = few_n_ && few_[few_n_ - 1].seq == seq;
+  uint64_t t = tx + (same ? few_[few_n_ - 1].tx : 0), r = rx + (same ? few_[few_n_ - 1].rx : 0);
+  if (!t && !r) return true;
+  if (t > UINT32_MAX || r > UINT32_MAX || (!same && few_n_ == kFew)) return false;
+  if (!same) {
+    if (few_n_ == few_cap_) {
+      uint8_t cap = few_cap_ ? uint8_t(2 * few_cap_) : 1;
+      auto grown = std::make_unique<Few[]>(cap);
+      std::copy(few_.get(), few_.get() + few_n_, grown.get());
+      few_ = std::move(grown);
+      few_cap_ = cap;
+    }
+    few_[few_n_++].seq = seq;
   }
-  uint64_t seq = clock.seq();
+  few_[few_n_ - 1].tx = uint32_t(t);
+  few_[few_n_ - 1].rx = uint32_t(r);
+  return true;
+}
+
+void RowHistory::to_ring() {
+  narrow_ = std::make_unique<uint32_t[]>(2 * size_t(slots_));  // zeroed
+  for (uint8_t i = 0; i < few_n_; ++i) put(few_[i].seq % slots_, {few_[i].tx, few_[i].rx});
+  few_.reset();
+  few_n_ = few_cap_ = 0;
+}
+
+void RowHistory::add_ring(uint64_t seq, uint64_t tx, uint64_t rx) {
   // Samples skipped since this row's last bytes were idle: zero them.
   uint64_t oldest = seq >= slots_ ? seq - slots_ + 1 : 1;
   for (uint64_t s = std::max(last_seq_ + 1, oldest); s < seq; ++s) put(s % slots_, {});
@@ -87,9 +121,17 @@ void RowHistory::add(const SampleClock& clock, uint64_t tx, uint64_t rx) {
   now.tx += tx;
   now.rx += rx;
   put(seq % slots_, now);
+}
+
+void RowHistory::add(const SampleClock& clock, uint64_t tx, uint64_t rx) {
+  slots_ = uint32_t(clock.capacity());
+  uint64_t seq = clock.seq();
+  if (!ring() && !add_few(seq, tx, rx)) to_ring();
+  if (ring()) add_ring(seq, tx, rx);
   last_seq_ = seq;
   totals_.total_tx += tx;
   totals_.total_rx += rx;
+  Sample now = at(seq);
   double d = clock.duration(seq);
   totals_.peak_tx = std::max(totals_.peak_tx, double(now.tx) / d);
   totals_.peak_rx = std::max(totals_.peak_rx, double(now.rx) / d);

@@ -54,7 +54,9 @@ class SampleClock {
 
 // A row's samples and totals. The samples take memory only while the row
 // has moved bytes within the history (release() frees them once it has
-// not): an idle row costs its totals alone. Samples are 32-bit until one
+// not): an idle row costs its totals alone. A row that moved in a few
+// samples of the history keeps those few (sample number and bytes); one
+// that moves more often keeps a ring of every sample, 32-bit until one
 // does not fit.
 class RowHistory {
  public:
@@ -73,20 +75,31 @@ class RowHistory {
   // Frees the samples of a row that moved nothing within the last 40 s:
   // none of them is inside any window any more. Totals stay.
   void release();
-  bool holds_samples() const { return narrow_ || wide_; }
+  bool holds_samples() const { return few_n_ || narrow_ || wide_; }
 
  private:
+  static constexpr uint8_t kFew = 8;
   struct Sample {
     uint64_t tx = 0, rx = 0;
   };
-  std::unique_ptr<uint32_t[]> narrow_;  // tx, rx per slot
+  struct Few {
+    uint64_t seq = 0;
+    uint32_t tx = 0, rx = 0;
+  };
+  std::unique_ptr<Few[]> few_;          // the samples with bytes, oldest first
+  std::unique_ptr<uint32_t[]> narrow_;  // ring: tx, rx per slot
   std::unique_ptr<uint64_t[]> wide_;    // the same, once a sample needed 64 bits
-  uint32_t slots_ = 0;
+  uint8_t few_n_ = 0, few_cap_ = 0;
+  uint32_t slots_ = 0;  // samples the history spans (the clock's capacity)
   uint64_t last_seq_ = 0;
   Totals totals_;
+  bool ring() const { return narrow_ || wide_; }
   Sample at(uint64_t seq) const;
   Sample slot(size_t i) const;
   void put(size_t i, Sample s);
+  bool add_few(uint64_t seq, uint64_t tx, uint64_t rx);
+  void add_ring(uint64_t seq, uint64_t tx, uint64_t rx);
+  void to_ring();
   std::pair<uint64_t, uint64_t> bytes_within(const SampleClock& clock, size_t samples) const;
 };
 
