@@ -13,34 +13,34 @@ ByteCounters since(const ByteCounters& now, const ByteCounters& before) {
 
 }  // namespace
 
-void Accountant::link(Conns::Node* n) {
-  auto& list = by_proc_[n->first.proc];
-  Conns::state(n).in_proc = uint32_t(list.size());
+void Accountant::link(Conns::Ref n) {
+  auto& list = by_proc_[conns_.id(n).proc];
+  conns_.state(n).in_proc = uint32_t(list.size());
   list.push_back(n);
 }
 
-void Accountant::unlink(Conns::Node* n) {
-  auto it = by_proc_.find(n->first.proc);
+void Accountant::unlink(Conns::Ref n) {
+  auto it = by_proc_.find(conns_.id(n).proc);
   if (it == by_proc_.end()) return;
   auto& list = it->second;
-  uint32_t at = Conns::state(n).in_proc;
+  uint32_t at = conns_.state(n).in_proc;
   list[at] = list.back();
-  Conns::state(list[at]).in_proc = at;
+  conns_.state(list[at]).in_proc = at;
   list.pop_back();
   if (list.empty()) by_proc_.erase(it);
 }
 
-void Accountant::add_proc(const ProcEntry& p, Procs::Node* n, bool fresh, Window* w) {
-  ProcPrev& prev = Procs::state(n);
+void Accountant::add_proc(const ProcEntry& p, Procs::Ref n, bool fresh, Window* w) {
+  ProcPrev& prev = procs_.state(n);
   ByteCounters d = fresh ? p.bytes : since(p.bytes, prev.bytes);
   prev.bytes = p.bytes;
   if (fresh) new_procs_.push_back(p.id);
   if (w && d != ByteCounters{}) w->procs.push_back({.id = p.id, .info = p.info, .bytes = d});
 }
 
-void Accountant::add_conn(const ConnEntry& c, Conns::Node* n, bool fresh, Window* w) {
+void Accountant::add_conn(const ConnEntry& c, Conns::Ref n, bool fresh, Window* w) {
   if (fresh) link(n);
-  ConnPrev& prev = Conns::state(n);
+  ConnPrev& prev = conns_.state(n);
   bool whole = fresh || c.tx < prev.tx || c.rx < prev.rx;  // new, or re-created
   uint64_t tx = whole ? c.tx : c.tx - prev.tx, rx = whole ? c.rx : c.rx - prev.rx;
   prev.tx = c.tx;
@@ -56,33 +56,33 @@ void Accountant::apply(const Snapshot& snap, Window* w) {
   bool fresh = false;
   if (snap.changes) {
     for (const auto& id : snap.procs_gone)
-      if (auto* n = procs_.find(id)) procs_.erase(n);
+      if (auto n = procs_.find(id); n != Procs::kNone) procs_.erase(n);
     for (const auto& id : snap.conns_gone)
-      if (auto* n = conns_.find(id)) {
+      if (auto n = conns_.find(id); n != Conns::kNone) {
         unlink(n);
         conns_.erase(n);
       }
     for (const auto& p : snap.procs) {
-      auto* n = procs_.get(p.id, fresh);
+      auto n = procs_.get(p.id, fresh);
       add_proc(p, n, fresh, w);
     }
     for (const auto& c : snap.conns) {
-      auto* n = conns_.get(c.id, fresh);
+      auto n = conns_.get(c.id, fresh);
       add_conn(c, n, fresh, w);
     }
   } else {
     procs_.start_pass();
     for (const auto& p : snap.procs) {
-      auto* n = procs_.visit(p.id, fresh);
+      auto n = procs_.visit(p.id, fresh);
       add_proc(p, n, fresh, w);
     }
-    procs_.finish([](Procs::Node*) {});
+    procs_.finish([](Procs::Ref) {});
     conns_.start_pass();
     for (const auto& c : snap.conns) {
-      auto* n = conns_.visit(c.id, fresh);
+      auto n = conns_.visit(c.id, fresh);
       add_conn(c, n, fresh, w);
     }
-    conns_.finish([this](Conns::Node* n) { unlink(n); });
+    conns_.finish([this](Conns::Ref n) { unlink(n); });
   }
   last_mono_ = snap.mono_ns;
   last_wall_ = snap.wall_ns;
@@ -90,6 +90,8 @@ void Accountant::apply(const Snapshot& snap, Window* w) {
 }
 
 void Accountant::prime(const Snapshot& snap) {
+  procs_.reserve(snap.procs.size());
+  conns_.reserve(snap.conns.size());
   apply(snap, nullptr);
   base_stats_ = snap.stats;
   base_conns_ = conns_.size();
@@ -113,10 +115,10 @@ Window Accountant::advance(const Snapshot& snap) {
 
 void Accountant::forget(const std::vector<ProcId>& gone, uint64_t conns_deleted) {
   for (const auto& id : gone) {
-    if (auto* n = procs_.find(id)) procs_.erase(n);
+    if (auto n = procs_.find(id); n != Procs::kNone) procs_.erase(n);
     auto it = by_proc_.find(id);
     if (it == by_proc_.end()) continue;
-    for (auto* c : it->second) conns_.erase(c);
+    for (auto c : it->second) conns_.erase(c);
     by_proc_.erase(it);
   }
   conns_deleted_ += conns_deleted;
@@ -128,7 +130,7 @@ Snapshot Accountant::entries_of(const std::vector<ProcId>& procs) const {
     s.procs.push_back({.id = id});
     auto it = by_proc_.find(id);
     if (it == by_proc_.end()) continue;
-    for (const auto* c : it->second) s.conns.push_back({.id = c->first});
+    for (auto c : it->second) s.conns.push_back({.id = conns_.id(c)});
   }
   return s;
 }

@@ -72,7 +72,7 @@ class Accountant {
   Conns conns_;
   // Each process's connection entries, so that forgetting a process costs
   // its own entries, not a scan of every socket.
-  std::unordered_map<ProcId, std::vector<Conns::Node*>> by_proc_;
+  std::unordered_map<ProcId, std::vector<Conns::Ref>> by_proc_;
   std::vector<ProcId> new_procs_;
   int64_t last_mono_ = 0, last_wall_ = 0;
   KernelStats base_stats_, last_stats_;
@@ -80,10 +80,10 @@ class Accountant {
   size_t base_conns_ = 0;
 
   void apply(const Snapshot& snap, Window* w);
-  void add_proc(const ProcEntry& p, Procs::Node* n, bool fresh, Window* w);
-  void add_conn(const ConnEntry& c, Conns::Node* n, bool fresh, Window* w);
-  void link(Conns::Node* n);
-  void unlink(Conns::Node* n);
+  void add_proc(const ProcEntry& p, Procs::Ref n, bool fresh, Window* w);
+  void add_conn(const ConnEntry& c, Conns::Ref n, bool fresh, Window* w);
+  void link(Conns::Ref n);
+  void unlink(Conns::Ref n);
 };
 
 }  // namespace netacct

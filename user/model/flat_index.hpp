@@ -1,7 +1,8 @@
 // An index from keys to positions in a vector its user owns: open
-// addressing over 8-byte slots (32 bits of the key's hash, position + 1),
-// no allocation per key, so a window's sums cost a lookup, not a node. Keys
-// are compared through the user's vector. Grows; never shrinks; no erase.
+// addressing (linear probing) over 8-byte slots (32 bits of the key's hash,
+// position + 1), no allocation per key, so a lookup costs a slot and the
+// user's entry, not a chain of nodes. Keys are compared through the user's
+// vector. Grows; never shrinks.
 #pragma once
 #include <cstddef>
 #include <cstdint>
@@ -42,6 +43,28 @@ class FlatIndex {
       if (s.hash == h && same(s.at - 1)) return s.at - 1;
     }
   }
+  // Removes the key at `position` (whose hash is `hash`); the slots after
+  // it move back so that no probe sequence is broken.
+  void erase(size_t hash, uint32_t position) {
+    if (slots_.empty()) return;
+    uint32_t h = uint32_t(hash ^ (hash >> 32));
+    size_t i = h & mask_;
+    while (slots_[i].at && slots_[i].at != position + 1) i = (i + 1) & mask_;
+    if (!slots_[i].at) return;
+    --size_;
+    for (size_t j = (i + 1) & mask_;; j = (j + 1) & mask_) {
+      if (!slots_[j].at) break;
+      size_t home = slots_[j].hash & mask_;
+      // Slot j may fill the hole at i unless its home lies in (i, j].
+      bool stays = i <= j ? (home > i && home <= j) : (home > i || home <= j);
+      if (stays) continue;
+      slots_[i] = slots_[j];
+      i = j;
+    }
+    slots_[i] = Slot{};
+  }
+  // Makes room for `n` keys at once.
+  void reserve(size_t n) { resize(n); }
   size_t size() const { return size_; }
 
  private:

@@ -1,5 +1,7 @@
 // State kept per kernel map entry, updated in place from one snapshot to
-// the next (never rebuilt), found by id.
+// the next (never rebuilt), found by id. Entries live in one vector (a
+// reference is an index, stable while the entry lives), found through a
+// FlatIndex: a lookup costs an index slot and the entry.
 //
 // A snapshot that holds every entry is visited in the map's order, which
 // stays the same from one read to the next (a BPF hash map returns its
@@ -11,41 +13,45 @@
 #pragma once
 #include <cstddef>
 #include <cstdint>
-#include <unordered_map>
+#include <functional>
 #include <vector>
+
+#include "model/flat_index.hpp"
 
 namespace netacct {
 
 template <typename Id, typename State>
 class LiveTable {
-  struct Slot;
-
  public:
-  using Node = std::pair<const Id, Slot>;  // node addresses are stable
+  using Ref = uint32_t;
+  static constexpr Ref kNone = UINT32_MAX;
 
-  std::size_t size() const { return map_.size(); }
-  static State& state(Node* n) { return n->second.state; }
+  std::size_t size() const { return index_.size(); }
+  const Id& id(Ref r) const { return entries_[r].id; }
+  State& state(Ref r) { return entries_[r].state; }
 
-  Node* find(const Id& id) {
-    auto it = map_.find(id);
-    return it == map_.end() ? nullptr : &*it;
+  Ref find(const Id& id) const {
+    auto at = index_.find(hash(id), [&](uint32_t k) { return entries_[k].id == id; });
+    return at ? *at : kNone;
   }
   // Finds the entry, or adds it (`fresh`), outside of a pass.
-  Node* get(const Id& id, bool& fresh) {
-    auto [it, added] = map_.try_emplace(id);
-    fresh = added;
-    if (added) order_known_ = false;  // not in order_
-    return &*it;
+  Ref get(const Id& id, bool& fresh) {
+    Ref r = add(id, fresh);
+    if (fresh) order_known_ = false;  // not in order_
+    return r;
   }
-  void erase(Node* n) {
-    if (n->second.pos < order_.size() && order_[n->second.pos] == n)
-      order_[n->second.pos] = nullptr;
-    Id id = n->first;
-    map_.erase(id);
+  // Not during a pass.
+  void erase(Ref r) {
+    Entry& e = entries_[r];
+    if (e.pos < order_.size() && order_[e.pos] == r) order_[e.pos] = kNone;
+    index_.erase(hash(e.id), r);
+    e = Entry{};
+    e.live = false;
+    free_.push_back(r);
   }
-  template <typename F>
-  void for_each(F&& f) {
-    for (auto& n : map_) f(&n);
+  void reserve(std::size_t n) {
+    entries_.reserve(n);
+    index_.reserve(n);
   }
 
   // A pass over a snapshot that holds every entry: visit() each of them,
@@ -54,67 +60,85 @@ class LiveTable {
     ++pass_;
     cursor_ = 0;
     next_.clear();
-    next_.reserve(map_.size());
+    next_.reserve(size());
     skipped_.clear();
   }
-  Node* visit(const Id& id, bool& fresh) {
-    while (cursor_ < order_.size() && !order_[cursor_]) ++cursor_;
-    Node* n = cursor_ < order_.size() && order_[cursor_]->first == id ? order_[cursor_] : nullptr;
+  Ref visit(const Id& id, bool& fresh) {
+    while (cursor_ < order_.size() && order_[cursor_] == kNone) ++cursor_;
     fresh = false;
-    if (n) {
-      ++cursor_;
-    } else if ((n = find(id))) {
+    Ref r = kNone;
+    if (cursor_ < order_.size() && entries_[order_[cursor_]].id == id) {
+      r = order_[cursor_++];
+    } else {
+      r = add(id, fresh);
       // Out of order: the entries between the cursor and this one were
       // skipped (gone, or moved later in the map's order).
-      uint32_t pos = n->second.pos;
-      if (pos < order_.size() && order_[pos] == n && pos >= cursor_) {
+      uint32_t pos = entries_[r].pos;
+      if (!fresh && pos < order_.size() && order_[pos] == r && pos >= cursor_) {
         for (std::size_t k = cursor_; k < pos; ++k)
-          if (order_[k]) skipped_.push_back(order_[k]);
+          if (order_[k] != kNone) skipped_.push_back(order_[k]);
         cursor_ = pos + 1;
       }
-    } else {
-      n = &*map_.try_emplace(id).first;
-      fresh = true;
     }
-    n->second.pos = uint32_t(next_.size());
-    n->second.pass = pass_;
-    next_.push_back(n);
-    return n;
+    entries_[r].pos = uint32_t(next_.size());
+    entries_[r].pass = pass_;
+    next_.push_back(r);
+    return r;
   }
-  // Entries not visited in this pass are gone: gone(node) is called for
+  // Entries not visited in this pass are gone: gone(ref) is called for
   // each, then they are erased.
   template <typename F>
   void finish(F&& gone) {
-    std::vector<Node*> drop;
+    std::vector<Ref> drop;
     if (order_known_) {
       for (std::size_t k = cursor_; k < order_.size(); ++k)
-        if (order_[k]) skipped_.push_back(order_[k]);
-      for (Node* n : skipped_)
-        if (n->second.pass != pass_) drop.push_back(n);
-    } else if (map_.size() > next_.size()) {  // order_ did not list every entry: look at all
-      for (auto& n : map_)
-        if (n.second.pass != pass_) drop.push_back(&n);
-    }
-    for (Node* n : drop) {
-      gone(n);
-      map_.erase(Id(n->first));
+        if (order_[k] != kNone) skipped_.push_back(order_[k]);
+      for (Ref r : skipped_)
+        if (entries_[r].pass != pass_) drop.push_back(r);
+    } else if (size() > next_.size()) {  // order_ did not list every entry: look at all
+      for (Ref r = 0; r < entries_.size(); ++r)
+        if (entries_[r].live && entries_[r].pass != pass_) drop.push_back(r);
     }
     order_.swap(next_);
     order_known_ = true;
+    for (Ref r : drop) {
+      gone(r);
+      erase(r);
+    }
   }
 
  private:
-  struct Slot {
+  struct Entry {
+    Id id{};
     State state{};
     uint32_t pos = UINT32_MAX;  // index in order_ (the last pass)
     uint32_t pass = 0;          // the last pass that visited it
+    bool live = true;
   };
-  std::unordered_map<Id, Slot> map_;
-  std::vector<Node*> order_;  // the last pass's order; null: erased since
-  bool order_known_ = true;   // order_ lists every entry of map_
-  std::vector<Node*> next_, skipped_;
+  std::vector<Entry> entries_;
+  std::vector<Ref> free_;
+  FlatIndex index_;
+  std::vector<Ref> order_;   // the last pass's order; kNone: erased since
+  bool order_known_ = true;  // order_ lists every entry
+  std::vector<Ref> next_, skipped_;
   std::size_t cursor_ = 0;
   uint32_t pass_ = 0;
+
+  static std::size_t hash(const Id& id) { return std::hash<Id>()(id); }
+  Ref add(const Id& id, bool& fresh) {
+    Ref slot = free_.empty() ? Ref(entries_.size()) : free_.back();
+    auto [r, added] =
+        index_.find_or_add(hash(id), slot, [&](uint32_t k) { return entries_[k].id == id; });
+    fresh = added;
+    if (!added) return r;
+    if (free_.empty())
+      entries_.push_back(Entry{.id = id});
+    else {
+      free_.pop_back();
+      entries_[r] = Entry{.id = id};
+    }
+    return r;
+  }
 };
 
 }  // namespace netacct
