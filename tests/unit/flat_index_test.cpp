@@ -5,7 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <random>
+#include <string>
 #include <unordered_map>
+
+#include "model/flat_map.hpp"
 
 using namespace netacct;
 
@@ -51,6 +54,38 @@ TEST(FlatIndex, SameAnswersAsAMapThroughAddsAndErases) {
         }
     }
   }
+}
+
+}  // namespace
+
+namespace {
+
+// FlatMap keeps each entry where it was made while it lives (the live view
+// holds pointers to its rows) and reuses the place of erased ones.
+TEST(FlatMap, SameAsAMapAndEntriesStayPut) {
+  std::mt19937_64 rng(5);
+  FlatMap<uint64_t, std::string> map;
+  std::unordered_map<uint64_t, std::pair<std::string, const void*>> plain;
+  for (int step = 0; step < 30000; ++step) {
+    uint64_t k = rng() % 3000;
+    if (rng() % 4) {
+      bool fresh = false;
+      auto* e = map.get(k, fresh);
+      ASSERT_EQ(fresh, !plain.count(k));
+      if (fresh) {
+        e->value = "v" + std::to_string(k);
+        plain[k] = {e->value, e};
+      }
+      ASSERT_EQ(e, plain[k].second);  // the same place since it was made
+      ASSERT_EQ(e->key, k);
+      ASSERT_EQ(e->value, plain[k].first);
+    } else if (auto* e = map.find(k)) {
+      map.erase(e);
+      plain.erase(k);
+    }
+    ASSERT_EQ(map.size(), plain.size());
+  }
+  for (const auto& [k, v] : plain) ASSERT_EQ(map.find(k)->value, v.first);
 }
 
 }  // namespace

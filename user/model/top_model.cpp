@@ -39,7 +39,8 @@ size_t TopModel::table_of(GroupKind kind, bool per_proc) const {
 void TopModel::update(const Attributed& a, double now) {
   clock_.tick(now);
   expiry_.push_back({.seq = clock_.seq(), .end = clock_.now()});
-  for (const auto& [id, who] : a.who) who_[id] = who;
+  bool fresh = false;
+  for (const auto& [id, who] : a.who) who_.get(id, fresh)->value = who;
   for (const auto& id : a.exited) mark_exited(id);
   for (const auto& g : groupings()) add(g, a);
   total_.add(clock_, a.tx_bytes, a.rx_bytes);
@@ -52,42 +53,43 @@ void TopModel::update(const Attributed& a, double now) {
 }
 
 void TopModel::mark_exited(const ProcId& id) {
-  auto it = who_.find(id);
-  if (it == who_.end() || it->second->exited) return;
-  Identity who = *it->second;
+  auto* it = who_.find(id);
+  if (!it || it->value->exited) return;
+  Identity who = *it->value;
   who.exited = true;
-  it->second = std::make_shared<const Identity>(std::move(who));
+  it->value = std::make_shared<const Identity>(std::move(who));
 }
 
 void TopModel::drop_if_exited(const ProcId& id) {
-  auto who = who_.find(id);
-  if (who == who_.end() || !who->second->exited) return;
+  auto* who = who_.find(id);
+  if (!who || !who->value->exited) return;
   Table& procs = tables_[table_of(GroupKind::process, false)];
-  auto row = procs.rows.find(GroupKey{.proc = id});
-  if (row != procs.rows.end() && row->second.recent != kIdle) return;  // on view: goes when idle
-  if (row != procs.rows.end()) procs.rows.erase(row);
+  Node* row = procs.rows.find(GroupKey{.proc = id});
+  if (row && row->value.recent != kIdle) return;  // on view: goes when idle
+  if (row) procs.rows.erase(row);
   who_.erase(who);
 }
 
 TopModel::Node* TopModel::touch(size_t table, const GroupKey& key, const Grouping& g,
                                 const TrafficItem& item, const Attributed& a, const Node* like) {
-  auto [it, fresh] = tables_[table].rows.try_emplace(key);
-  Live& l = it->second;
-  if (!fresh) return &*it;
+  bool fresh = false;
+  Node* n = tables_[table].rows.get(key, fresh);
+  Live& l = n->value;
+  if (!fresh) return n;
   l.table = uint8_t(table);
   if (like) {  // a row scoped to one process starts as its grouping's row
-    l.conn = like->second.conn;
-    l.who = like->second.who;
-    return &*it;
+    l.conn = like->value.conn;
+    l.who = like->value.who;
+    return n;
   }
   if (g.has_process)
     if (auto who = a.who.find(item.proc); who != a.who.end()) l.who = who->second;
   if (item.conn) l.conn = item.conn->info;
-  return &*it;
+  return n;
 }
 
 void TopModel::moved(Node* n, uint64_t tx, uint64_t rx) {
-  Live& l = n->second;
+  Live& l = n->value;
   l.history.add(clock_, tx, rx);
   if (!tx && !rx) return;
   l.active_seq = clock_.seq();
@@ -119,10 +121,10 @@ void TopModel::expire() {
     Bucket b = std::move(expiry_.front());
     expiry_.pop_front();
     for (Node* n : b.rows) {
-      if (n->second.active_seq == b.seq)
+      if (n->value.active_seq == b.seq)
         idle(n);
       else
-        expiry_[n->second.active_seq - expiry_.front().seq].rows.push_back(n);
+        expiry_[n->value.active_seq - expiry_.front().seq].rows.push_back(n);
     }
   }
 }
@@ -131,38 +133,37 @@ void TopModel::expire() {
 // until exit stay while their process runs, so their totals since start
 // survive idle spells; the others go.
 void TopModel::idle(Node* n) {
-  Live& l = n->second;
+  Live& l = n->value;
   Table& t = tables_[l.table];
   t.recent[l.recent] = t.recent.back();
-  t.recent[l.recent]->second.recent = l.recent;
+  t.recent[l.recent]->value.recent = l.recent;
   t.recent.pop_back();
   l.recent = kIdle;
   l.history.release();
   bool per_proc = l.table >= groupings().size();
   const Grouping& g = groupings()[l.table % groupings().size()];
   if (g.until_exit && !per_proc) {
-    auto who = who_.find(n->first.proc);
-    if (who != who_.end() && !who->second->exited) return;
-    if (who != who_.end()) who_.erase(who);
+    auto* who = who_.find(n->key.proc);
+    if (who && !who->value->exited) return;
+    if (who) who_.erase(who);
   }
-  t.rows.erase(n->first);
+  t.rows.erase(n);
 }
 
 TopRow TopModel::make_row(const Grouping& g, const Node& n, size_t buckets) const {
-  const Live& l = n.second;
+  const Live& l = n.value;
   TopRow r{.rates = l.history.rates(clock_),
            .totals = l.history.totals(),
            .spark = l.history.sparkline(clock_, buckets)};
-  r.row.key = n.first;
+  r.row.key = n.key;
   r.row.conn = l.conn;
   if (g.has_process) {
     // The process's latest identity: exited, or renamed since the row began.
-    auto who = who_.find(n.first.proc);
-    if (who != who_.end())
-      r.row.who = *who->second;
+    if (const auto* who = who_.find(n.key.proc))
+      r.row.who = *who->value;
     else if (l.who)
       r.row.who = *l.who;
-    r.row.who.proc = n.first.proc;
+    r.row.who.proc = n.key.proc;
   }
   return r;
 }
@@ -173,8 +174,8 @@ std::vector<TopModel::Ranked> TopModel::ranked(const TopQuery& q, SortBy by, siz
   std::vector<Ranked> out;
   out.reserve(q.drill ? 0 : t.recent.size());
   for (const Node* n : t.recent) {
-    if (q.drill && n->first.proc != *q.drill) continue;
-    const RowHistory& h = n->second.history;
+    if (q.drill && n->key.proc != *q.drill) continue;
+    const RowHistory& h = n->value.history;
     auto [tx, rx] = h.rate(clock_, window);
     double value = by == SortBy::sent ? tx : by == SortBy::received ? rx : tx + rx;
     out.push_back({.row = n, .value = value, .total = h.totals().total_tx + h.totals().total_rx});

@@ -10,9 +10,9 @@
 #pragma once
 #include <deque>
 #include <optional>
-#include <unordered_map>
 #include <vector>
 
+#include "model/flat_map.hpp"
 #include "model/grouping.hpp"
 #include "model/history.hpp"
 
@@ -40,7 +40,16 @@ struct TopTotals {
 };
 
 class TopModel {
-  struct Live;
+  static constexpr uint32_t kIdle = UINT32_MAX;
+  struct Live {
+    ConnInfo conn;    // rows fed by connections: the first connection's
+    IdentityRef who;  // rows of a process: its identity when the row began
+    RowHistory history;
+    uint64_t active_seq = 0;  // the sample of its last bytes
+    uint32_t recent = kIdle;  // index in its table's recent list; kIdle: none for 40 s
+    uint8_t table = 0;
+  };
+  using Node = FlatMap<GroupKey, Live>::Entry;
 
  public:
   TopModel(double start, double delay);
@@ -51,9 +60,10 @@ class TopModel {
   TopTotals totals() const;
 
   // A row of a view as a frame ranks it: the rate it sorts by, its bytes
-  // since start, and where to find it for the full row.
+  // since start, and where to find it for the full row (until the next
+  // update).
   struct Ranked {
-    const std::pair<const GroupKey, Live>* row = nullptr;
+    const Node* row = nullptr;
     double value = 0;
     uint64_t total = 0;
   };
@@ -61,22 +71,12 @@ class TopModel {
   std::vector<Ranked> ranked(const TopQuery& q, SortBy by, size_t window) const;
   // sort_rows' order: highest value first, then most bytes since start, then key.
   static bool before(const Ranked& a, const Ranked& b);
-  static const GroupKey& key(const Ranked& r) { return r.row->first; }
+  static const GroupKey& key(const Ranked& r) { return r.row->key; }
   TopRow row(const TopQuery& q, const Ranked& r) const;
 
  private:
-  static constexpr uint32_t kIdle = UINT32_MAX;
-  struct Live {
-    ConnInfo conn;    // rows fed by connections: the first connection's
-    IdentityRef who;  // rows of a process: its identity when the row began
-    RowHistory history;
-    uint64_t active_seq = 0;  // the sample of its last bytes
-    uint32_t recent = kIdle;  // index in its table's recent list; kIdle: none for 40 s
-    uint8_t table = 0;
-  };
-  using Node = std::pair<const GroupKey, Live>;
   struct Table {
-    std::unordered_map<GroupKey, Live> rows;
+    FlatMap<GroupKey, Live> rows;
     std::vector<Node*> recent;  // the rows with bytes in the last 40 s
   };
   // Every row with bytes in the last 40 s is in one bucket, at or before
@@ -90,7 +90,7 @@ class TopModel {
   SampleClock clock_;
   std::vector<Table> tables_;  // per grouping (by GroupKind), then the same keyed per process
   std::deque<Bucket> expiry_;
-  std::unordered_map<ProcId, IdentityRef> who_;  // latest identity of every process on view
+  FlatMap<ProcId, IdentityRef> who_;  // latest identity of every process on view
   RowHistory total_;
 
   size_t table_of(GroupKind kind, bool per_proc) const;
