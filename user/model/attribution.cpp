@@ -54,8 +54,8 @@ const Identity& Attributed::identity(const ProcId& id) const {
 // another cgroup. A process found gone is never resolved: its PID may
 // already name another program.
 const IdentityRef& Attributor::identify(const ProcId& id, const ProcInfo& info) {
-  auto [it, fresh] = known_.try_emplace(id);
-  IdentityRef& ref = it->second;
+  bool fresh = false;
+  IdentityRef& ref = known_.get(id, fresh)->value;
   if (!fresh && ref->comm == info.comm && ref->cgroup_id == info.cgroup_id) return ref;
   Identity who = fresh ? Identity{} : *ref;
   who.proc = id;
@@ -92,9 +92,9 @@ void Attributor::add_procs(const Window& w, Attributed& a) {
 // is known.
 const Identity* Attributor::owner(const ProcId& id, Attributed& a) const {
   if (auto it = a.who.find(id); it != a.who.end()) return it->second.get();
-  auto k = known_.find(id);
-  if (k == known_.end()) return nullptr;
-  return a.who.emplace(id, k->second).first->second.get();
+  const auto* k = known_.find(id);
+  if (!k) return nullptr;
+  return a.who.emplace(id, k->value).first->second.get();
 }
 
 void Attributor::add_conns(const Window& w, Attributed& a) {
@@ -136,7 +136,7 @@ void Attributor::add_exited(const Window& w, Attributed& a) {
   for (const auto& id : w.exited)
     if (selection_.wants(id.tgid)) a.exited.push_back(id);
   for (const auto& id : was_gone_)
-    if (!gone_.count(id)) known_.erase(id);
+    if (auto* k = known_.find(id); k && !gone_.count(id)) known_.erase(k);
   was_gone_ = gone_;
 }
 
@@ -148,10 +148,10 @@ Attributed Attributor::attribute(const Window& w) {
   // Exits first, so this window's identities already carry them.
   gone_ = {w.exited.begin(), w.exited.end()};
   for (const auto& id : gone_)
-    if (auto k = known_.find(id); k != known_.end() && !k->second->exited) {
-      Identity who = *k->second;
+    if (auto* k = known_.find(id); k && !k->value->exited) {
+      Identity who = *k->value;
       who.exited = true;
-      k->second = std::make_shared<const Identity>(std::move(who));
+      k->value = std::make_shared<const Identity>(std::move(who));
     }
   add_procs(w, a);
   add_conns(w, a);

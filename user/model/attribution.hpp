@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "model/accountant.hpp"
+#include "model/flat_map.hpp"
 #include "model/shared_text.hpp"
 
 namespace netacct {
@@ -108,8 +109,8 @@ class Attributor {
  private:
   Selection selection_;
   Resolver& resolver_;
-  std::unordered_map<ProcId, IdentityRef> known_;  // processes seen so far, until their entries go
-  std::unordered_set<ProcId> gone_, was_gone_;     // the poller's exit list, this poll and the last
+  FlatMap<ProcId, IdentityRef> known_;          // processes seen so far, until their entries go
+  std::unordered_set<ProcId> gone_, was_gone_;  // the poller's exit list, this poll and the last
 
   const IdentityRef& identify(const ProcId& id, const ProcInfo& info);
   void add_procs(const Window& w, Attributed& a);
