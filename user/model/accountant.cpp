@@ -1,5 +1,7 @@
 #include "model/accountant.hpp"
 
+#include <algorithm>
+
 namespace netacct {
 namespace {
 
@@ -104,7 +106,13 @@ Window Accountant::advance(const Snapshot& snap) {
            .start_wall = last_wall_,
            .end_wall = snap.wall_ns};
   uint64_t failed_before = last_stats_.insert_failed;
+  // About as many entries move as last time: room for them at once, not
+  // a copy of the window at every doubling.
+  w.procs.reserve(std::min(snap.procs.size(), moved_procs_ + moved_procs_ / 4 + 16));
+  w.conns.reserve(std::min(snap.conns.size(), moved_conns_ + moved_conns_ / 4 + 16));
   apply(snap, &w);
+  moved_procs_ = w.procs.size();
+  moved_conns_ = w.conns.size();
   // Entries alive now = those at start + created - deleted by us - evicted.
   uint64_t created = snap.stats.conn_created - base_stats_.conn_created;
   uint64_t expected = base_conns_ + created - conns_deleted_;

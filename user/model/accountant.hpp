@@ -78,6 +78,7 @@ class Accountant {
   KernelStats base_stats_, last_stats_;
   uint64_t conns_deleted_ = 0;
   size_t base_conns_ = 0;
+  size_t moved_procs_ = 0, moved_conns_ = 0;  // in the last window
 
   void apply(const Snapshot& snap, Window* w);
   void add_proc(const ProcEntry& p, Procs::Ref n, bool fresh, Window* w);
