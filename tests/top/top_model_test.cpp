@@ -479,8 +479,11 @@ TEST_F(Model, RowsExpireOneByOneAndComeBack) {
   auto c = rows(view(GroupKind::connection));
   ASSERT_EQ(c.size(), 3u);
   // Connection 2's row was dropped at 45 (not a process's row): it starts over.
-  for (const auto& r : c)
-    if (r.row.key.cookie == 2) EXPECT_EQ(r.totals.total_tx, 1u);
+  for (const auto& r : c) {
+    if (r.row.key.cookie == 2) {
+      EXPECT_EQ(r.totals.total_tx, 1u);
+    }
+  }
   TopState q = view(GroupKind::remote);
   q.query.drill = pid_of(1);
   EXPECT_EQ(hosts(rows(q)), (std::vector<std::string>{"10.0.0.1", "10.0.0.2", "10.0.0.3"}));

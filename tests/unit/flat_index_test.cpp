@@ -50,7 +50,9 @@ TEST(FlatIndex, SameAnswersAsAMapThroughAddsAndErases) {
           auto at = index.find(hash(q), [&](uint32_t p) { return keys[p] == q; });
           auto it = plain.find(q);
           ASSERT_EQ(bool(at), it != plain.end()) << "key " << q;
-          if (at) ASSERT_EQ(*at, it->second);
+          if (at) {
+            ASSERT_EQ(*at, it->second);
+          }
         }
     }
   }
