@@ -530,6 +530,18 @@ TEST_F(Model, FrameRowsAreTheVisibleRowsOnScreen) {
   st.filter = "p1";  // p1, p10..p19
   EXPECT_EQ(frame_rows(m, st, 3).count, visible_rows(m, st).size());
   EXPECT_EQ(frame_rows(m, st, SIZE_MAX).rows.size(), visible_rows(m, st).size());
+  // The paused view is made whole once (room SIZE_MAX) and scrolls with the
+  // selection as the live one does: the same screen as render_top's.
+  for (size_t selected : {0, 10, 23}) {
+    TopState paused = view(GroupKind::process);
+    paused.selected = selected;
+    FrameRows whole = frame_rows(m, paused, SIZE_MAX);
+    ASSERT_TRUE(whole.complete());
+    TopHeader header;
+    EXPECT_EQ(render_frame(header, whole, paused, 100, 12, true),
+              render_top(header, visible_rows(m, paused), paused, 100, 12, true))
+        << "selected " << selected;
+  }
 }
 
 }  // namespace

@@ -386,9 +386,13 @@ std::vector<std::string> render_top(const TopHeader& header, const std::vector<T
 
 std::vector<std::string> render_frame(const TopHeader& header, const FrameRows& rows,
                                       const TopState& st, size_t width, size_t height, bool utf8) {
+  // A complete frame (the paused view, made whole once) scrolls with the
+  // selection here; a partial one was cut around it by frame_rows.
+  size_t first = rows.complete() ? first_visible(st.selected, rows.count,
+                                                 std::min(rows_room(height), rows.count))
+                                 : rows.first;
   return render(
-      header, rows.count, rows.first, [&](size_t i) { return rows.at(i); }, st, width, height,
-      utf8);
+      header, rows.count, first, [&](size_t i) { return rows.at(i); }, st, width, height, utf8);
 }
 
 }  // namespace netacct
