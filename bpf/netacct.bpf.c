@@ -361,8 +361,11 @@ static __always_inline int ring_pop(struct sock *sk)
 		if (seen == (DGRAM_SEEN_LO | DGRAM_SEEN_NET))
 			lo = (r->lo[(slot >> 6) & (DGRAM_RING_WORDS - 1)] >> (slot & 63)) & 1;
 	}
-	/* only a socket that received both kinds needs the ring aligned */
-	if (seen == (DGRAM_SEEN_LO | DGRAM_SEEN_NET) && rx_queue_empty(sk))
+	/* Realigned when nothing is left to read: datagrams dropped after the
+	 * ingress hook (a full buffer) leave head behind tail. A single-kind
+	 * socket checks only then, or its lag would misfile datagrams of the
+	 * other kind when one first arrives. */
+	if ((seen == (DGRAM_SEEN_LO | DGRAM_SEEN_NET) || r->tail != r->head) && rx_queue_empty(sk))
 		r->head = r->tail;
 	return lo;
 }
@@ -563,6 +566,9 @@ static __always_inline int tcp_rx_put(struct sock *sk, struct tcp_rx *init, int 
 	init->pad = token;
 	struct tcp_rx *st =
 		bpf_sk_storage_get(&tcp_rx_store, sk, init, BPF_SK_STORAGE_GET_F_CREATE);
+	/* NULL when another CPU created it first: a replace overwrites that */
+	if (!st && replace)
+		st = bpf_sk_storage_get(&tcp_rx_store, sk, 0, 0);
 	if (!st)
 		return 0;
 	if (replace) {

@@ -114,8 +114,10 @@ Snapshot MapReader::read() {
   snap.wall_ns = wall_now_ns();
   // Connections before processes: the kernel adds a byte to its connection
   // before its process (account()), so every byte in this connection read is
-  // also in the process read that follows, and no connection row exceeds its
-  // process in a window.
+  // also in the process read that follows: a connection's cumulative count
+  // never exceeds its process's. (Within one window a byte added while the
+  // maps are read can still land in the process now and the connection in
+  // the next window.)
   std::vector<na_conn_key> ck;
   std::vector<na_conn_val> cv;
   dump_map(conns_fd_, ck, cv);
