@@ -42,19 +42,63 @@ const volatile __u32 sock_id_is_pointer = 0;
  * signal raised while the reader dequeues them (fentry, kprobe). */
 const volatile __u32 dgram_rx_from_ring = 0;
 
+/* Key -> slot index; the counters are in the slot arrays (see netacct.h). */
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, NA_MAX_PROCS);
 	__type(key, struct na_proc_key);
-	__type(value, struct na_proc_val);
+	__type(value, __u32);
 } procs SEC(".maps");
 
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, NA_MAX_CONNS);
 	__type(key, struct na_conn_key);
-	__type(value, struct na_conn_val);
+	__type(value, __u32);
 } conns SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, NA_MAX_PROCS);
+	__type(key, __u32);
+	__type(value, struct na_proc_slot);
+} proc_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, NA_MAX_CONNS);
+	__type(key, __u32);
+	__type(value, struct na_conn_slot);
+} conn_slots SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(map_flags, BPF_F_MMAPABLE);
+	__uint(max_entries, NA_TOUCHED_WORDS);
+	__type(key, __u32);
+	__type(value, __u64);
+} touched SEC(".maps");
+
+/* Slots userspace freed, handed back one poll after it freed them. */
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, NA_MAX_PROCS);
+	__type(value, __u32);
+} free_procs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_QUEUE);
+	__uint(max_entries, NA_MAX_CONNS);
+	__type(value, __u32);
+} free_conns SEC(".maps");
+
+/* The next never-used slot of each array. */
+__u64 next_proc_slot = 0;
+__u64 next_conn_slot = 0;
+/* Entry ids: unique since load, never 0. */
+__u64 last_entry_id = 0;
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
@@ -141,6 +185,42 @@ static __always_inline struct na_stats *stats_slot(void)
 			__s->field++; /* per-CPU slot */ \
 	} while (0)
 
+/* ---- Slots (see netacct.h) ---- */
+
+/* A free slot: one userspace handed back, else the next never used; -1 when
+ * the array is full. */
+static __always_inline __s64 slot_take(void *free_queue, __u64 *next, __u64 max)
+{
+	__u32 idx;
+	if (bpf_map_pop_elem(free_queue, &idx) == 0)
+		return idx;
+	__u64 n = __sync_fetch_and_add(next, 1);
+	return n < max ? (__s64)n : -1;
+}
+
+/* The slot's bit in the change feed, set after the add it reports. A plain
+ * load first: a slot that moves often pays one atomic per poll, not per
+ * event. (The add before it is an atomic read-modify-write, which x86
+ * orders before this load.) */
+static __always_inline void touch(__u32 word_base, __u32 idx)
+{
+	__u32 w = word_base + idx / 64;
+	__u64 bit = 1ULL << (idx & 63);
+	__u64 *word = bpf_map_lookup_elem(&touched, &w);
+	if (word && !(*word & bit))
+		__sync_fetch_and_or(word, bit);
+}
+
+#define TOUCH_CONN(idx) touch(0, idx)
+#define TOUCH_PROC(idx) touch(NA_CONN_WORDS, idx)
+
+/* A filled slot whose key is in its hash map gets its id: from here on
+ * userspace reads it. */
+static __always_inline void slot_publish(__u64 *id)
+{
+	__sync_fetch_and_add(id, __sync_fetch_and_add(&last_entry_id, 1) + 1);
+}
+
 /* A field of a kernel object on the hot path. Tracing programs (tp_btf,
  * fentry, the iterator) hold BTF pointers and read fields with plain loads;
  * kprobe programs hold raw addresses and must probe-read, a helper call per
@@ -177,24 +257,45 @@ static __always_inline struct na_proc_key current_proc(void)
 	return key;
 }
 
-/* First sight of a process: capture its identity in the kernel, so a process
- * that exits before userspace polls is still reported by name. */
-static __always_inline struct na_proc_val *proc_entry(const struct na_proc_key *key)
+/* A process's slot, made at first sight: its identity is captured in the
+ * kernel, so a process that exits before userspace polls is still reported
+ * by name. *idx is the slot's index. */
+static __always_inline struct na_proc_slot *proc_entry(const struct na_proc_key *key, __u32 *idx)
 {
-	struct na_proc_val *val = bpf_map_lookup_elem(&procs, key);
-	if (val)
-		return val;
-	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
-	struct na_proc_val init = {};
-	init.uid = (__u32)bpf_get_current_uid_gid();
-	init.cgroup_id = bpf_get_current_cgroup_id();
-	BPF_CORE_READ_STR_INTO(&init.comm, task, group_leader, comm);
-	if (bpf_map_update_elem(&procs, key, &init, BPF_NOEXIST) == 0)
-		STAT_INC(proc_created);
-	val = bpf_map_lookup_elem(&procs, key);
-	if (!val)
+	__u32 *found = bpf_map_lookup_elem(&procs, key);
+	if (found) {
+		*idx = *found;
+		return bpf_map_lookup_elem(&proc_slots, found);
+	}
+	__s64 got = slot_take(&free_procs, &next_proc_slot, NA_MAX_PROCS);
+	__u32 i = got;
+	struct na_proc_slot *p = got < 0 ? NULL : bpf_map_lookup_elem(&proc_slots, &i);
+	if (!p) {
 		STAT_INC(insert_failed);
-	return val;
+		return NULL;
+	}
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	p->key = *key;
+	__builtin_memset(&p->val, 0, sizeof(p->val));
+	p->val.uid = (__u32)bpf_get_current_uid_gid();
+	p->val.cgroup_id = bpf_get_current_cgroup_id();
+	BPF_CORE_READ_STR_INTO(&p->val.comm, task, group_leader, comm);
+	if (bpf_map_update_elem(&procs, key, &i, BPF_NOEXIST) != 0) {
+		/* another CPU made it first, or the map is full */
+		bpf_map_push_elem(&free_procs, &i, 0);
+		found = bpf_map_lookup_elem(&procs, key);
+		if (!found) {
+			STAT_INC(insert_failed);
+			return NULL;
+		}
+		*idx = *found;
+		return bpf_map_lookup_elem(&proc_slots, found);
+	}
+	slot_publish(&p->id);
+	TOUCH_PROC(i); /* before the count: a stats read that sees it finds the bit */
+	STAT_INC(proc_created);
+	*idx = i;
+	return p;
 }
 
 /* The exec generation has just been incremented (begin_new_exec); the entry
@@ -206,9 +307,15 @@ static __always_inline void program_replaced(struct task_struct *task)
 		.exec_gen = (__u32)BPF_CORE_READ(task, self_exec_id) - 1,
 		.start_ns = BPF_CORE_READ(task, group_leader, start_boottime),
 	};
-	struct na_proc_val *val = bpf_map_lookup_elem(&procs, &old);
-	if (val)
-		__sync_fetch_and_or(&val->flags, NA_PROC_EXECED);
+	__u32 *idx = bpf_map_lookup_elem(&procs, &old);
+	if (!idx)
+		return;
+	__u32 i = *idx;
+	struct na_proc_slot *p = bpf_map_lookup_elem(&proc_slots, &i);
+	if (!p)
+		return;
+	__sync_fetch_and_or(&p->val.flags, NA_PROC_EXECED);
+	TOUCH_PROC(i);
 }
 
 /* ---- Loopback signals ----
@@ -418,30 +525,55 @@ static __always_inline int reused_address(const struct na_conn_val *val, const s
 	return num != 0 && num != val->lport;
 }
 
-static __always_inline struct na_conn_val *conn_entry(const struct na_conn_key *key,
-						      const struct sock *sk, int dgram_lo)
+/* A connection's slot, made at first sight. *idx is the slot's index. */
+static __always_inline struct na_conn_slot *conn_entry(const struct na_conn_key *key,
+						       const struct sock *sk, int dgram_lo,
+						       __u32 *idx)
 {
-	struct na_conn_val *val = bpf_map_lookup_elem(&conns, key);
-	if (val) {
+	__u32 *found = bpf_map_lookup_elem(&conns, key);
+	if (found) {
+		*idx = *found;
+		struct na_conn_slot *c = bpf_map_lookup_elem(&conn_slots, found);
 		/* One read on the hot path: an unconnected UDP socket keeps port 0
 		 * and is not re-read at every datagram. */
-		if ((val->rport == 0 && KREAD(sk, __sk_common.skc_dport) != 0) ||
-		    (sock_id_is_pointer && reused_address(val, sk)))
-			fill_tuple(val, sk, dgram_lo);
-		return val;
+		if (c && ((c->val.rport == 0 && KREAD(sk, __sk_common.skc_dport) != 0) ||
+			  (sock_id_is_pointer && reused_address(&c->val, sk))))
+			fill_tuple(&c->val, sk, dgram_lo);
+		return c;
 	}
-	struct na_conn_val init = {};
-	fill_tuple(&init, sk, dgram_lo);
-	if (bpf_map_update_elem(&conns, key, &init, BPF_NOEXIST) == 0)
-		STAT_INC(conn_created);
-	val = bpf_map_lookup_elem(&conns, key);
-	if (!val)
+	__s64 got = slot_take(&free_conns, &next_conn_slot, NA_MAX_CONNS);
+	__u32 i = got;
+	struct na_conn_slot *c = got < 0 ? NULL : bpf_map_lookup_elem(&conn_slots, &i);
+	if (!c) {
 		STAT_INC(insert_failed);
-	return val;
+		return NULL;
+	}
+	c->key = *key;
+	__builtin_memset(&c->val, 0, sizeof(c->val));
+	fill_tuple(&c->val, sk, dgram_lo);
+	if (bpf_map_update_elem(&conns, key, &i, BPF_NOEXIST) != 0) {
+		/* another CPU made it first, or the map is full */
+		bpf_map_push_elem(&free_conns, &i, 0);
+		found = bpf_map_lookup_elem(&conns, key);
+		if (!found) {
+			STAT_INC(insert_failed);
+			return NULL;
+		}
+		*idx = *found;
+		return bpf_map_lookup_elem(&conn_slots, found);
+	}
+	slot_publish(&c->id);
+	TOUCH_CONN(i); /* before the count: a stats read that sees it finds the bit */
+	STAT_INC(conn_created);
+	*idx = i;
+	return c;
 }
 
 /* Credit bytes to the current process and to (socket, process). dgram_lo is
- * the datagram's own classification, or BY_ROUTE for a stream socket. */
+ * the datagram's own classification, or BY_ROUTE for a stream socket.
+ * The process is counted before its connection, and userspace reads
+ * connections before processes: every byte a connection read shows is in
+ * the process read that follows, so no connection row exceeds its process. */
 static __always_inline void account(struct sock *sk, __u64 bytes, int tx, int dgram_lo)
 {
 	struct na_proc_key pkey = current_proc();
@@ -450,16 +582,20 @@ static __always_inline void account(struct sock *sk, __u64 bytes, int tx, int dg
 		.proc = pkey,
 		.dgram_lo = dgram_lo == 1,
 	};
-	struct na_conn_val *conn = conn_entry(&ckey, sk, dgram_lo);
-	struct na_proc_val *proc = proc_entry(&pkey);
-	int lo = conn ? (conn->flags & NA_CONN_LOOPBACK) :
+	__u32 ci = 0, pi = 0;
+	struct na_conn_slot *conn = conn_entry(&ckey, sk, dgram_lo, &ci);
+	struct na_proc_slot *proc = proc_entry(&pkey, &pi);
+	int lo = conn ? (conn->val.flags & NA_CONN_LOOPBACK) :
 			(dgram_lo == BY_ROUTE ? route_is_loopback(sk) : dgram_lo);
-	if (conn)
-		__sync_fetch_and_add(tx ? &conn->tx_bytes : &conn->rx_bytes, bytes);
 	if (proc) {
-		__u64 *ctr = tx ? (lo ? &proc->lo_tx_bytes : &proc->tx_bytes) :
-				  (lo ? &proc->lo_rx_bytes : &proc->rx_bytes);
+		__u64 *ctr = tx ? (lo ? &proc->val.lo_tx_bytes : &proc->val.tx_bytes) :
+				  (lo ? &proc->val.lo_rx_bytes : &proc->val.rx_bytes);
 		__sync_fetch_and_add(ctr, bytes);
+		TOUCH_PROC(pi);
+	}
+	if (conn) {
+		__sync_fetch_and_add(tx ? &conn->val.tx_bytes : &conn->val.rx_bytes, bytes);
+		TOUCH_CONN(ci);
 	}
 	STAT_INC(events);
 }

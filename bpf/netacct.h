@@ -14,32 +14,43 @@
 #define NA_COMM_LEN 16
 
 /*
- * Map capacities. Hash maps are preallocated at load (LRU maps always are), so
- * each costs its full size in kernel memory, used or not: about 48 bytes of
- * element header plus key plus value per entry, plus the buckets, which makes
- * about 2 MiB for procs, 10 MiB for conns, and (kprobe backend only, else
- * one entry each) 5.5 MiB for tcp_seq and under 1 MiB for inflight. The TCP
- * receive positions (tracing backends), loopback signals and rings
- * (netacct.bpf.c) live in task and socket storage, allocated per thread or
- * socket that uses them.
+ * Counters live in slots: one mmapable array per kind (proc_slots,
+ * conn_slots) that userspace reads in place, without a system call. The hash
+ * maps procs and conns only find a key's slot (value: the slot index). Each
+ * counting event sets its slot's bit in `touched` (see struct na_touched), so
+ * a refresh reads the slots that moved, not every entry.
+ *
+ * Slots are allocated by the kernel (a free queue filled by userspace, else
+ * the next never-used slot) and freed only by userspace: the entries of a
+ * process that ended, and, when the connection slots run short, the
+ * connections idle the longest (their bytes were read first). A freed slot is
+ * handed back to the kernel one poll later, so a program that found it just
+ * before it was freed is done with it.
+ *
+ * Map capacities. Hash maps are preallocated at load, so each costs its full
+ * size in kernel memory, used or not: about 48 bytes of element header plus
+ * key plus value per entry, plus the buckets; the slot arrays cost their size
+ * (proc 88 and conn 104 bytes per slot). That makes about 2.7 MiB for procs,
+ * 26 MiB for conns, and (kprobe backend only, else one entry each) 5.5 MiB for
+ * tcp_seq and under 1 MiB for inflight. The TCP receive positions (tracing
+ * backends), loopback signals and rings (netacct.bpf.c) live in task and
+ * socket storage, allocated per thread or socket that uses them.
  *
  * NA_MAX_PROCS: processes that moved bytes and are alive or not yet reported
- * (userspace deletes exited processes' entries after each report). Hosts run
+ * (userspace frees exited processes' entries after each report). Hosts run
  * a few thousand processes, and only some of them use the network; 16384
- * leaves room for bursts of short-lived ones between two polls. Unlike a
- * connection, an evicted process entry loses bytes (those since the last poll).
+ * leaves room for bursts of short-lived ones between two polls. A process
+ * that finds no free slot is counted as a failed insert (its bytes are lost).
  *
  * NA_MAX_CONNS: one entry per (socket, process) that moved bytes: a busy
- * server's open sockets plus those closed since the last poll. An evicted
- * entry's bytes stay in the per-process totals, and userspace reports the
- * evicted detail (created - live - deleted). The bound is also the most one
- * poll reads, and 65536 keeps a full read in tens of milliseconds (tools/bench:
- * 1.8 ms for 10,000 entries, 33 ms for 100,000).
+ * server's open sockets plus those closed but not yet freed. 131072 holds
+ * 100,000 live sockets with room to spare. A connection that finds no free
+ * slot keeps its bytes in its process's totals (reported as unattributed).
  *
  * NA_MAX_TCP_SEQ: kprobe backend only (the tracing backends keep the
- * position in socket storage): one receive baseline per TCP socket, as many
- * as conns has room for. An evicted baseline is made again at the socket's next read, like
- * that of a connection opened before netacct started.
+ * position in socket storage): one receive baseline per TCP socket (LRU). An
+ * evicted baseline is made again at the socket's next read, like that of a
+ * connection opened before netacct started.
  *
  * NA_MAX_INFLIGHT: kprobe backend only (the loader shrinks it to 1 for the
  * others): one entry per thread between the entry and the return probe of a
@@ -50,7 +61,7 @@
  * return was missed stays until its thread's next call replaces it.
  */
 #define NA_MAX_PROCS 16384
-#define NA_MAX_CONNS 65536
+#define NA_MAX_CONNS 131072
 #define NA_MAX_TCP_SEQ 65536
 #define NA_MAX_INFLIGHT 8192
 
@@ -131,11 +142,38 @@ struct na_conn_val {
 	__u8 raddr[16];
 };
 
+/* A slot: the entry's key, its counters and what the kernel learnt of it.
+ * `id` is 0 while the slot is free or being filled, else unique per entry
+ * since load: the kernel sets it (an atomic add, after the slot is filled and
+ * its key inserted), userspace clears it when it frees the slot. */
+struct na_proc_slot {
+	__u64 id;
+	struct na_proc_key key;
+	struct na_proc_val val;
+};
+
+struct na_conn_slot {
+	__u64 id;
+	struct na_conn_key key;
+	struct na_conn_val val;
+};
+
+/* The change feed: one bit per slot, set by the kernel after it adds to the
+ * slot (and when it marks a process exec'd); userspace swaps each word with 0
+ * and then reads the slots whose bits were set. An add either comes before
+ * the swap (the read after it sees it) or after (the bit is set again, the
+ * next poll reads it), so no poll misses bytes, and one that reads too many
+ * only finds no change. The `touched` array holds NA_TOUCHED_WORDS 64-bit
+ * words: connections first, then processes. */
+#define NA_CONN_WORDS (NA_MAX_CONNS / 64)
+#define NA_PROC_WORDS (NA_MAX_PROCS / 64)
+#define NA_TOUCHED_WORDS (NA_CONN_WORDS + NA_PROC_WORDS)
+
 /* Global counters, one slot per CPU (BPF_MAP_TYPE_PERCPU_ARRAY, key 0). */
 struct na_stats {
 	__u64 conn_created;  /* connection entries inserted by the kernel */
 	__u64 proc_created;  /* process entries inserted by the kernel */
-	__u64 insert_failed; /* map updates that failed: bytes not counted */
+	__u64 insert_failed; /* entries that found no slot: bytes not counted there */
 	__u64 events;	     /* hook runs that counted bytes */
 };
 

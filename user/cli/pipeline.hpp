@@ -4,7 +4,6 @@
 #pragma once
 #include "cli/poller.hpp"
 #include "kernel/loader.hpp"
-#include "kernel/snapshot.hpp"
 #include "model/attribution.hpp"
 #include "resolve/exit_watch.hpp"
 #include "resolve/system_resolver.hpp"
@@ -14,8 +13,7 @@ namespace netacct {
 class Pipeline {
  public:
   Pipeline(const Session& session, Selection selection)
-      : maps_(session.procs_fd(), session.conns_fd(), session.stats_fd()),
-        poller_(maps_, exits_),
+      : poller_(session.reader(), exits_),
         attributor_(std::move(selection), resolver_) {}
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
@@ -31,7 +29,6 @@ class Pipeline {
   } open_files_limit_;
   PidfdWatch exits_;
   SystemResolver resolver_;
-  MapReader maps_;
   Poller poller_;
   Attributor attributor_;
 };

@@ -14,6 +14,7 @@
 
 #include "kernel/abi.hpp"
 #include "kernel/libbpf_log.hpp"
+#include "kernel/snapshot.hpp"
 #include "netacct.skel.h"
 
 namespace netacct {
@@ -78,9 +79,10 @@ void configure(netacct_bpf* skel, const LoadConfig& cfg) {
 // The ABI header is compiled into both sides; this catches a stale object.
 bool abi_matches(netacct_bpf* skel) {
   return bpf_map__key_size(skel->maps.procs) == sizeof(na_proc_key) &&
-         bpf_map__value_size(skel->maps.procs) == sizeof(na_proc_val) &&
          bpf_map__key_size(skel->maps.conns) == sizeof(na_conn_key) &&
-         bpf_map__value_size(skel->maps.conns) == sizeof(na_conn_val);
+         bpf_map__value_size(skel->maps.proc_slots) == sizeof(na_proc_slot) &&
+         bpf_map__value_size(skel->maps.conn_slots) == sizeof(na_conn_slot) &&
+         bpf_map__max_entries(skel->maps.touched) == NA_TOUCHED_WORDS;
 }
 
 std::string errno_text(int err) { return strerror(err < 0 ? -err : err); }
@@ -182,6 +184,8 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
     *error = "BPF object and netacct disagree on map layouts: rebuild netacct";
     return nullptr;
   }
+  s->reader_ = MapReader::open(s->maps(), error);
+  if (!s->reader_) return nullptr;
   if (cfg.attach && netacct_bpf__attach(skel) != 0) {
     int err = errno;
     *error = "cannot attach " + what + ": " + errno_text(err) + " (see 'netacct doctor')";
@@ -199,7 +203,10 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
   return s;
 }
 
+Session::Session(netacct_bpf* skel, Backend b) : skel_(skel), backend_(b) {}
+
 Session::~Session() {
+  reader_.reset();
   if (ingress_) bpf_link__destroy(ingress_);
   netacct_bpf__destroy(skel_);
 }
@@ -221,8 +228,18 @@ Session::RunStats Session::run_stats() const {
   return total;
 }
 
-int Session::procs_fd() const { return bpf_map__fd(skel_->maps.procs); }
-int Session::conns_fd() const { return bpf_map__fd(skel_->maps.conns); }
-int Session::stats_fd() const { return bpf_map__fd(skel_->maps.stats); }
+SnapshotSource& Session::reader() const { return *reader_; }
+
+KernelMaps Session::maps() const {
+  const auto& m = skel_->maps;
+  return {.procs = bpf_map__fd(m.procs),
+          .conns = bpf_map__fd(m.conns),
+          .proc_slots = bpf_map__fd(m.proc_slots),
+          .conn_slots = bpf_map__fd(m.conn_slots),
+          .touched = bpf_map__fd(m.touched),
+          .free_procs = bpf_map__fd(m.free_procs),
+          .free_conns = bpf_map__fd(m.free_conns),
+          .stats = bpf_map__fd(m.stats)};
+}
 
 }  // namespace netacct

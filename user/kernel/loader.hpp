@@ -7,11 +7,15 @@
 
 #include "kernel/backend.hpp"
 #include "kernel/features.hpp"
+#include "model/types.hpp"
 
 struct netacct_bpf;
 struct bpf_link;
 
 namespace netacct {
+
+class MapReader;     // kernel/snapshot.hpp
+struct KernelMaps;   // kernel/snapshot.hpp
 
 // Turns on the kernel's per-program run time accounting for as long as the
 // returned fd is open (BPF_ENABLE_STATS); -1 when not permitted.
@@ -41,9 +45,9 @@ class Session {
   Backend backend() const { return backend_; }
   // What this session cannot do although it runs (one line), or "".
   const std::string& warning() const { return warning_; }
-  int procs_fd() const;
-  int conns_fd() const;
-  int stats_fd() const;
+  // The counters, read through the change feed (opened with the session).
+  SnapshotSource& reader() const;
+  KernelMaps maps() const;
 
   // Total run time and runs of our programs so far (kernel.bpf_stats must be
   // on: see enable_run_time_stats).
@@ -53,11 +57,12 @@ class Session {
   RunStats run_stats() const;
 
  private:
-  Session(netacct_bpf* skel, Backend b) : skel_(skel), backend_(b) {}
+  Session(netacct_bpf* skel, Backend b);
   bool attach_ingress(const LoadConfig& cfg, std::string* error);
   netacct_bpf* skel_;
   Backend backend_;
   bpf_link* ingress_ = nullptr;  // tracepoint backend: the cgroup ingress link
+  std::unique_ptr<MapReader> reader_;
   std::string warning_;
 };
 
