@@ -1,6 +1,8 @@
 // netacct_hook_cost: what each kernel hook of the tracepoint backend costs
 // per event, measured in one run next to an empty program on the same hook
-// (tools/bench/empty_hooks.bpf.c) and, with --old, next to another netacct
+// (tools/bench/empty_hooks.bpf.c), next to the least a per-socket counter
+// costs on the send and receive hooks (tools/bench/floor_hooks.bpf.c: socket
+// storage and one atomic add) and, with --old, next to another netacct
 // binary (the previous version) counting the same traffic.
 //
 //   sudo build/tools/bench/netacct_hook_cost [--old PATH] [--new PATH] [--repeat N]
@@ -37,6 +39,7 @@
 #include <vector>
 
 #include "empty_hooks.skel.h"
+#include "floor_hooks.skel.h"
 #include "resolve/cgroup.hpp"
 
 namespace {
@@ -292,7 +295,7 @@ void phase(const std::string& title, const std::vector<Owner>& owners, int repea
   }
   std::printf("\n%s\n%-22s", title.c_str(), "hook");
   for (const auto& o : owners) std::printf(" %10s", (o.name + " ns").c_str());
-  std::printf(" %9s %12s\n", "new/empty", "runs (new)");
+  std::printf(" %9s %11s %12s\n", "new/empty", "floor/empty", "runs (new)");
   for (const auto& hook : kHooks) {
     if (!ns["new"].count(hook) && !ns["empty"].count(hook)) continue;
     std::printf("%-22s", hook.c_str());
@@ -304,7 +307,13 @@ void phase(const std::string& title, const std::vector<Owner>& owners, int repea
         std::printf(" %10.1f", median(it->second));
     }
     double e = median(ns["empty"][hook]), n = median(ns["new"][hook]);
-    std::printf(" %9.2f %12llu\n", e > 0 ? n / e : 0.0, (unsigned long long)runs["new"][hook]);
+    double f = median(ns["floor"][hook]);
+    std::printf(" %9.2f", e > 0 ? n / e : 0.0);
+    if (f > 0 && e > 0)
+      std::printf(" %11.2f", f / e);
+    else
+      std::printf(" %11s", "-");
+    std::printf(" %12llu\n", (unsigned long long)runs["new"][hook]);
   }
 }
 
@@ -346,6 +355,11 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "note: no empty cgroup ingress program (no cgroup2 mount?)\n");
     std::vector<Owner> owners = {{"empty", minus(progIds(), before)}};
     std::set<uint32_t> seen = progIds();
+    floor_hooks_bpf* floor = floor_hooks_bpf__open_and_load();
+    if (!floor || floor_hooks_bpf__attach(floor) != 0)
+      throw std::runtime_error("cannot load or attach the floor hooks");
+    owners.push_back({"floor", minus(progIds(), seen)});
+    seen = progIds();
     NetacctProc fresh(new_bin);
     owners.push_back({"new", minus(progIds(), seen)});
     seen = progIds();
@@ -368,6 +382,7 @@ int main(int argc, char** argv) {
     old.reset();
     if (ingress) bpf_link__destroy(ingress);
     if (cg >= 0) close(cg);
+    floor_hooks_bpf__destroy(floor);
     empty_hooks_bpf__destroy(skel);
     close(stats);
   } catch (const std::exception& e) {
