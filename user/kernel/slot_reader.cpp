@@ -67,9 +67,11 @@ uint64_t slot_id(const __u64* id) { return __atomic_load_n(id, __ATOMIC_ACQUIRE)
 
 }  // namespace
 
-bool SlotReader::read_conn(uint32_t slot, ConnEntry* out) {
+// `final`: an evicted entry's last read, whose id was cleared when its key
+// left the hash.
+bool SlotReader::read_conn(uint32_t slot, ConnEntry* out, bool final) {
   const na_conn_slot& s = mem_.conns[slot];
-  if (slot_id(&s.id) == 0) return false;
+  if (!final && slot_id(&s.id) == 0) return false;
   na_conn_val v;
   std::memcpy(&v, &s.val, sizeof v);
   *out = to_entry(s.key, v);
@@ -82,9 +84,9 @@ bool SlotReader::read_conn(uint32_t slot, ConnEntry* out) {
   return true;
 }
 
-// `now`: the key left the hash a poll ago (an evicted entry), so no
-// program still holds the slot: it goes back to the kernel at once, not at
-// the next read.
+// `now`: the key left the hash and the id was cleared a poll ago (an
+// evicted entry), so no program still holds the slot: it goes back to the
+// kernel at once, not at the next read.
 void SlotReader::free_conn_slot(uint32_t slot, bool now) {
   __atomic_store_n(&mem_.conns[slot].id, 0, __ATOMIC_RELEASE);
   carried_.erase(slot);
@@ -103,7 +105,7 @@ void SlotReader::read_conns(Snapshot& snap) {
   std::unordered_map<ConnId, ConnEntry> last;
   for (const auto& [id, slot] : evicting_) {
     ConnEntry e;
-    if (read_conn(slot, &e)) last.emplace(id, e);
+    if (read_conn(slot, &e, true)) last.emplace(id, e);
     free_conn_slot(slot, true);
   }
   evicting_.clear();
@@ -111,7 +113,7 @@ void SlotReader::read_conns(Snapshot& snap) {
   for (uint32_t w = 0; w < words; ++w)
     drain(&mem_.touched[w], w * 64, [&](uint32_t slot) {
       ConnEntry e;
-      if (!read_conn(slot, &e)) return;
+      if (!read_conn(slot, &e, false)) return;
       if (auto it = last.find(e.id); it != last.end()) {
         Counts& c = carried_[slot];
         c.tx += it->second.tx;
@@ -141,8 +143,10 @@ void SlotReader::read_procs(Snapshot& snap) {
 }
 
 // The connections idle the longest, when the live ones pass the high
-// watermark: their keys leave the hash now (a new event makes a new entry),
-// their slots are read once more and freed at the next read.
+// watermark: their keys leave the hash and their ids are cleared now (a new
+// event, hashed or through a socket's cached slot, makes a new entry); their
+// slots are read once more and freed at the next read, when no program that
+// found them before can still be adding to them.
 void SlotReader::evict_idle(const KernelStats& stats) {
   uint64_t live = stats.conn_created - conns_freed_ - evicting_.size();
   if (stats.conn_created < conns_freed_ + evicting_.size() || live <= high_) return;
@@ -155,8 +159,10 @@ void SlotReader::evict_idle(const KernelStats& stats) {
   for (size_t i = 0; i < n; ++i) {
     uint32_t slot = idle[i].second, found = 0;
     const na_conn_key key = mem_.conns[slot].key;
-    if (ops_.take_conn(key, &found) && found == slot)
-      evicting_.emplace(to_entry(key, na_conn_val{}).id, slot);
+    if (ops_.take_conn(key, &found) && found < mem_.max_conns) {
+      __atomic_store_n(&mem_.conns[found].id, 0, __ATOMIC_RELEASE);
+      evicting_.emplace(to_entry(key, na_conn_val{}).id, found);
+    }
   }
 }
 

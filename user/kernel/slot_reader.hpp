@@ -46,7 +46,12 @@ struct SlotArrays {
 
 class SlotReader : public SnapshotSource {
  public:
-  SlotReader(SlotArrays mem, SlotOps& ops) : mem_(mem), ops_(ops), conn_read_(mem.max_conns, 0) {}
+  SlotReader(SlotArrays mem, SlotOps& ops)
+      : mem_(mem),
+        ops_(ops),
+        conn_read_(mem.max_conns, 0),
+        high_(mem.max_conns / 8 * 7),
+        low_(mem.max_conns / 4 * 3) {}
   Snapshot read() override;
   uint64_t remove(const std::vector<ProcId>& gone, const Snapshot& snap) override;
 
@@ -77,11 +82,11 @@ class SlotReader : public SnapshotSource {
   // never go back.
   std::unordered_map<uint32_t, Counts> carried_;
   uint64_t conns_freed_ = 0;  // entries freed by userspace since start
-  uint32_t high_ = NA_MAX_CONNS / 8 * 7, low_ = NA_MAX_CONNS / 4 * 3;
+  uint32_t high_, low_;
 
   void read_conns(Snapshot& snap);
   void read_procs(Snapshot& snap);
-  bool read_conn(uint32_t slot, ConnEntry* out);
+  bool read_conn(uint32_t slot, ConnEntry* out, bool final);
   void free_conn_slot(uint32_t slot, bool now);
   void evict_idle(const KernelStats& stats);
 };
