@@ -43,8 +43,8 @@ void Poller::start() {
   for (const auto& id : accountant_.new_procs()) exits_.watch(id);
 }
 
-// Every process seen is watched until it is found gone, even after the
-// kernel's LRU evicted its entry: later steps (attribution, top's rows) keep
+// Every process seen is watched until it is found gone, even when its entry
+// is gone from a full snapshot: later steps (attribution, top's rows) keep
 // state per process and rely on this list to release it.
 //
 // A process found gone at one poll may still have moved bytes between that

@@ -35,7 +35,7 @@ struct Window {
   // Processes the poller found gone at this poll (they may have moved
   // bytes in this window): the one answer to "has it exited?".
   std::vector<ProcId> exited;
-  uint64_t conns_evicted = 0;  // since start: per-socket detail the LRU dropped
+  uint64_t conns_evicted = 0;  // since start: connection entries evicted to make room
   uint64_t insert_failed = 0;  // in this window: bytes the kernel could not store
   double seconds() const { return double(end_mono - start_mono) / 1e9; }
 };

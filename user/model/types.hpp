@@ -98,10 +98,10 @@ struct KernelStats {
 // One read of the kernel maps. mono_ns orders snapshots and gives rates;
 // wall_ns is only for display.
 //
-// A snapshot holds every entry of the maps (what MapReader reads today), or,
-// with `changes`, only the entries whose counters or flags changed since the
-// previous read plus the ids of the entries that left the maps since then
-// (evicted by the kernel or deleted by userspace): the cost of a poll then
+// A snapshot holds every entry of the maps, or, with `changes` (what the
+// kernel's change feed gives: kernel/slot_reader), only the entries whose
+// counters or flags changed since the previous read plus the ids of the
+// entries that left the maps since then (evicted): the cost of a poll then
 // follows activity, not the number of live sockets. An id both gone and
 // present is an entry re-created since the previous read: all its bytes are
 // new.

@@ -36,7 +36,7 @@ struct TopHeader {
   TopTotals totals;
   double cpu_percent = 0;    // netacct's own CPU, of one core
   double ns_per_event = -1;  // kernel programs' mean run time; < 0 unknown
-  uint64_t evicted = 0;      // connection entries lost to the LRU
+  uint64_t evicted = 0;      // connection entries evicted to make room
   std::string drill_name;    // "PID 4121" when drilled in
 };
 
