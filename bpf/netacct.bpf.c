@@ -569,6 +569,79 @@ static __always_inline struct na_conn_slot *conn_entry(const struct na_conn_key 
 	return c;
 }
 
+/* Tracing backends: each socket remembers the process that last counted on
+ * it and that process's slots, so the common event (the same program on the
+ * same socket again) finds its counters without hashing a key. A cached slot
+ * is used only while its id is the one remembered: userspace clears the id
+ * when it frees the slot, and a reused slot has a new one. The kprobe backend
+ * has no socket storage and always hashes. */
+struct sock_cache {
+	struct na_proc_key owner;
+	__u64 conn_id[2]; /* [dgram_lo part] */
+	__u64 proc_id;
+	__u32 conn_slot[2];
+	__u32 proc_slot;
+	__u32 pad;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__type(key, int);
+	__type(value, struct sock_cache);
+} sock_caches SEC(".maps");
+
+static __always_inline int same_proc(const struct na_proc_key *a, const struct na_proc_key *b)
+{
+	return a->tgid == b->tgid && a->exec_gen == b->exec_gen && a->start_ns == b->start_ns;
+}
+
+static __always_inline struct na_conn_slot *cached_conn(struct sock_cache *sc, int part,
+							__u32 *idx)
+{
+	__u32 i = sc->conn_slot[part & 1];
+	struct na_conn_slot *c = bpf_map_lookup_elem(&conn_slots, &i);
+	if (!c || !sc->conn_id[part & 1] || c->id != sc->conn_id[part & 1])
+		return NULL;
+	*idx = i;
+	return c;
+}
+
+static __always_inline struct na_proc_slot *cached_proc(struct sock_cache *sc, __u32 *idx)
+{
+	__u32 i = sc->proc_slot;
+	struct na_proc_slot *p = bpf_map_lookup_elem(&proc_slots, &i);
+	if (!p || !sc->proc_id || p->id != sc->proc_id)
+		return NULL;
+	*idx = i;
+	return p;
+}
+
+/* The slots found by hashing, remembered for the socket's next event. */
+static __always_inline void cache_slots(struct sock *sk, struct sock_cache *sc,
+					const struct na_proc_key *owner, int part,
+					struct na_conn_slot *conn, __u32 ci,
+					struct na_proc_slot *proc, __u32 pi)
+{
+	if (!sc) {
+		sc = bpf_sk_storage_get(&sock_caches, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+		if (!sc)
+			return;
+	}
+	if (!same_proc(&sc->owner, owner)) {
+		sc->owner = *owner;
+		sc->conn_id[0] = sc->conn_id[1] = 0;
+	}
+	if (conn) {
+		sc->conn_slot[part & 1] = ci;
+		sc->conn_id[part & 1] = conn->id;
+	}
+	if (proc) {
+		sc->proc_slot = pi;
+		sc->proc_id = proc->id;
+	}
+}
+
 /* Credit bytes to the current process and to (socket, process). dgram_lo is
  * the datagram's own classification, or BY_ROUTE for a stream socket.
  * The process is counted before its connection, and userspace reads
@@ -577,14 +650,34 @@ static __always_inline struct na_conn_slot *conn_entry(const struct na_conn_key 
 static __always_inline void account(struct sock *sk, __u64 bytes, int tx, int dgram_lo)
 {
 	struct na_proc_key pkey = current_proc();
-	struct na_conn_key ckey = {
-		.cookie = sock_id(sk),
-		.proc = pkey,
-		.dgram_lo = dgram_lo == 1,
-	};
+	int part = dgram_lo == 1;
 	__u32 ci = 0, pi = 0;
-	struct na_conn_slot *conn = conn_entry(&ckey, sk, dgram_lo, &ci);
-	struct na_proc_slot *proc = proc_entry(&pkey, &pi);
+	struct na_conn_slot *conn = NULL;
+	struct na_proc_slot *proc = NULL;
+	struct sock_cache *sc = NULL;
+	if (!sock_id_is_pointer) {
+		sc = bpf_sk_storage_get(&sock_caches, sk, 0, 0);
+		if (sc && same_proc(&sc->owner, &pkey)) {
+			conn = cached_conn(sc, part, &ci);
+			proc = cached_proc(sc, &pi);
+		}
+	}
+	if (conn) {
+		if (conn->val.rport == 0 && KREAD(sk, __sk_common.skc_dport) != 0)
+			fill_tuple(&conn->val, sk, dgram_lo);
+	} else {
+		struct na_conn_key ckey = {
+			.cookie = sock_id(sk),
+			.proc = pkey,
+			.dgram_lo = part,
+		};
+		conn = conn_entry(&ckey, sk, dgram_lo, &ci);
+	}
+	int cached = proc != NULL;
+	if (!proc)
+		proc = proc_entry(&pkey, &pi);
+	if (!sock_id_is_pointer && (!cached || !sc || sc->conn_slot[part & 1] != ci))
+		cache_slots(sk, sc, &pkey, part, conn, ci, proc, pi);
 	int lo = conn ? (conn->val.flags & NA_CONN_LOOPBACK) :
 			(dgram_lo == BY_ROUTE ? route_is_loopback(sk) : dgram_lo);
 	if (proc) {
