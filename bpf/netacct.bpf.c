@@ -221,6 +221,37 @@ static __always_inline void slot_publish(__u64 *id)
 	__sync_fetch_and_add(id, __sync_fetch_and_add(&last_entry_id, 1) + 1);
 }
 
+/* A filled slot `slot` (index i): its key goes into the hash map and the
+ * slot gets its id, from which userspace reads it. Returns the slot to count
+ * into (*idx its index): this one, or, when another CPU inserted the same key
+ * first, that one (this slot goes back to the free queue); NULL when the map
+ * is full. The bit is set before the entry is counted as created, so a stats
+ * read that sees the entry finds its bit. word_base: the slot kind's first
+ * word in the change feed (TOUCH_CONN, TOUCH_PROC). */
+static __always_inline void *slot_insert(void *hash, const void *key, void *free_queue,
+					 void *slots, void *slot, __u64 *id, __u32 i,
+					 __u32 word_base, __u32 *idx)
+{
+	if (bpf_map_update_elem(hash, key, &i, BPF_NOEXIST) != 0) {
+		bpf_map_push_elem(free_queue, &i, 0);
+		__u32 *found = bpf_map_lookup_elem(hash, key);
+		if (!found) {
+			STAT_INC(insert_failed);
+			return NULL;
+		}
+		*idx = *found;
+		return bpf_map_lookup_elem(slots, found);
+	}
+	slot_publish(id);
+	touch(word_base, i);
+	if (word_base)
+		STAT_INC(proc_created);
+	else
+		STAT_INC(conn_created);
+	*idx = i;
+	return slot;
+}
+
 /* A field of a kernel object on the hot path. Tracing programs (tp_btf,
  * fentry, the iterator) hold BTF pointers and read fields with plain loads;
  * kprobe programs hold raw addresses and must probe-read, a helper call per
@@ -280,22 +311,7 @@ static __always_inline struct na_proc_slot *proc_entry(const struct na_proc_key 
 	p->val.uid = (__u32)bpf_get_current_uid_gid();
 	p->val.cgroup_id = bpf_get_current_cgroup_id();
 	BPF_CORE_READ_STR_INTO(&p->val.comm, task, group_leader, comm);
-	if (bpf_map_update_elem(&procs, key, &i, BPF_NOEXIST) != 0) {
-		/* another CPU made it first, or the map is full */
-		bpf_map_push_elem(&free_procs, &i, 0);
-		found = bpf_map_lookup_elem(&procs, key);
-		if (!found) {
-			STAT_INC(insert_failed);
-			return NULL;
-		}
-		*idx = *found;
-		return bpf_map_lookup_elem(&proc_slots, found);
-	}
-	slot_publish(&p->id);
-	TOUCH_PROC(i); /* before the count: a stats read that sees it finds the bit */
-	STAT_INC(proc_created);
-	*idx = i;
-	return p;
+	return slot_insert(&procs, key, &free_procs, &proc_slots, p, &p->id, i, NA_CONN_WORDS, idx);
 }
 
 /* The exec generation has just been incremented (begin_new_exec); the entry
@@ -551,22 +567,7 @@ static __always_inline struct na_conn_slot *conn_entry(const struct na_conn_key 
 	c->key = *key;
 	__builtin_memset(&c->val, 0, sizeof(c->val));
 	fill_tuple(&c->val, sk, dgram_lo);
-	if (bpf_map_update_elem(&conns, key, &i, BPF_NOEXIST) != 0) {
-		/* another CPU made it first, or the map is full */
-		bpf_map_push_elem(&free_conns, &i, 0);
-		found = bpf_map_lookup_elem(&conns, key);
-		if (!found) {
-			STAT_INC(insert_failed);
-			return NULL;
-		}
-		*idx = *found;
-		return bpf_map_lookup_elem(&conn_slots, found);
-	}
-	slot_publish(&c->id);
-	TOUCH_CONN(i); /* before the count: a stats read that sees it finds the bit */
-	STAT_INC(conn_created);
-	*idx = i;
-	return c;
+	return slot_insert(&conns, key, &free_conns, &conn_slots, c, &c->id, i, 0, idx);
 }
 
 /* Tracing backends: each socket remembers the process that last counted on

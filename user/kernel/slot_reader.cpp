@@ -61,6 +61,14 @@ void drain(uint64_t* word, uint32_t base, F&& f) {
   }
 }
 
+// About how many slots moved (bits set later are read too): room for them
+// at once, not a copy of the entries at every doubling.
+size_t count_bits(const uint64_t* words, uint32_t n) {
+  size_t bits = 0;
+  for (uint32_t w = 0; w < n; ++w) bits += size_t(__builtin_popcountll(words[w]));
+  return bits;
+}
+
 // A slot's id: 0 while free or being filled (bpf/netacct.h). Acquire: the
 // fields read after it are the ones the kernel filled before setting it.
 uint64_t slot_id(const __u64* id) { return __atomic_load_n(id, __ATOMIC_ACQUIRE); }
@@ -110,6 +118,7 @@ void SlotReader::read_conns(Snapshot& snap) {
   }
   evicting_.clear();
   uint32_t words = mem_.max_conns / 64;
+  snap.conns.reserve(count_bits(mem_.touched, words) + last.size());
   for (uint32_t w = 0; w < words; ++w)
     drain(&mem_.touched[w], w * 64, [&](uint32_t slot) {
       ConnEntry e;
@@ -132,6 +141,7 @@ void SlotReader::read_conns(Snapshot& snap) {
 
 void SlotReader::read_procs(Snapshot& snap) {
   uint32_t base = mem_.max_conns / 64, words = mem_.max_procs / 64;
+  snap.procs.reserve(count_bits(mem_.touched + base, words));
   for (uint32_t w = 0; w < words; ++w)
     drain(&mem_.touched[base + w], w * 64, [&](uint32_t slot) {
       const na_proc_slot& s = mem_.procs[slot];
