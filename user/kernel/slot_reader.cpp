@@ -83,7 +83,7 @@ bool SlotReader::read_conn(uint32_t slot, ConnEntry* out, bool final) {
   na_conn_val v;
   std::memcpy(&v, &s.val, sizeof v);
   *out = to_entry(s.key, v);
-  if (auto c = carried_.find(slot); c != carried_.end()) {
+  if (auto c = carried_.empty() ? carried_.end() : carried_.find(slot); c != carried_.end()) {
     out->tx += c->second.tx;
     out->rx += c->second.rx;
   }
@@ -123,7 +123,7 @@ void SlotReader::read_conns(Snapshot& snap) {
     drain(&mem_.touched[w], w * 64, [&](uint32_t slot) {
       ConnEntry e;
       if (!read_conn(slot, &e, false)) return;
-      if (auto it = last.find(e.id); it != last.end()) {
+      if (auto it = last.empty() ? last.end() : last.find(e.id); it != last.end()) {
         Counts& c = carried_[slot];
         c.tx += it->second.tx;
         c.rx += it->second.rx;
