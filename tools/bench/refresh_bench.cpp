@@ -2,14 +2,14 @@
 // sockets (a tenth as many processes: 10,000 at 100,000 sockets), with 1 %
 // or 100 % of the sockets moving bytes in each window (issue 9: the cost of
 // a refresh follows activity, not state). No kernel: a synthetic map
-// content, read in full at every poll as MapReader does; the read itself
-// (building the Snapshot) is not timed, it is the kernel read's budget.
+// content, read in full at every poll, or as the entries that moved (what
+// MapReader's change feed hands over); the read itself (building the
+// Snapshot) is not timed, it is the kernel read's budget (kernel/map_read).
 //
 //   refresh/report/...     Poller::poll (snapshot -> window, exits) +
 //                          Attributor::attribute + assemble (report rows)
 //   refresh/report_changes/...  the same with snapshots of changes (only
-//                          the entries that moved; the kernel reader of
-//                          changes is future work, the Accountant takes them)
+//                          the entries that moved: the product's form)
 //   refresh/top/...        TopModel::update + one frame at 80x24 (totals,
 //                          the rows on screen, render_frame), given the window
 //   refresh/top_whole/...  poll + attribution + update + frame (also _changes)
