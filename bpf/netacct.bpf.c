@@ -6,7 +6,7 @@
  *   fentry:     fexit on inet{,6}_sendmsg, inet{,6}_recvmsg, inet_sendpage
  *   kprobe:     kprobe/kretprobe on the same functions
  * TCP receives are counted from tcp_sock.copied_seq advances (see
- * count_tcp_rx), which is exact on every read path, splice included.
+ * tcp_rx_bytes), which is exact on every read path, splice included.
  * Loopback is decided from the device the bytes crossed (see the rule in
  * netacct.h, enum na_conn_flags, and "Loopback signals" below); processes are
  * named and split per program (see "Programs" below).
@@ -823,28 +823,25 @@ static __always_inline int tcp_rx_put(struct sock *sk, struct tcp_rx *init, int 
  * socket's next observation claims the rest. The bound is small because
  * clang unrolls the loop: each try is a copy of the swap in every program
  * that counts TCP receives. */
-static __always_inline void advance_tcp_rx(struct sock *sk, struct tcp_rx *st, __u32 seq)
+static __always_inline __u32 advance_tcp_rx(struct tcp_rx *st, __u32 seq)
 {
 	for (int i = 0; i < 4; i++) {
 		__u32 old = st->seq;
 		if ((__s32)(seq - old) <= 0)
-			return;
-		if (__sync_val_compare_and_swap(&st->seq, old, seq) == old) {
-			account(sk, seq - old, 0, BY_ROUTE);
-			return;
-		}
+			return 0;
+		if (__sync_val_compare_and_swap(&st->seq, old, seq) == old)
+			return seq - old;
 	}
+	return 0;
 }
 
 /* The read returned `bytes`; of those, seq - base were already counted. */
-static __always_inline void settle_first_read(struct sock *sk, struct tcp_rx *st, __u32 seq,
-					      __u32 bytes)
+static __always_inline __u32 settle_first_read(struct tcp_rx *st, __u32 seq, __u32 bytes)
 {
 	if (!st->provisional || !__sync_lock_test_and_set(&st->provisional, 0))
-		return;
+		return 0;
 	__u32 counted = seq - st->base;
-	if (bytes > counted)
-		account(sk, bytes - counted, 0, BY_ROUTE);
+	return bytes > counted ? bytes - counted : 0;
 }
 
 /*
@@ -854,70 +851,71 @@ static __always_inline void settle_first_read(struct sock *sk, struct tcp_rx *st
  * is idempotent: the recv hook and tcp_rcv_space_adjust both observe the
  * same advance and only the first claims it.
  * `read_bytes` is what the read that just returned consumed (read_end), or 0
- * when called from inside a read (tcp_rcv_space_adjust).
+ * when called from inside a read (tcp_rcv_space_adjust). Returns the bytes
+ * to count: each program calls account() once (every inlined copy of it is
+ * verified again, which is most of the load time).
  */
-static __always_inline void count_tcp_rx(struct sock *sk, __u32 read_bytes, int read_end)
+static __always_inline __u32 tcp_rx_bytes(struct sock *sk, __u32 read_bytes, int read_end)
 {
 	__u32 seq = tcp_bytes_seq(sk);
 	struct tcp_rx *st = tcp_rx_find(sk);
 	if (!st) {
 		struct tcp_rx init = { .seq = seq, .base = seq, .provisional = !read_end };
-		if (tcp_rx_put(sk, &init, 0)) {
-			if (read_bytes)
-				account(sk, read_bytes, 0, BY_ROUTE);
-			return;
-		}
+		if (tcp_rx_put(sk, &init, 0))
+			return read_bytes;
 		st = tcp_rx_find(sk);
 		if (!st)
-			return;
+			return 0;
 	}
-	advance_tcp_rx(sk, st, seq);
+	__u32 n = advance_tcp_rx(st, seq);
 	if (read_end)
-		settle_first_read(sk, st, seq, read_bytes);
+		n += settle_first_read(st, seq, read_bytes);
+	return n;
 }
 
-/* A datagram (or raw) receive. The signal is taken even when the call is not
- * counted; the ring advances only when a datagram left the queue (a zero-length
- * datagram included). */
-static __always_inline void count_dgram_rx(struct sock *sk, int ret, int flags)
+/* A datagram (or raw) receive: whether it counts, and its class in *lo. The
+ * signal is taken even when the call is not counted; the ring advances only
+ * when a datagram left the queue (a zero-length datagram included). */
+static __always_inline int dgram_rx_counts(struct sock *sk, int ret, int flags, int *lo)
 {
 	int peek = flags & (MSG_PEEK | MSG_ERRQUEUE);
-	int lo;
 	if (dgram_rx_from_ring) {
 		if (peek || ret < 0)
-			return;
-		lo = ring_pop(sk);
+			return 0;
+		*lo = ring_pop(sk);
 	} else {
-		lo = take_dgram_signal(sk, 0);
+		*lo = take_dgram_signal(sk, 0);
 		if (peek)
-			return;
+			return 0;
 	}
-	if (ret > 0)
-		account(sk, ret, 0, lo);
+	return ret > 0;
 }
 
 static __always_inline void count_recv(struct sock *sk, int ret, int flags)
 {
 	if (!sk || !is_inet(sk))
 		return;
+	int lo = BY_ROUTE;
+	__u32 bytes = ret > 0 ? ret : 0;
 	if (is_dgram(sk)) {
-		count_dgram_rx(sk, ret, flags);
+		if (!dgram_rx_counts(sk, ret, flags, &lo))
+			return;
+	} else if (flags & (MSG_PEEK | MSG_ERRQUEUE)) {
 		return;
+	} else if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP) {
+		bytes = tcp_rx_bytes(sk, bytes, 1);
 	}
-	if (flags & (MSG_PEEK | MSG_ERRQUEUE))
-		return;
-	if (BPF_CORE_READ(sk, sk_protocol) == IPPROTO_TCP) {
-		count_tcp_rx(sk, ret > 0 ? ret : 0, 1);
-		return;
-	}
-	if (ret > 0)
-		account(sk, ret, 0, BY_ROUTE);
+	if (bytes)
+		account(sk, bytes, 0, lo);
 }
 
 static __always_inline void tcp_rx_hook(struct sock *sk)
 {
-	if (sk && is_inet(sk))
-		count_tcp_rx(sk, 0, 0);
+	if (!sk || !is_inet(sk))
+		return;
+	__u32 bytes = tcp_rx_bytes(sk, 0, 0);
+	if (bytes)
+		account(sk, bytes, 0, BY_ROUTE);
 }
 
 /* A new connection's receive baseline is its copied_seq when it becomes
