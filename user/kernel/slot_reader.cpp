@@ -161,8 +161,11 @@ void SlotReader::evict_idle(const KernelStats& stats) {
   uint64_t live = stats.conn_created - conns_freed_ - evicting_.size();
   if (stats.conn_created < conns_freed_ + evicting_.size() || live <= high_) return;
   std::vector<std::pair<uint32_t, uint32_t>> idle;  // (poll last read, slot)
+  // A slot whose bit is set again moved since its read (or holds a new
+  // entry the reader has not seen yet): not idle.
   for (uint32_t s = 0; s < conn_high_water_; ++s)
-    if (conn_read_[s] != poll_ && slot_id(&mem_.conns[s].id) != 0)
+    if (conn_read_[s] != poll_ && slot_id(&mem_.conns[s].id) != 0 &&
+        !(__atomic_load_n(&mem_.touched[s / 64], __ATOMIC_RELAXED) >> (s % 64) & 1))
       idle.emplace_back(conn_read_[s], s);
   size_t n = std::min<size_t>(idle.size(), live - low_);
   std::nth_element(idle.begin(), idle.begin() + n, idle.end());
