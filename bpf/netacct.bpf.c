@@ -228,9 +228,9 @@ static __always_inline void slot_publish(__u64 *id)
  * is full. The bit is set before the entry is counted as created, so a stats
  * read that sees the entry finds its bit. word_base: the slot kind's first
  * word in the change feed (TOUCH_CONN, TOUCH_PROC). */
-static __always_inline void *slot_insert(void *hash, const void *key, void *free_queue,
-					 void *slots, void *slot, __u64 *id, __u32 i,
-					 __u32 word_base, __u32 *idx)
+static __always_inline void *slot_insert(void *hash, const void *key, void *free_queue, void *slots,
+					 void *slot, __u64 *id, __u32 i, __u32 word_base,
+					 __u32 *idx)
 {
 	if (bpf_map_update_elem(hash, key, &i, BPF_NOEXIST) != 0) {
 		bpf_map_push_elem(free_queue, &i, 0);
@@ -542,9 +542,8 @@ static __always_inline int reused_address(const struct na_conn_val *val, const s
 }
 
 /* A connection's slot, made at first sight. *idx is the slot's index. */
-static __always_inline struct na_conn_slot *conn_entry(const struct na_conn_key *key,
-						       const struct sock *sk, int dgram_lo,
-						       __u32 *idx)
+static __always_inline struct na_conn_slot *
+conn_entry(const struct na_conn_key *key, const struct sock *sk, int dgram_lo, __u32 *idx)
 {
 	__u32 *found = bpf_map_lookup_elem(&conns, key);
 	if (found) {
@@ -597,8 +596,7 @@ static __always_inline int same_proc(const struct na_proc_key *a, const struct n
 	return a->tgid == b->tgid && a->exec_gen == b->exec_gen && a->start_ns == b->start_ns;
 }
 
-static __always_inline struct na_conn_slot *cached_conn(struct sock_cache *sc, int part,
-							__u32 *idx)
+static __always_inline struct na_conn_slot *cached_conn(struct sock_cache *sc, int part, __u32 *idx)
 {
 	__u32 i = sc->conn_slot[part & 1];
 	struct na_conn_slot *c = bpf_map_lookup_elem(&conn_slots, &i);

@@ -14,8 +14,8 @@ struct bpf_link;
 
 namespace netacct {
 
-class MapReader;     // kernel/snapshot.hpp
-struct KernelMaps;   // kernel/snapshot.hpp
+class MapReader;    // kernel/snapshot.hpp
+struct KernelMaps;  // kernel/snapshot.hpp
 
 // Turns on the kernel's per-program run time accounting for as long as the
 // returned fd is open (BPF_ENABLE_STATS); -1 when not permitted.

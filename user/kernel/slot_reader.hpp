@@ -69,8 +69,8 @@ class SlotReader : public SnapshotSource {
   SlotArrays mem_;
   SlotOps& ops_;
   uint32_t poll_ = 0;
-  std::vector<uint32_t> conn_read_;  // per slot: the poll that last read it
-  uint32_t conn_high_water_ = 0;     // one past the highest slot read
+  std::vector<uint32_t> conn_read_;                // per slot: the poll that last read it
+  uint32_t conn_high_water_ = 0;                   // one past the highest slot read
   std::vector<uint32_t> free_conns_, free_procs_;  // handed back at the next read
   // Keys deleted from the hash at the last read; their slots are read once
   // more (a program that found the slot just before may have added to it).
