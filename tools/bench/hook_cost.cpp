@@ -3,7 +3,8 @@
 // (tools/bench/empty_hooks.bpf.c), next to the least a per-socket counter
 // costs on the send and receive hooks (tools/bench/floor_hooks.bpf.c: socket
 // storage and one atomic add) and, with --old, next to another netacct
-// binary (the previous version) counting the same traffic.
+// binary (the previous version) counting the same traffic. Each repetition
+// attaches one configuration at a time, in rotating order (see phase()).
 //
 //   sudo build/tools/bench/netacct_hook_cost [--old PATH] [--new PATH] [--repeat N]
 //
@@ -31,6 +32,7 @@
 #include <fstream>
 #include <functional>
 #include <map>
+#include <memory>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -263,9 +265,12 @@ void execs(int count) {
   }
 }
 
-struct Owner {
+// One configuration measured: what it attaches (start() returns the ids of
+// its programs), and how it detaches (stop()).
+struct Config {
   std::string name;
-  std::set<uint32_t> ids;
+  std::function<std::set<uint32_t>()> start;
+  std::function<void()> stop;
 };
 
 double median(std::vector<double> v) {
@@ -274,34 +279,41 @@ double median(std::vector<double> v) {
   return v[v.size() / 2];
 }
 
-void phase(const std::string& title, const std::vector<Owner>& owners, int repeat,
+// Each repetition attaches one configuration at a time, in an order that
+// rotates from one repetition to the next. (Programs on one hook run one
+// after the other on each event; the later ones find the socket's and the
+// task's cache lines loaded by the earlier, which made the last one attached
+// look 20-40 ns cheaper.)
+void phase(const std::string& title, const std::vector<Config>& configs, int repeat,
            const std::function<void()>& traffic) {
-  // owner -> hook -> ns/run of each repetition; and runs of the last one
+  // config -> hook -> ns/run of each repetition; and runs of the last one
   std::map<std::string, std::map<std::string, std::vector<double>>> ns;
   std::map<std::string, std::map<std::string, uint64_t>> runs;
   for (int i = 0; i < repeat; ++i) {
-    std::vector<std::map<std::string, ProgStat>> before;
-    for (const auto& o : owners) before.push_back(statsOf(o.ids));
-    traffic();
-    for (size_t k = 0; k < owners.size(); ++k) {
-      for (const auto& [hook, after] : statsOf(owners[k].ids)) {
-        const ProgStat& b = before[k][hook];
+    for (size_t j = 0; j < configs.size(); ++j) {
+      const Config& c = configs[(i + j) % configs.size()];
+      std::set<uint32_t> ids = c.start();
+      auto before = statsOf(ids);
+      traffic();
+      for (const auto& [hook, after] : statsOf(ids)) {
+        const ProgStat& b = before[hook];
         uint64_t r = after.runs - b.runs;
         if (r == 0) continue;
-        ns[owners[k].name][hook].push_back(double(after.ns - b.ns) / double(r));
-        runs[owners[k].name][hook] = r;
+        ns[c.name][hook].push_back(double(after.ns - b.ns) / double(r));
+        runs[c.name][hook] = r;
       }
+      c.stop();
     }
   }
   std::printf("\n%s\n%-22s", title.c_str(), "hook");
-  for (const auto& o : owners) std::printf(" %10s", (o.name + " ns").c_str());
+  for (const auto& c : configs) std::printf(" %10s", (c.name + " ns").c_str());
   std::printf(" %9s %11s %12s\n", "new/empty", "floor/empty", "runs (new)");
   for (const auto& hook : kHooks) {
     if (!ns["new"].count(hook) && !ns["empty"].count(hook)) continue;
     std::printf("%-22s", hook.c_str());
-    for (const auto& o : owners) {
-      auto it = ns[o.name].find(hook);
-      if (it == ns[o.name].end())
+    for (const auto& c : configs) {
+      auto it = ns[c.name].find(hook);
+      if (it == ns[c.name].end())
         std::printf(" %10s", "-");
       else
         std::printf(" %10.1f", median(it->second));
@@ -315,6 +327,30 @@ void phase(const std::string& title, const std::vector<Owner>& owners, int repea
       std::printf(" %11s", "-");
     std::printf(" %12llu\n", (unsigned long long)runs["new"][hook]);
   }
+}
+
+// The ids of an object's loaded programs.
+std::set<uint32_t> ids_of(bpf_object* obj) {
+  std::set<uint32_t> ids;
+  bpf_program* prog;
+  bpf_object__for_each_program(prog, obj) {
+    bpf_prog_info info{};
+    uint32_t len = sizeof info;
+    if (bpf_obj_get_info_by_fd(bpf_program__fd(prog), &info, &len) == 0) ids.insert(info.id);
+  }
+  return ids;
+}
+
+// A netacct binary as a configuration: started for each measurement.
+Config netacct_config(const std::string& name, const std::string& path) {
+  auto proc = std::make_shared<std::unique_ptr<NetacctProc>>();
+  return {name,
+          [proc, path] {
+            std::set<uint32_t> before = progIds();
+            *proc = std::make_unique<NetacctProc>(path);
+            return minus(progIds(), before);
+          },
+          [proc] { proc->reset(); }};
 }
 
 }  // namespace
@@ -343,47 +379,51 @@ int main(int argc, char** argv) {
     int stats = bpf_enable_stats(BPF_STATS_RUN_TIME);
     if (stats < 0) throw std::runtime_error("cannot enable kernel.bpf_stats");
     Netns net;
-    const std::set<uint32_t> before = progIds();
-    empty_hooks_bpf* skel = empty_hooks_bpf__open_and_load();
-    if (!skel || empty_hooks_bpf__attach(skel) != 0)
-      throw std::runtime_error("cannot load or attach the empty hooks");
+    empty_hooks_bpf* empty = empty_hooks_bpf__open_and_load();
+    floor_hooks_bpf* floor = floor_hooks_bpf__open_and_load();
+    if (!empty || !floor) throw std::runtime_error("cannot load the empty or floor hooks");
     auto mount = netacct::find_cgroup2_mount();
     int cg = mount ? open(mount->c_str(), O_RDONLY | O_DIRECTORY) : -1;
-    bpf_link* ingress =
-        cg >= 0 ? bpf_program__attach_cgroup(skel->progs.dgram_ingress_empty, cg) : nullptr;
-    if (!ingress)
-      std::fprintf(stderr, "note: no empty cgroup ingress program (no cgroup2 mount?)\n");
-    std::vector<Owner> owners = {{"empty", minus(progIds(), before)}};
-    std::set<uint32_t> seen = progIds();
-    floor_hooks_bpf* floor = floor_hooks_bpf__open_and_load();
-    if (!floor || floor_hooks_bpf__attach(floor) != 0)
-      throw std::runtime_error("cannot load or attach the floor hooks");
-    owners.push_back({"floor", minus(progIds(), seen)});
-    seen = progIds();
-    NetacctProc fresh(new_bin);
-    owners.push_back({"new", minus(progIds(), seen)});
-    seen = progIds();
-    std::unique_ptr<NetacctProc> old;
-    if (!old_bin.empty()) {
-      old = std::make_unique<NetacctProc>(old_bin);
-      owners.push_back({"old", minus(progIds(), seen)});
-    }
-    std::printf("netacct_hook_cost: ns per program run (median of %d), same run; new = %s%s%s\n",
-                repeat, new_bin.c_str(), old_bin.empty() ? "" : ", old = ", old_bin.c_str());
-    phase("TCP over veth (64 MiB, 64 KiB writes)", owners, repeat,
+    if (cg < 0) std::fprintf(stderr, "note: no empty cgroup ingress program (no cgroup2 mount?)\n");
+    bpf_link* ingress = nullptr;
+    std::vector<Config> configs = {
+        {"empty",
+         [&] {
+           if (empty_hooks_bpf__attach(empty) != 0)
+             throw std::runtime_error("cannot attach the empty hooks");
+           if (cg >= 0) ingress = bpf_program__attach_cgroup(empty->progs.dgram_ingress_empty, cg);
+           return ids_of(empty->obj);
+         },
+         [&] {
+           empty_hooks_bpf__detach(empty);
+           if (ingress) bpf_link__destroy(ingress);
+           ingress = nullptr;
+         }},
+        {"floor",
+         [&] {
+           if (floor_hooks_bpf__attach(floor) != 0)
+             throw std::runtime_error("cannot attach the floor hooks");
+           return ids_of(floor->obj);
+         },
+         [&] { floor_hooks_bpf__detach(floor); }},
+        netacct_config("new", new_bin)};
+    if (!old_bin.empty()) configs.push_back(netacct_config("old", old_bin));
+    std::printf(
+        "netacct_hook_cost: ns per program run (median of %d), each configuration attached alone, "
+        "in rotating order; new = %s%s%s\n",
+        repeat, new_bin.c_str(), old_bin.empty() ? "" : ", old = ", old_bin.c_str());
+    phase("TCP over veth (64 MiB, 64 KiB writes)", configs, repeat,
           [&] { tcpStream(net, net.a(), "10.214.0.1", 64ull << 20); });
-    phase("UDP over veth (5000 unconnected 64 B round trips)", owners, repeat,
+    phase("UDP over veth (5000 unconnected 64 B round trips)", configs, repeat,
           [&] { udpRoundTrips(net, net.a(), "10.214.0.1", 5000); });
-    phase("UDP over lo (5000 unconnected 64 B round trips)", owners, repeat,
+    phase("UDP over lo (5000 unconnected 64 B round trips)", configs, repeat,
           [&] { udpRoundTrips(net, net.a(), "127.0.0.1", 5000); });
-    phase("TCP over lo (64 MiB, 64 KiB writes)", owners, repeat,
+    phase("TCP over lo (64 MiB, 64 KiB writes)", configs, repeat,
           [&] { tcpStream(net, net.a(), "127.0.0.1", 64ull << 20); });
-    phase("exec (100 fork + exec /bin/true)", owners, repeat, [] { execs(100); });
-    old.reset();
-    if (ingress) bpf_link__destroy(ingress);
+    phase("exec (100 fork + exec /bin/true)", configs, repeat, [] { execs(100); });
     if (cg >= 0) close(cg);
     floor_hooks_bpf__destroy(floor);
-    empty_hooks_bpf__destroy(skel);
+    empty_hooks_bpf__destroy(empty);
     close(stats);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "netacct_hook_cost: %s\n", e.what());
