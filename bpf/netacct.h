@@ -17,7 +17,7 @@
  * Counters live in slots: one mmapable array per kind (proc_slots,
  * conn_slots) that userspace reads in place, without a system call. The hash
  * maps procs and conns only find a key's slot (value: the slot index). Each
- * counting event sets its slot's bit in `touched` (see struct na_touched), so
+ * counting event sets its slot's bit in `touched` (see NA_TOUCHED_WORDS), so
  * a refresh reads the slots that moved, not every entry.
  *
  * Slots are allocated by the kernel (a free queue filled by userspace, else
@@ -30,9 +30,9 @@
  * Map capacities. Hash maps are preallocated at load, so each costs its full
  * size in kernel memory, used or not: about 48 bytes of element header plus
  * key plus value per entry, plus the buckets; the slot arrays cost their size
- * (proc 88 and conn 104 bytes per slot). That makes about 2.7 MiB for procs,
- * 26 MiB for conns, and (kprobe backend only, else one entry each) 5.5 MiB for
- * tcp_seq and under 1 MiB for inflight. The TCP receive positions (tracing
+ * (128 bytes per slot). That makes about 3.3 MiB for procs, 29 MiB for
+ * conns, and (kprobe backend only, else one entry each) 5.5 MiB for tcp_seq
+ * and under 1 MiB for inflight. The TCP receive positions (tracing
  * backends), loopback signals and rings (netacct.bpf.c) live in task and
  * socket storage, allocated per thread or socket that uses them.
  *
@@ -145,17 +145,21 @@ struct na_conn_val {
 /* A slot: the entry's key, its counters and what the kernel learnt of it.
  * `id` is 0 while the slot is free or being filled, else unique per entry
  * since load: the kernel sets it (an atomic add, after the slot is filled and
- * its key inserted), userspace clears it when it frees the slot. */
+ * its key inserted), userspace clears it when it frees the slot. A slot is
+ * 128 bytes, two whole cache lines of its own: the counters of a sender and
+ * its receiver, counted on two CPUs, never share a line. */
 struct na_proc_slot {
 	__u64 id;
 	struct na_proc_key key;
 	struct na_proc_val val;
+	__u8 pad[40];
 };
 
 struct na_conn_slot {
 	__u64 id;
 	struct na_conn_key key;
 	struct na_conn_val val;
+	__u8 pad[24];
 };
 
 /* The change feed: one bit per slot, set by the kernel after it adds to the

@@ -12,6 +12,6 @@ static_assert(sizeof(na_proc_val) == 64);
 static_assert(sizeof(na_conn_key) == 32);
 static_assert(sizeof(na_conn_val) == 64);
 static_assert(sizeof(na_stats) == 32);
-static_assert(sizeof(na_proc_slot) == 88);
-static_assert(sizeof(na_conn_slot) == 104);
+static_assert(sizeof(na_proc_slot) == 128);
+static_assert(sizeof(na_conn_slot) == 128);
 static_assert(NA_MAX_CONNS % 64 == 0 && NA_MAX_PROCS % 64 == 0);
