@@ -572,8 +572,16 @@ struct RandomMaps {
     s.procs_gone.assign(procs_gone.begin(), procs_gone.end());
     s.conns_gone.assign(conns_gone.begin(), conns_gone.end());
     std::shuffle(s.conns.begin(), s.conns.end(), rng);
+    // Slots are hints: mostly where the entry was last time, but shared by
+    // many entries (as a freed slot is reused), sometimes another, or none.
+    for (auto& c : s.conns) c.slot = slot(c.id.cookie % 97);
+    for (auto& p : s.procs) p.slot = slot(p.id.tgid % 13);
     s.stats = stats;
     return s;
+  }
+  uint32_t slot(uint64_t usual) {
+    uint64_t r = pick(10);
+    return r == 0 ? kNoSlot : uint32_t(r == 1 ? pick(50) : usual);
   }
   void read_done() {
     last_procs = procs;

@@ -331,6 +331,7 @@ TEST(SlotReader, ReadsOnlyTouchedSlotsWithCumulativeCounters) {
   EXPECT_EQ(s1.conns[0].id, cid(kA, 1));
   EXPECT_EQ(s1.conns[1].id, cid(kA, 2));
   EXPECT_EQ(s1.conns[2].id, cid(kB, 3));
+  EXPECT_EQ(s1.conns[2].slot, 2u);  // where the accountant finds it next time
   EXPECT_EQ(s1.conns[0].tx, 100u);
   EXPECT_EQ(s1.conns[0].rx, 0u);
   EXPECT_EQ(s1.conns[1].tx, 0u);
@@ -342,6 +343,7 @@ TEST(SlotReader, ReadsOnlyTouchedSlotsWithCumulativeCounters) {
   EXPECT_EQ(s1.conns[0].info.local.addr[0], 10);
   ASSERT_EQ(s1.procs.size(), 2u);
   EXPECT_EQ(s1.procs[0].id, kA);
+  EXPECT_EQ(s1.procs[1].slot, 1u);
   EXPECT_EQ(s1.procs[0].bytes, (ByteCounters{.tx = 100, .rx = 50}));
   EXPECT_EQ(s1.procs[0].info.comm, "p100");
   EXPECT_EQ(s1.procs[0].info.uid, 1000u);

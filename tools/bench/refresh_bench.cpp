@@ -69,9 +69,10 @@ struct LoadShape {
 // The kernel maps' content: every socket and process live, their counters
 // monotonic; at each step the active sockets (a fixed pseudo-random
 // `percent` of them) and their processes move bytes. Entries come in a
-// fixed pseudo-random order, as a hash map's batch lookup returns them.
-// Read in full (as MapReader does), or, with `changes`, as the entries that
-// changed since the last read (what a kernel reader of changes would give).
+// fixed pseudo-random order, as a hash map's batch lookup returned them
+// (the previous design's reader). Or, with `changes`, the entries that
+// changed since the last read in slot order, each with its slot, as
+// MapReader's change feed gives them.
 class Load : public SnapshotSource {
  public:
   Load(LoadShape shape, bool changes) : shape_(shape), changes_(changes) {
@@ -83,9 +84,16 @@ class Load : public SnapshotSource {
                              .info = conn_info(j, s),
                              .tx = 1,
                              .rx = 1});
-    std::mt19937_64 rng(42);
-    std::shuffle(snap_.procs.begin(), snap_.procs.end(), rng);
-    std::shuffle(snap_.conns.begin(), snap_.conns.end(), rng);
+    if (changes) {
+      // The change feed reads the kernel's slots in index order and says
+      // where each entry lives (slots are taken in order of first use).
+      for (uint32_t i = 0; i < snap_.procs.size(); ++i) snap_.procs[i].slot = i;
+      for (uint32_t j = 0; j < snap_.conns.size(); ++j) snap_.conns[j].slot = j;
+    } else {
+      std::mt19937_64 rng(42);
+      std::shuffle(snap_.procs.begin(), snap_.procs.end(), rng);
+      std::shuffle(snap_.conns.begin(), snap_.conns.end(), rng);
+    }
     std::vector<size_t> at(s.procs);
     for (size_t i = 0; i < snap_.procs.size(); ++i) at[snap_.procs[i].id.tgid - 100000] = i;
     std::vector<bool> has_one(s.procs);
@@ -157,6 +165,8 @@ class Load : public SnapshotSource {
   Snapshot changed() {
     Snapshot s{.mono_ns = snap_.mono_ns, .wall_ns = snap_.wall_ns, .stats = snap_.stats};
     s.changes = true;
+    std::sort(procs_changed_.begin(), procs_changed_.end());  // in slot order
+    std::sort(conns_changed_.begin(), conns_changed_.end());
     for (size_t k : procs_changed_) s.procs.push_back(snap_.procs[k]);
     for (size_t k : conns_changed_) s.conns.push_back(snap_.conns[k]);
     for (size_t k : procs_changed_) proc_dirty_[k] = false;
@@ -376,7 +386,7 @@ void register_refresh_benchmarks() {
                                         top_whole, s, true));
   }
   for (const char* kind : {"report", "top"})
-    for (const char* load : {"1", "100", "1:changes"}) {
+    for (const char* load : {"1", "100", "1:changes", "100:changes"}) {
       std::string spec = std::string(kind) + ":100000:" + load;
       std::string pct(load), mode;
       if (auto colon = pct.find(':'); colon != std::string::npos) {

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/heap.hpp"
 #include "cli/options.hpp"
 
 namespace {
@@ -22,6 +23,7 @@ int run(const netacct::Command& cmd) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  netacct::keep_freed_memory();
   auto parsed = netacct::parse_command_line(argc, argv);
   std::cout << parsed.out;
   std::cerr << parsed.err;

@@ -83,6 +83,7 @@ bool SlotReader::read_conn(uint32_t slot, ConnEntry* out, bool final) {
   na_conn_val v;
   std::memcpy(&v, &s.val, sizeof v);
   *out = to_entry(s.key, v);
+  out->slot = slot;
   if (auto c = carried_.empty() ? carried_.end() : carried_.find(slot); c != carried_.end()) {
     out->tx += c->second.tx;
     out->rx += c->second.rx;
@@ -149,6 +150,7 @@ void SlotReader::read_procs(Snapshot& snap) {
       na_proc_val v;
       std::memcpy(&v, &s.val, sizeof v);
       snap.procs.push_back(to_entry(s.key, v));
+      snap.procs.back().slot = slot;
     });
 }
 

@@ -13,6 +13,22 @@ ByteCounters since(const ByteCounters& now, const ByteCounters& before) {
   return recreated ? now : now - before;
 }
 
+// An entry's state, found where its slot says (no hashing) when the slot
+// still holds it, else by id; the slot then remembers it.
+template <typename Table, typename Id>
+typename Table::Ref find_at(Table& t, std::vector<uint32_t>& at, const Id& id, uint32_t slot,
+                            bool& fresh) {
+  if (slot < at.size() && t.holds(at[slot], id)) {
+    fresh = false;
+    return at[slot];
+  }
+  auto r = t.get(id, fresh);
+  if (slot == kNoSlot) return r;
+  if (slot >= at.size()) at.resize(size_t(slot) + 1, Table::kNone);
+  at[slot] = r;
+  return r;
+}
+
 }  // namespace
 
 void Accountant::link(Conns::Ref n) {
@@ -65,11 +81,11 @@ void Accountant::apply(const Snapshot& snap, Window* w) {
         conns_.erase(n);
       }
     for (const auto& p : snap.procs) {
-      auto n = procs_.get(p.id, fresh);
+      auto n = find_at(procs_, proc_at_slot_, p.id, p.slot, fresh);
       add_proc(p, n, fresh, w);
     }
     for (const auto& c : snap.conns) {
-      auto n = conns_.get(c.id, fresh);
+      auto n = find_at(conns_, conn_at_slot_, c.id, c.slot, fresh);
       add_conn(c, n, fresh, w);
     }
   } else {

@@ -73,6 +73,9 @@ class Accountant {
   // Each process's connection entries, so that forgetting a process costs
   // its own entries, not a scan of every socket.
   std::unordered_map<ProcId, std::vector<Conns::Ref>> by_proc_;
+  // Per slot of the source (Snapshot entries' `slot`): the entry it held.
+  std::vector<Procs::Ref> proc_at_slot_;
+  std::vector<Conns::Ref> conn_at_slot_;
   std::vector<ProcId> new_procs_;
   int64_t last_mono_ = 0, last_wall_ = 0;
   KernelStats base_stats_, last_stats_;

@@ -34,6 +34,11 @@ class LiveTable {
     auto at = index_.find(hash(id), [&](uint32_t k) { return entries_[k].id == id; });
     return at ? *at : kNone;
   }
+  // Whether `r` is the live entry of this id (a remembered reference may
+  // since have been erased or reused).
+  bool holds(Ref r, const Id& id) const {
+    return r < entries_.size() && entries_[r].live && entries_[r].id == id;
+  }
   // Finds the entry, or adds it (`fresh`), outside of a pass.
   Ref get(const Id& id, bool& fresh) {
     Ref r = add(id, fresh);

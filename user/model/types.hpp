@@ -46,11 +46,18 @@ struct ByteCounters {
   uint64_t total_rx(bool loopback) const { return rx + (loopback ? lo_rx : 0); }
 };
 
+// Where a snapshot source keeps an entry (the kernel's slot index), when it
+// has such a place: the same entry is usually in the same place at the next
+// read, so state kept per entry is found there without hashing its id (a
+// hint, checked against the id).
+constexpr uint32_t kNoSlot = UINT32_MAX;
+
 struct ProcEntry {
   ProcId id;
   ProcInfo info;
   ByteCounters bytes;
   bool execed = false;  // the program execve()d another: this row has ended
+  uint32_t slot = kNoSlot;
 };
 
 // A datagram socket that moved datagrams both over loopback and over the
@@ -89,6 +96,7 @@ struct ConnEntry {
   ConnId id;
   ConnInfo info;
   uint64_t tx = 0, rx = 0;
+  uint32_t slot = kNoSlot;
 };
 
 struct KernelStats {
