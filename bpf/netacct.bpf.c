@@ -689,7 +689,6 @@ static __always_inline void account(struct sock *sk, __u64 bytes, int tx, int dg
 		__sync_fetch_and_add(tx ? &conn->val.tx_bytes : &conn->val.rx_bytes, bytes);
 		TOUCH_CONN(ci);
 	}
-	STAT_INC(events);
 }
 
 /* A send with MSG_MORE (or on a UDP_CORK socket) only appends to the

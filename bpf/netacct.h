@@ -178,7 +178,6 @@ struct na_stats {
 	__u64 conn_created;  /* connection entries inserted by the kernel */
 	__u64 proc_created;  /* process entries inserted by the kernel */
 	__u64 insert_failed; /* entries that found no slot: bytes not counted there */
-	__u64 events;	     /* hook runs that counted bytes */
 };
 
 #endif /* NETACCT_ABI_H */

@@ -147,27 +147,27 @@ TEST(Accountant, ReusedPidIsADifferentProcess) {
 TEST(Accountant, ConnsEvictedIsBasePlusCreatedMinusDeletedMinusLive) {
   Accountant acc;
   // 2 entries at start, conn_created already 10 then.
-  acc.prime(snap(0, {}, {conn(1, kA, 1, 1), conn(2, kA, 1, 1)}, {10, 0, 0, 0}));
+  acc.prime(snap(0, {}, {conn(1, kA, 1, 1), conn(2, kA, 1, 1)}, {10, 0, 0}));
   // 3 created since: 5 expected, 4 live -> 1 evicted.
   Window w = acc.advance(
       snap(1, {}, {conn(1, kA, 1, 1), conn(2, kA, 1, 1), conn(3, kA, 1, 1), conn(4, kA, 1, 1)},
-           {13, 0, 0, 0}));
+           {13, 0, 0}));
   EXPECT_EQ(w.conns_evicted, 1u);
 
   // Userspace deletes 2 entries: they are not evictions. 5 - 2 expected, 1 live.
   acc.forget({}, 2);
-  w = acc.advance(snap(2, {}, {conn(4, kA, 1, 1)}, {13, 0, 0, 0}));
+  w = acc.advance(snap(2, {}, {conn(4, kA, 1, 1)}, {13, 0, 0}));
   EXPECT_EQ(w.conns_evicted, 2u);
 
   // The count is since start, not per window.
-  w = acc.advance(snap(3, {}, {conn(4, kA, 1, 1)}, {13, 0, 0, 0}));
+  w = acc.advance(snap(3, {}, {conn(4, kA, 1, 1)}, {13, 0, 0}));
   EXPECT_EQ(w.conns_evicted, 2u);
 }
 
 TEST(Accountant, NoEvictionsWhenEveryEntryIsAccountedFor) {
   Accountant acc;
-  acc.prime(snap(0, {}, {conn(1, kA, 1, 1)}, {1, 0, 0, 0}));
-  Window w = acc.advance(snap(1, {}, {conn(1, kA, 1, 1), conn(2, kA, 1, 1)}, {2, 0, 0, 0}));
+  acc.prime(snap(0, {}, {conn(1, kA, 1, 1)}, {1, 0, 0}));
+  Window w = acc.advance(snap(1, {}, {conn(1, kA, 1, 1), conn(2, kA, 1, 1)}, {2, 0, 0}));
   EXPECT_EQ(w.conns_evicted, 0u);
 }
 
@@ -188,10 +188,10 @@ TEST(Accountant, ForgottenProcessCountsWholeIfSeenAgain) {
 
 TEST(Accountant, InsertFailedIsPerWindow) {
   Accountant acc;
-  acc.prime(snap(0, {}, {}, {0, 0, 5, 0}));
-  EXPECT_EQ(acc.advance(snap(1, {}, {}, {0, 0, 8, 0})).insert_failed, 3u);
-  EXPECT_EQ(acc.advance(snap(2, {}, {}, {0, 0, 8, 0})).insert_failed, 0u);
-  EXPECT_EQ(acc.advance(snap(3, {}, {}, {0, 0, 12, 0})).insert_failed, 4u);
+  acc.prime(snap(0, {}, {}, {0, 0, 5}));
+  EXPECT_EQ(acc.advance(snap(1, {}, {}, {0, 0, 8})).insert_failed, 3u);
+  EXPECT_EQ(acc.advance(snap(2, {}, {}, {0, 0, 8})).insert_failed, 0u);
+  EXPECT_EQ(acc.advance(snap(3, {}, {}, {0, 0, 12})).insert_failed, 4u);
 }
 
 // A kernel map returns its entries in bucket order, which changes when
@@ -245,7 +245,7 @@ TEST(Accountant, EveryEntryGoneAtOnce) {
 TEST(Accountant, ForgetDropsOnlyThatProcesssEntries) {
   Accountant acc;
   acc.prime(snap(0, {proc(kA, {1, 0, 0, 0}), proc(kB, {1, 0, 0, 0})},
-                 {conn(1, kA, 1, 0), conn(2, kB, 1, 0), conn(3, kA, 1, 0)}, {3, 0, 0, 0}));
+                 {conn(1, kA, 1, 0), conn(2, kB, 1, 0), conn(3, kA, 1, 0)}, {3, 0, 0}));
   Snapshot held = acc.entries_of({kA});
   ASSERT_EQ(held.procs.size(), 1u);
   EXPECT_EQ(held.procs[0].id, kA);
@@ -256,7 +256,7 @@ TEST(Accountant, ForgetDropsOnlyThatProcesssEntries) {
   EXPECT_EQ(acc.conns_held(), 1u);
   EXPECT_TRUE(acc.entries_of({kA}).conns.empty());
   // The kernel deleted them: their absence is neither a loss nor an eviction.
-  Window w = acc.advance(snap(1, {proc(kB, {1, 0, 0, 0})}, {conn(2, kB, 1, 0)}, {3, 0, 0, 0}));
+  Window w = acc.advance(snap(1, {proc(kB, {1, 0, 0, 0})}, {conn(2, kB, 1, 0)}, {3, 0, 0}));
   EXPECT_TRUE(w.procs.empty());
   EXPECT_TRUE(w.conns.empty());
   EXPECT_EQ(w.conns_evicted, 0u);
@@ -354,14 +354,14 @@ TEST(AccountantChanges, CounterThatDroppedCountsAsNew) {
 
 TEST(AccountantChanges, EvictionsFromTheGoneList) {
   Accountant acc;
-  acc.prime(snap(0, {}, {conn(1, kA, 1, 1), conn(2, kA, 1, 1)}, {10, 0, 0, 0}));
+  acc.prime(snap(0, {}, {conn(1, kA, 1, 1), conn(2, kA, 1, 1)}, {10, 0, 0}));
   // 2 created, 1 listed gone (evicted): 4 - 1 live... 2 + 2 - 0 expected = 4, 3 held.
   Window w = acc.advance(
-      changes(1, {}, {conn(3, kA, 1, 1), conn(4, kA, 1, 1)}, {}, {{1, kA}}, {12, 0, 0, 0}));
+      changes(1, {}, {conn(3, kA, 1, 1), conn(4, kA, 1, 1)}, {}, {{1, kA}}, {12, 0, 0}));
   EXPECT_EQ(w.conns_evicted, 1u);
   // Deleted by userspace, then listed gone by the kernel: not an eviction.
   acc.forget({kA}, 3);
-  w = acc.advance(changes(2, {}, {}, {kA}, {{2, kA}, {3, kA}, {4, kA}}, {12, 0, 0, 0}));
+  w = acc.advance(changes(2, {}, {}, {kA}, {{2, kA}, {3, kA}, {4, kA}}, {12, 0, 0}));
   EXPECT_EQ(w.conns_evicted, 1u);
   EXPECT_EQ(acc.conns_held(), 0u);
 }

@@ -7,6 +7,9 @@
 #include <sys/socket.h>
 
 #include <map>
+#include <sstream>
+
+#include "output/report.hpp"
 
 using namespace netacct;
 
@@ -429,4 +432,30 @@ TEST(Report, TiesAreInKeyOrderWhateverTheWindowsOrder) {
   std::vector<int> hosts;
   for (const auto& h : remotes(r)) hosts.push_back(h.key.remote.addr[3]);
   EXPECT_EQ(hosts, (std::vector<int>{6, 7, 8, 9}));
+}
+
+// A sink that prints one grouping gets that table alone (text and CSV),
+// JSON every grouping's; the one table is the same as in a full report.
+TEST(Report, AssemblesOnlyTheTablesTheSinkPrints) {
+  FakeResolver res;
+  Window w = window({proc(1, {100, 0, 0, 0})}, {conn(1, 60, 0, false, 9), conn(1, 40, 0)});
+  std::ostringstream out;
+  for (Format f : {Format::text, Format::csv})
+    EXPECT_EQ(ReportWriter(out, f, GroupKind::connection).tables(),
+              std::vector<GroupKind>{GroupKind::connection});
+  EXPECT_EQ(ReportWriter(out, Format::json, GroupKind::connection).tables(), every_grouping());
+  EXPECT_EQ(every_grouping(),
+            (std::vector<GroupKind>{GroupKind::process, GroupKind::connection, GroupKind::remote}));
+  Attributor attributor({}, res);
+  Attributed a = attributor.attribute(w);
+  Report one = assemble(a, "h", "b", {GroupKind::connection}), all = assemble(a, "h", "b");
+  ASSERT_EQ(one.tables.size(), 1u);
+  EXPECT_TRUE(procs(one).empty());
+  EXPECT_TRUE(remotes(one).empty());
+  ASSERT_EQ(conns(one).size(), 2u);
+  for (size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(conns(one)[i].key, conns(all)[i].key);
+    EXPECT_EQ(conns(one)[i].tx, conns(all)[i].tx);
+  }
+  EXPECT_EQ(one.tx_bytes, 100u);
 }

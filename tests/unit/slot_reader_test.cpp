@@ -230,7 +230,6 @@ class FakeKernel : public SlotOps {
       Counts& t = conn_truth[cid(p, cookie)];
       (tx ? t.tx : t.rx) += bytes;
     }
-    ++st.events;
   }
   void send(const ProcId& p, uint64_t cookie, uint64_t bytes) { account(p, cookie, bytes, true); }
   void recv(const ProcId& p, uint64_t cookie, uint64_t bytes) { account(p, cookie, bytes, false); }

@@ -361,7 +361,7 @@ int run_rss_scenario(const std::string& spec) {
       auto lines = p.frame();
       benchmark::DoNotOptimize(lines.data());
     } else {
-      writer.write(assemble(a, "host", "tracepoint"));
+      writer.write(assemble(a, "host", "tracepoint", writer.tables()));  // as report_cmd
     }
   });
   std::printf("peak_rss %llu\n", (unsigned long long)peak_rss());

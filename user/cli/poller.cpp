@@ -39,7 +39,7 @@ Poller::Poller(SnapshotSource& source, Alive alive)
 void Poller::start() {
   Snapshot first = reader_.read();
   last_mono_ = first.mono_ns;
-  accountant_.prime(first);
+  accountant_.prime(std::move(first));
   for (const auto& id : accountant_.new_procs()) exits_.watch(id);
 }
 
@@ -57,15 +57,18 @@ void Poller::start() {
 Window Poller::poll() {
   Snapshot snap = reader_.read();
   last_mono_ = snap.mono_ns;
-  Window w = accountant_.advance(snap);
+  std::vector<ProcId> execed;
+  for (const auto& p : snap.procs)
+    if (p.execed) execed.push_back(p.id);
+  Window w = accountant_.advance(std::move(snap));
   std::vector<ProcId> done = std::move(gone_);
   accountant_.forget(done, reader_.remove(done, accountant_.entries_of(done)));
   std::unordered_set<ProcId> deleted(done.begin(), done.end());
   for (const auto& id : accountant_.new_procs())
     if (!deleted.count(id)) exits_.watch(id);
   std::vector<ProcId> now;
-  for (const auto& p : snap.procs)
-    if (p.execed && exits_.unwatch(p.id)) now.push_back(p.id);
+  for (const auto& id : execed)
+    if (exits_.unwatch(id)) now.push_back(id);
   for (const auto& id : exits_.ended()) now.push_back(id);
   std::sort(now.begin(), now.end());
   w.exited = done;

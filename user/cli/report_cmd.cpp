@@ -27,7 +27,9 @@ int poll_loop(const Command& cmd, Session& session, const sigset_t& stop_signals
   std::cerr << "netacct: ready (backend " << backend << ")\n";
   ReportWriter writer(std::cout, o.format, o.by);
   std::string host = host_name();
-  auto report_window = [&] { writer.write(assemble(pipeline.next(), host, backend)); };
+  auto report_window = [&] {
+    writer.write(assemble(pipeline.next(), host, backend, writer.tables()));
+  };
   SystemClock clock;
   EventLoop loop(clock, stop_signals);
   int64_t interval_ns = int64_t(o.interval_s * 1e9);

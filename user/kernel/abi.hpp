@@ -11,7 +11,7 @@ static_assert(sizeof(na_proc_key) == 16);
 static_assert(sizeof(na_proc_val) == 64);
 static_assert(sizeof(na_conn_key) == 32);
 static_assert(sizeof(na_conn_val) == 64);
-static_assert(sizeof(na_stats) == 32);
+static_assert(sizeof(na_stats) == 24);
 static_assert(sizeof(na_proc_slot) == 128);
 static_assert(sizeof(na_conn_slot) == 128);
 static_assert(NA_MAX_CONNS % 64 == 0 && NA_MAX_PROCS % 64 == 0);

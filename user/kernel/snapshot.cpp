@@ -21,7 +21,6 @@ KernelStats read_stats(int fd) {
     s.conn_created += c.conn_created;
     s.proc_created += c.proc_created;
     s.insert_failed += c.insert_failed;
-    s.events += c.events;
   }
   return s;
 }

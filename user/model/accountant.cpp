@@ -56,22 +56,28 @@ void Accountant::add_proc(const ProcEntry& p, Procs::Ref n, bool fresh, Window* 
   if (w && d != ByteCounters{}) w->procs.push_back({.id = p.id, .info = p.info, .bytes = d});
 }
 
-void Accountant::add_conn(const ConnEntry& c, Conns::Ref n, bool fresh, Window* w) {
+// Turns the entry's counters into its bytes since the last read; false
+// when it moved none.
+bool Accountant::add_conn(ConnEntry& c, Conns::Ref n, bool fresh) {
   if (fresh) link(n);
   ConnPrev& prev = conns_.state(n);
   bool whole = fresh || c.tx < prev.tx || c.rx < prev.rx;  // new, or re-created
   uint64_t tx = whole ? c.tx : c.tx - prev.tx, rx = whole ? c.rx : c.rx - prev.rx;
   prev.tx = c.tx;
   prev.rx = c.rx;
-  if (w && (tx || rx)) w->conns.push_back({.id = c.id, .info = c.info, .tx = tx, .rx = rx});
+  c.tx = tx;
+  c.rx = rx;
+  return tx || rx;
 }
 
 // Every entry of the snapshot is visited once; a full snapshot also drops
 // the entries it no longer holds, a snapshot of changes those it lists as
-// gone (first, so that an entry gone and back counts whole).
-void Accountant::apply(const Snapshot& snap, Window* w) {
+// gone (first, so that an entry gone and back counts whole). The
+// connections that moved are moved to the front of snap.conns, as deltas.
+void Accountant::apply(Snapshot& snap, Window* w) {
   new_procs_.clear();
   bool fresh = false;
+  size_t moved = 0;
   if (snap.changes) {
     for (const auto& id : snap.procs_gone)
       if (auto n = procs_.find(id); n != Procs::kNone) procs_.erase(n);
@@ -84,9 +90,9 @@ void Accountant::apply(const Snapshot& snap, Window* w) {
       auto n = find_at(procs_, proc_at_slot_, p.id, p.slot, fresh);
       add_proc(p, n, fresh, w);
     }
-    for (const auto& c : snap.conns) {
+    for (auto& c : snap.conns) {
       auto n = find_at(conns_, conn_at_slot_, c.id, c.slot, fresh);
-      add_conn(c, n, fresh, w);
+      if (add_conn(c, n, fresh)) snap.conns[moved++] = c;
     }
   } else {
     procs_.start_pass();
@@ -96,18 +102,20 @@ void Accountant::apply(const Snapshot& snap, Window* w) {
     }
     procs_.finish([](Procs::Ref) {});
     conns_.start_pass();
-    for (const auto& c : snap.conns) {
+    for (auto& c : snap.conns) {
       auto n = conns_.visit(c.id, fresh);
-      add_conn(c, n, fresh, w);
+      if (add_conn(c, n, fresh)) snap.conns[moved++] = c;
     }
     conns_.finish([this](Conns::Ref n) { unlink(n); });
   }
+  snap.conns.resize(moved);
+  if (w) w->conns = std::move(snap.conns);
   last_mono_ = snap.mono_ns;
   last_wall_ = snap.wall_ns;
   last_stats_ = snap.stats;
 }
 
-void Accountant::prime(const Snapshot& snap) {
+void Accountant::prime(Snapshot snap) {
   procs_.reserve(snap.procs.size());
   conns_.reserve(snap.conns.size());
   apply(snap, nullptr);
@@ -116,7 +124,7 @@ void Accountant::prime(const Snapshot& snap) {
   conns_deleted_ = 0;
 }
 
-Window Accountant::advance(const Snapshot& snap) {
+Window Accountant::advance(Snapshot snap) {
   Window w{.start_mono = last_mono_,
            .end_mono = snap.mono_ns,
            .start_wall = last_wall_,
@@ -125,10 +133,8 @@ Window Accountant::advance(const Snapshot& snap) {
   // About as many entries move as last time: room for them at once, not
   // a copy of the window at every doubling.
   w.procs.reserve(std::min(snap.procs.size(), moved_procs_ + moved_procs_ / 4 + 16));
-  w.conns.reserve(std::min(snap.conns.size(), moved_conns_ + moved_conns_ / 4 + 16));
   apply(snap, &w);
   moved_procs_ = w.procs.size();
-  moved_conns_ = w.conns.size();
   // Entries alive now = those at start + created - deleted by us - evicted.
   uint64_t created = snap.stats.conn_created - base_stats_.conn_created;
   uint64_t expected = base_conns_ + created - conns_deleted_;

@@ -131,7 +131,14 @@ const std::vector<GroupRow>& Report::rows(GroupKind kind) const {
   return none;
 }
 
-Report assemble(const Attributed& a, const std::string& host, const std::string& backend) {
+std::vector<GroupKind> every_grouping() {
+  std::vector<GroupKind> kinds;
+  for (const auto& g : groupings()) kinds.push_back(g.kind);
+  return kinds;
+}
+
+Report assemble(const Attributed& a, const std::string& host, const std::string& backend,
+                const std::vector<GroupKind>& kinds) {
   Report rep{.start_wall = a.start_wall,
              .end_wall = a.end_wall,
              .interval_s = a.seconds(),
@@ -142,7 +149,9 @@ Report assemble(const Attributed& a, const std::string& host, const std::string&
              .tx_rate = rate(a.tx_bytes, a.seconds()),
              .rx_rate = rate(a.rx_bytes, a.seconds()),
              .loss = a.loss};
-  for (const auto& g : groupings()) rep.tables.push_back({.kind = g.kind, .rows = sum_rows(g, a)});
+  for (const auto& g : groupings())
+    if (std::find(kinds.begin(), kinds.end(), g.kind) != kinds.end())
+      rep.tables.push_back({.kind = g.kind, .rows = sum_rows(g, a)});
   return rep;
 }
 

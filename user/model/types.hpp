@@ -100,7 +100,7 @@ struct ConnEntry {
 };
 
 struct KernelStats {
-  uint64_t conn_created = 0, proc_created = 0, insert_failed = 0, events = 0;
+  uint64_t conn_created = 0, proc_created = 0, insert_failed = 0;
 };
 
 // One read of the kernel maps. mono_ns orders snapshots and gives rates;

@@ -113,6 +113,10 @@ std::string to_json_line(const Report& r) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
+std::vector<GroupKind> ReportWriter::tables() const {
+  return format_ == Format::json ? every_grouping() : std::vector<GroupKind>{by_.kind};
+}
+
 void ReportWriter::write(const Report& r) {
   switch (format_) {
     case Format::json:

@@ -5,6 +5,7 @@
 #pragma once
 #include <ostream>
 #include <string>
+#include <vector>
 
 #include "model/report.hpp"
 
@@ -20,6 +21,9 @@ class ReportWriter {
       : out_(out), format_(format), by_(grouping(by)) {}
   // Writes one report and flushes, so a pipe reader sees it at once.
   void write(const Report& r);
+  // The tables it prints: JSON has every grouping, text and CSV the one
+  // chosen with --by.
+  std::vector<GroupKind> tables() const;
 
  private:
   std::ostream& out_;
