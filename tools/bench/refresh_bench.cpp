@@ -10,6 +10,8 @@
 //                          Attributor::attribute + assemble (report rows)
 //   refresh/report_changes/...  the same with snapshots of changes (only
 //                          the entries that moved: the product's form)
+//   refresh/report_text_changes/...  the same, assembling the process
+//                          table alone (`netacct report`'s text sink)
 //   refresh/top/...        TopModel::update + one frame at 80x24 (totals,
 //                          the rows on screen, render_frame), given the window
 //   refresh/top_whole/...  poll + attribution + update + frame (also _changes)
@@ -258,14 +260,17 @@ Pipeline& pipeline(LoadShape shape, bool top, bool changes) {
   return *p;
 }
 
-void report_refresh(benchmark::State& st, LoadShape shape, bool changes) {
+// `kinds`: the tables assembled (every grouping: a JSON report; the
+// process table alone: `netacct report`'s default text sink).
+void report_refresh(benchmark::State& st, LoadShape shape, bool changes,
+                    std::vector<GroupKind> kinds) {
   Pipeline& p = pipeline(shape, false, changes);
   p.load.timing = &st;
   for (auto _ : st) {
     st.PauseTiming();
     p.load.step();
     st.ResumeTiming();
-    Report r = assemble(p.attributor.attribute(p.poller.poll()), "host", "tracepoint");
+    Report r = assemble(p.attributor.attribute(p.poller.poll()), "host", "tracepoint", kinds);
     benchmark::DoNotOptimize(r.tables.data());
   }
   p.load.timing = nullptr;
@@ -373,9 +378,13 @@ void register_refresh_benchmarks() {
     for (size_t socks : {size_t(1000), size_t(10000), size_t(100000)}) {
       LoadShape s{.socks = socks, .percent = percent};
       common(benchmark::RegisterBenchmark(("refresh/report/" + s.name()).c_str(), report_refresh, s,
-                                          false));
+                                          false, every_grouping()));
       common(benchmark::RegisterBenchmark(("refresh/report_changes/" + s.name()).c_str(),
-                                          report_refresh, s, true));
+                                          report_refresh, s, true, every_grouping()));
+      if (socks == 100000)
+        common(benchmark::RegisterBenchmark(("refresh/report_text_changes/" + s.name()).c_str(),
+                                            report_refresh, s, true,
+                                            std::vector<GroupKind>{GroupKind::process}));
       common(benchmark::RegisterBenchmark(("refresh/top/" + s.name()).c_str(), top_refresh, s));
     }
   for (size_t percent : {size_t(1), size_t(100)}) {
