@@ -545,3 +545,41 @@ TEST_F(Model, FrameRowsAreTheVisibleRowsOnScreen) {
 }
 
 }  // namespace
+
+// Connections carry their kernel slot, where the model finds their rows
+// again without hashing: a slot taken over by another connection (the
+// first one evicted or closed), a connection seen in another slot or in
+// none, and the first connection back in its old slot each keep their own
+// rows, connection, remote host and per-process, with exact totals.
+TEST_F(Model, SlotsAreHintsRowsStayExact) {
+  auto at = [](ConnDelta c, uint32_t slot) {
+    c.slot = slot;
+    return c;
+  };
+  const auto kWeb = v4(93, 184, 216, 34), kDb = v4(10, 0, 0, 9);
+  step({proc(1, "curl", 100, 0)}, {at(conn(1, 1, kWeb, 443, 100, 0), 5)});
+  step({proc(2, "psql", 40, 0)}, {at(conn(2, 9, kDb, 5432, 40, 0), 5)});   // slot 5 reused
+  step({proc(1, "curl", 7, 0)}, {at(conn(1, 1, kWeb, 443, 7, 0), 6)});     // another slot
+  step({proc(1, "curl", 3, 0)}, {at(conn(1, 1, kWeb, 443, 3, 0), kNoSlot)});
+  step({proc(1, "curl", 1000, 0), proc(2, "psql", 2, 0)},
+       {at(conn(1, 1, kWeb, 443, 1000, 0), 5), at(conn(2, 9, kDb, 5432, 2, 0), 6)});
+  auto r = rows(view(GroupKind::connection));
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].row.key.cookie, 1u);
+  EXPECT_EQ(r[0].totals.total_tx, 1110u);
+  EXPECT_EQ(remotes(r)[0], "93.184.216.34:443");
+  EXPECT_EQ(r[1].row.key.cookie, 9u);
+  EXPECT_EQ(r[1].totals.total_tx, 42u);
+  EXPECT_EQ(remotes(r)[1], "10.0.0.9:5432");
+  auto h = rows(view(GroupKind::remote));
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(hosts(h), (std::vector<std::string>{"93.184.216.34", "10.0.0.9"}));
+  EXPECT_EQ(h[0].totals.total_tx, 1110u);
+  EXPECT_EQ(h[1].totals.total_tx, 42u);
+  TopState drill = view(GroupKind::remote);
+  drill.query.drill = pid_of(2);
+  auto d = rows(drill);
+  ASSERT_EQ(d.size(), 1u);
+  EXPECT_EQ(hosts(d, drill)[0], "10.0.0.9");
+  EXPECT_EQ(d[0].totals.total_tx, 42u);
+}

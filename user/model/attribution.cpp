@@ -116,8 +116,12 @@ void Attributor::add_conns(const Window& w, Attributed& a) {
     if (fresh) shown.push_back({.proc = d.id.proc, .who = owner(d.id.proc, a)});
     shown[i].tx += d.tx;
     shown[i].rx += d.rx;
-    a.conns.push_back(
-        {.id = d.id, .info = canonical(d.info), .tx = d.tx, .rx = d.rx, .who = shown[i].who});
+    a.conns.push_back({.id = d.id,
+                       .info = canonical(d.info),
+                       .tx = d.tx,
+                       .rx = d.rx,
+                       .who = shown[i].who,
+                       .slot = d.slot});
   }
   for (const auto& p : a.procs) {
     uint64_t tx = 0, rx = 0;

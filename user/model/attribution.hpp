@@ -67,6 +67,7 @@ struct ConnTraffic {
   ConnInfo info;
   uint64_t tx = 0, rx = 0;
   const Identity* who = nullptr;
+  uint32_t slot = kNoSlot;  // the entry's (ConnEntry::slot): where state kept per row is found
 };
 
 // Where bytes went that per-socket detail does not show.

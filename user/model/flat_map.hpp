@@ -50,11 +50,18 @@ class FlatMap {
     index_.erase(hash(e->key), e->self);
     uint32_t self = e->self;
     *e = Entry{};
+    e->self = kFree;
     free_.push_back(self);
+  }
+  // Whether a remembered entry address still holds this key (an erased
+  // entry's storage stays, free or reused by another key).
+  static bool holds(const Entry* e, const K& key) {
+    return e && e->self != kFree && e->key == key;
   }
 
  private:
   static constexpr std::size_t kChunk = 1024;
+  static constexpr uint32_t kFree = UINT32_MAX;
   std::vector<std::unique_ptr<Entry[]>> chunks_;
   std::size_t count_ = 0;  // entries ever made (used or free)
   std::vector<uint32_t> free_;

@@ -72,8 +72,16 @@ void TopModel::drop_if_exited(const ProcId& id) {
 
 TopModel::Node* TopModel::touch(size_t table, const GroupKey& key, const Grouping& g,
                                 const TrafficItem& item, const Attributed& a, const Node* like) {
+  Table& t = tables_[table];
+  uint32_t slot = item.conn ? item.conn->slot : kNoSlot;
+  if (slot < t.at_slot.size() && FlatMap<GroupKey, Live>::holds(t.at_slot[slot], key))
+    return t.at_slot[slot];
   bool fresh = false;
-  Node* n = tables_[table].rows.get(key, fresh);
+  Node* n = t.rows.get(key, fresh);
+  if (slot != kNoSlot) {
+    if (slot >= t.at_slot.size()) t.at_slot.resize(size_t(slot) + 1, nullptr);
+    t.at_slot[slot] = n;
+  }
   Live& l = n->value;
   if (!fresh) return n;
   l.table = uint8_t(table);

@@ -78,6 +78,10 @@ class TopModel {
   struct Table {
     FlatMap<GroupKey, Live> rows;
     std::vector<Node*> recent;  // the rows with bytes in the last 40 s
+    // Per kernel slot (ConnTraffic::slot), the row its connection fed last:
+    // found again without hashing its key while the slot holds the same
+    // connection (checked against the key).
+    std::vector<Node*> at_slot;
   };
   // Every row with bytes in the last 40 s is in one bucket, at or before
   // the sample of its last bytes; it is looked at again when that sample
