@@ -582,4 +582,22 @@ TEST_F(Model, SlotsAreHintsRowsStayExact) {
   ASSERT_EQ(d.size(), 1u);
   EXPECT_EQ(hosts(d, drill)[0], "10.0.0.9");
   EXPECT_EQ(d[0].totals.total_tx, 42u);
+  // Idle for the whole history: the rows go (their entries freed), and a
+  // new connection through slot 5 must not land in a freed row, nor in a
+  // row reused by another key.
+  idle_until(now + 41);
+  ASSERT_TRUE(rows(view(GroupKind::connection)).empty());
+  step({proc(3, "wget", 8, 0)}, {at(conn(3, 4, kWeb, 80, 8, 0), 6)});
+  step({proc(3, "wget", 9, 0)}, {at(conn(3, 5, kDb, 5433, 9, 0), 5)});
+  r = rows(view(GroupKind::connection));
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].row.key.cookie, 5u);
+  EXPECT_EQ(r[0].totals.total_tx, 9u);
+  EXPECT_EQ(remotes(r)[0], "10.0.0.9:5433");
+  EXPECT_EQ(r[1].row.key.cookie, 4u);
+  EXPECT_EQ(r[1].totals.total_tx, 8u);
+  h = rows(view(GroupKind::remote));
+  ASSERT_EQ(h.size(), 2u);
+  EXPECT_EQ(h[0].totals.total_tx, 9u);
+  EXPECT_EQ(h[1].totals.total_tx, 8u);
 }

@@ -23,7 +23,7 @@ int run(const netacct::Command& cmd) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  netacct::keep_freed_memory();
+  netacct::keep_freed_memory();  // only a cost if refused: no message
   auto parsed = netacct::parse_command_line(argc, argv);
   std::cout << parsed.out;
   std::cerr << parsed.err;
