@@ -1038,6 +1038,57 @@ int dgram_ingress_cgroup(struct __sk_buff *skb)
 	return 1;
 }
 
+/*
+ * Wire layer: every backend. A TC classifier on the ingress and egress of
+ * each interface netacct watches (attached as a TCX link on Linux >= 6.6,
+ * else as a direct-action cls_bpf filter under clsact: user/kernel/wire.cpp).
+ * TC egress runs in __dev_queue_xmit before the qdisc, TC ingress in
+ * __netif_receive_skb_core before the protocol handlers: each packet the
+ * device carries passes once, whole (a GSO packet before segmentation, a GRO
+ * packet after merging), with the link-layer header in skb->len on both sides
+ * (cls_bpf pushes it back on ingress). Counting rule: netacct.h,
+ * struct na_iface_val. Returns TC_ACT_UNSPEC (TCX_NEXT, the same -1): the
+ * packet goes on to the next program or filter as if netacct were not there.
+ */
+#define TC_ACT_UNSPEC (-1)
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
+	__uint(max_entries, NA_MAX_IFACES);
+	__type(key, __u32);
+	__type(value, struct na_iface_val);
+} ifaces SEC(".maps");
+
+static __always_inline void count_wire(struct __sk_buff *skb, bool egress)
+{
+	__u32 ifindex = skb->ifindex;
+	struct na_iface_val *v = bpf_map_lookup_elem(&ifaces, &ifindex);
+	if (!v)
+		return;
+	__u64 segs = skb->gso_segs ? skb->gso_segs : 1;
+	if (egress) {
+		v->tx_bytes += skb->len;
+		v->tx_packets += segs;
+	} else {
+		v->rx_bytes += skb->len;
+		v->rx_packets += segs;
+	}
+}
+
+SEC("tc")
+int wire_ingress_tc(struct __sk_buff *skb)
+{
+	count_wire(skb, false);
+	return TC_ACT_UNSPEC;
+}
+
+SEC("tc")
+int wire_egress_tc(struct __sk_buff *skb)
+{
+	count_wire(skb, true);
+	return TC_ACT_UNSPEC;
+}
+
 /* sched:sched_process_exec fires in exec_binprm once the new program is
  * loaded, after begin_new_exec incremented self_exec_id. */
 SEC("tp_btf/sched_process_exec")

@@ -180,4 +180,33 @@ struct na_stats {
 	__u64 insert_failed; /* entries that found no slot: bytes not counted there */
 };
 
+/*
+ * The wire layer: what crosses each network device, counted by a TC
+ * classifier on its ingress and egress (netacct.bpf.c, "Wire layer").
+ * One entry per interface netacct attached to, keyed by ifindex in netacct's
+ * own network namespace; userspace inserts the entry (zeros) before it
+ * attaches, and deletes it once the interface is gone, so the classifier
+ * never inserts. Per-CPU values: a classifier runs with bottom halves off
+ * on its CPU, so plain adds are exact and never contend.
+ *
+ * Bytes are counted the way the kernel's own interface counters count them
+ * (/sys/class/net/DEV/statistics, for the software devices: veth, loopback,
+ * bridges, tunnels): skb->len as the packet crosses the device, link-layer
+ * header included, a GSO packet once with its one set of headers. A NIC
+ * driver with TSO counts what it put on the wire: each segment's headers,
+ * (segments - 1) x header length more. Packets are segments: gso_segs for a
+ * GSO packet, else 1.
+ *
+ * NA_MAX_IFACES: interfaces attached at once; a container host has hundreds
+ * of veths, 4096 leaves room for churn (an entry goes with its interface).
+ */
+#define NA_MAX_IFACES 4096
+
+struct na_iface_val {
+	__u64 rx_bytes;
+	__u64 rx_packets;
+	__u64 tx_bytes;
+	__u64 tx_packets;
+};
+
 #endif /* NETACCT_ABI_H */

@@ -94,6 +94,7 @@ class WorldExecutableCopy {
 Result run(std::vector<std::string> args, std::optional<uid_t> uid = std::nullopt) {
   std::optional<WorldExecutableCopy> copy;
   if (uid) copy.emplace();
+  args = hostSafe(std::move(args));
   args.insert(args.begin(), copy ? copy->path() : std::string(NETACCT_BIN));
   std::vector<char*> argv;  // built before fork: only exec-safe calls after it
   for (auto& a : args) argv.push_back(a.data());

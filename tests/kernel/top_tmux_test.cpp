@@ -222,7 +222,7 @@ class TmuxTop {
         << "D=" << shellQuote(dir_) << "\n"
         << "stty -g > \"$D/stty.before\"\n"
         << "timeout --foreground -k 5 " << scaledSeconds(120) << " " << shellQuote(NETACCT_BIN)
-        << " top --backend " << shellQuote(backend) << " 2> \"$D/stderr\"\n"
+        << " top --no-wire --backend " << shellQuote(backend) << " 2> \"$D/stderr\"\n"
         << "rc=$?\n"
         << "echo $rc > \"$D/rc\"\n"
         << "stty -g > \"$D/stty.after\"\n"

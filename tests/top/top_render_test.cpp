@@ -320,7 +320,7 @@ keys                                                                            
   up/down j/k  move the selection                                               |
   Enter        show the selected process's connections and remote hosts         |
   Backspace    back (also Esc)                                                  |
-  Tab          cycle views: processes, connections, remote hosts                |
+  Tab          cycle views: processes, connections, remote hosts, interfaces    |
   s / r / t    sort by sent / received / total                                  |
   1 / 2 / 3    sort by the 2 s / 10 s / 40 s average                            |
   c            rate or cumulative bytes                                         |

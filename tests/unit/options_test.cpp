@@ -289,7 +289,7 @@ TEST(Options, GroupingChoicesFollowTheTable) {
   }
   EXPECT_EQ(ok({"report", "--by", "remote"}).report.by, GroupKind::remote);
   UsageError e = usage_error({"report", "--by", "host"});
-  EXPECT_EQ(e.message, "netacct: --by: must be one of process, connection, remote, got 'host'");
+  EXPECT_EQ(e.message, "netacct: --by: must be one of process, connection, remote, interface, got 'host'");
   EXPECT_EQ(e.hint, "(see 'netacct report --help')");
 }
 

@@ -40,6 +40,22 @@ GroupRow remote(uint16_t family, std::array<uint8_t, 16> addr, uint64_t tx, uint
   return row;
 }
 
+// Rows point at their interface; the report's Attributed keeps it alive.
+const IfaceTraffic kEth0{.ifindex = 2,
+                         .netns = 4026531840u,
+                         .name = "eth0",
+                         .tx_bytes = 2600,
+                         .rx_bytes = 1100000,
+                         .tx_packets = 30,
+                         .rx_packets = 760};
+
+GroupRow iface(const IfaceTraffic& i) {
+  GroupRow row{.key = {.ifindex = i.ifindex}, .iface = &i, .tx = i.tx_bytes, .rx = i.rx_bytes};
+  row.tx_rate = double(row.tx) / 5;
+  row.rx_rate = double(row.rx) / 5;
+  return row;
+}
+
 const std::array<uint8_t, 16> kFd1 = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 const std::array<uint8_t, 16> kDb5 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5};
 
@@ -71,6 +87,7 @@ Report fixed_report() {
       {.kind = GroupKind::remote,
        .rows = {remote(AF_INET6, kDb5, 1536, 1048576, 1, 2),
                 remote(AF_INET, {10, 0, 0, 2}, 500, 20, 1, 1)}},
+      {.kind = GroupKind::interface, .rows = {iface(kEth0)}},
   };
   return r;
 }
@@ -118,7 +135,10 @@ TEST(Output, JsonLineGolden) {
       R"({"comm":"nginx","family":"ipv4","local":"10.0.0.1:53","netns":4026531840,"pid":17,)"
       R"("proto":"udp","remote":"10.0.0.2:5353","rx_bytes":20,"rx_rate":4.0,)"
       R"("tx_bytes":500,"tx_rate":100.0}],)"
-      R"("end":"2023-11-14T22:13:25.123Z","host":"web1","interval_s":5.0,)"
+      R"("end":"2023-11-14T22:13:25.123Z","host":"web1",)"
+      R"("interfaces":[{"index":2,"name":"eth0","netns":4026531840,"rx_packets":760,)"
+      R"("rx_rate":220000.0,"rx_wire_bytes":1100000,"tx_packets":30,"tx_rate":520.0,)"
+      R"("tx_wire_bytes":2600}],"interval_s":5.0,)"
       R"("loss":{"evicted_connections":2,"failed_inserts":1,)"
       R"("unattributed_rx_bytes":0,"unattributed_tx_bytes":0},)"
       R"("processes":[)"
@@ -144,6 +164,7 @@ TEST(Output, JsonEmptyReportHasEmptyArraysAndNullCgroup) {
   auto j = nlohmann::json::parse(to_json_line(r));
   EXPECT_EQ(j["connections"], nlohmann::json::array());
   EXPECT_EQ(j["remotes"], nlohmann::json::array());
+  EXPECT_EQ(j["interfaces"], nlohmann::json::array());
   EXPECT_TRUE(j["processes"][0]["cgroup"].is_null());
   EXPECT_TRUE(j["processes"][0]["user"].is_null());
   EXPECT_EQ(j["start"], "1970-01-01T00:00:00.000Z");
@@ -191,6 +212,22 @@ TEST(Output, TextByConnectionGolden) {
                      "100 B/s        4 B/s\n"
                      "loss: 2 connection entries evicted, 1 failed inserts\n"
                      "\n");
+}
+
+// Wire bytes per interface: text shows bytes and rates, CSV and JSON the
+// packets too, under names apart from payload bytes.
+TEST(Output, TextAndCsvByInterface) {
+  EXPECT_EQ(rstrip_lines(write(Format::text, GroupKind::interface, {fixed_report()})),
+            std::string(kTextHeader) +
+                "INTERFACE  INDEX     SENT  RECEIVED   SEND/s       RECV/s\n"
+                "eth0           2  2.5 KiB   1.0 MiB  520 B/s  214.8 KiB/s\n"
+                "loss: 2 connection entries evicted, 1 failed inserts\n"
+                "\n");
+  EXPECT_EQ(write(Format::csv, GroupKind::interface, {fixed_report()}),
+            "start,end,name,index,netns,tx_wire_bytes,rx_wire_bytes,tx_packets,rx_packets,"
+            "tx_rate,rx_rate\n"
+            "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,eth0,2,4026531840,2600,1100000,30,"
+            "760,520.0,220000.0\n");
 }
 
 TEST(Output, TextWithoutLossHasNoLossLine) {

@@ -445,7 +445,8 @@ TEST(Report, AssemblesOnlyTheTablesTheSinkPrints) {
               std::vector<GroupKind>{GroupKind::connection});
   EXPECT_EQ(ReportWriter(out, Format::json, GroupKind::connection).tables(), every_grouping());
   EXPECT_EQ(every_grouping(),
-            (std::vector<GroupKind>{GroupKind::process, GroupKind::connection, GroupKind::remote}));
+            (std::vector<GroupKind>{GroupKind::process, GroupKind::connection, GroupKind::remote,
+                                   GroupKind::interface}));
   Attributor attributor({}, res);
   Attributed a = attributor.attribute(w);
   Report one = assemble(a, "h", "b", {GroupKind::connection}), all = assemble(a, "h", "b");

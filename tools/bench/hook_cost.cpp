@@ -100,10 +100,23 @@ void run(const std::string& cmd) {
   if (std::system(cmd.c_str()) != 0) throw std::runtime_error("failed: " + cmd);
 }
 
+// Whether this netacct build has the wire layer (and so --no-wire).
+bool has_wire_layer(const std::string& path) {
+  std::string cmd = "'" + path + "' report --help 2>/dev/null";
+  FILE* f = popen(cmd.c_str(), "r");
+  if (!f) return false;
+  std::string out;
+  char buf[4096];
+  while (size_t n = fread(buf, 1, sizeof buf, f)) out.append(buf, n);
+  pclose(f);
+  return out.find("--no-wire") != std::string::npos;
+}
+
 // A netacct binary counting everything until stopped.
 class NetacctProc {
  public:
   explicit NetacctProc(const std::string& path) {
+    const bool wire = has_wire_layer(path);
     log_ = "/tmp/netacct-hook-cost." + std::to_string(getpid()) + "." + std::to_string(n_++);
     pid_ = fork();
     if (pid_ == 0) {
@@ -111,8 +124,10 @@ class NetacctProc {
       int err = open(log_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
       dup2(out, 1);
       dup2(err, 2);
+      // On the host: no TC classifier on the machine's own interfaces (a
+      // build older than the wire layer has no such flag, and none to skip).
       execl(path.c_str(), path.c_str(), "report", "--interval", "3600", "--format", "json",
-            "--backend", "tracepoint", nullptr);
+            "--backend", "tracepoint", wire ? "--no-wire" : nullptr, nullptr);
       _exit(127);
     }
     for (int i = 0; i < 200; ++i) {

@@ -105,6 +105,32 @@ void add_selection(CLI::App* sub, Selection& sel) {
   sub->add_flag("--loopback", sel.loopback, "Include loopback traffic (excluded by default)");
 }
 
+// The wire layer's interfaces. Names are checked here for form only (what
+// the kernel accepts: 1-15 bytes, no '/', ':' or white space); whether they
+// exist is known when netacct starts.
+void add_wire(CLI::App* sub, WireConfig& wire) {
+  sub->add_option("--interface", wire.interfaces,
+                  "Count wire bytes on this interface (repeatable; default: every interface "
+                  "that is up, loopback only with --loopback)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            bool ok = !v.empty() && v.size() < 16 && v != "." && v != ".." &&
+                      v.find_first_of("/: \t\n") == std::string::npos;
+            if (ok) return "";
+            return "must be an interface name (1-15 characters, no '/', ':' or spaces), got '" +
+                   v + "'";
+          },
+          ""))
+      ->type_name("NAME");
+  auto* off = sub->add_flag_function(
+      "--no-wire", [&wire](int64_t) { wire.enabled = false; },
+      "Count payload only: attach no TC classifier");
+  sub->get_option("--interface")->excludes(off);
+  add_choice(sub, "--tc-attach", wire.attach,
+             {{"auto", TcAttach::automatic}, {"tcx", TcAttach::tcx}, {"legacy", TcAttach::legacy}},
+             "How the TC classifier attaches: TCX links (Linux >= 6.6) or clsact filters");
+}
+
 // --by and --view choices come from the groupings table, in its order.
 std::vector<std::pair<std::string, GroupKind>> grouping_names(std::string Grouping::*name) {
   std::vector<std::pair<std::string, GroupKind>> out;
@@ -127,6 +153,7 @@ void add_report(CLI::App* sub, Command& cmd) {
   add_choice(sub, "--by", o.by, grouping_names(&Grouping::name),
              "Rows per grouping (text and csv; JSON has every one)");
   add_selection(sub, cmd.selection);
+  add_wire(sub, cmd.wire);
   add_common(sub, cmd);
 }
 
@@ -142,6 +169,7 @@ void add_top(CLI::App* sub, Command& cmd) {
   sub->add_flag("-b,--batch", o.batch,
                 "Plain-text frames, one per delay (default when stdout is not a terminal)");
   add_count(sub, "-n,--count", o.count, "frames", "Frames in batch mode, 0 = until interrupted");
+  add_wire(sub, cmd.wire);
   add_common(sub, cmd);
 }
 

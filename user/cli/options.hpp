@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernel/backend.hpp"
+#include "kernel/wire.hpp"
 #include "model/attribution.hpp"
 #include "model/top_model.hpp"
 #include "output/report.hpp"
@@ -40,6 +41,7 @@ struct Command {
   Backend backend = Backend::automatic;
   bool verbose = false;
   Selection selection;  // --pid and --loopback, the same for every command
+  WireConfig wire;      // --interface, --no-wire, --tc-attach (report and top)
   ReportOptions report;
   TopOptions top;
   DoctorOptions doctor;

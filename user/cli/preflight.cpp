@@ -15,19 +15,30 @@ void warn_missing_pids(const std::set<uint32_t>& pids) {
       std::cerr << "netacct: warning: no process with PID " << pid << " (yet); watching for it\n";
 }
 
-std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signals) {
+std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signals,
+                                       int* exit_code) {
+  *exit_code = 1;
   Features features = probe_features();
   auto backend = preflight(features, cmd.backend, std::cerr);
   if (!backend) return nullptr;
+  if (cmd.wire.enabled)
+    if (auto error = missing_interface(cmd.wire.interfaces)) {
+      std::cerr << "netacct: " << *error << "\n";
+      *exit_code = 2;
+      return nullptr;
+    }
   warn_missing_pids(cmd.selection.pids);
   *stop_signals = block_stop_signals();
   std::string error;
+  WireConfig wire = cmd.wire;
+  wire.loopback = cmd.selection.loopback;
   auto session = Session::open({.backend = *backend,
                                 .verbose = cmd.verbose,
                                 .has_inet_sendpage = features.has_inet_sendpage,
                                 .loads_tracing = features.loads_tracing,
                                 .attach = true,
-                                .cgroup2_mount = find_cgroup2_mount().value_or("")},
+                                .cgroup2_mount = find_cgroup2_mount().value_or(""),
+                                .wire = wire},
                                &error);
   if (!session) std::cerr << "netacct: " << error << "\n";
   if (session && !session->warning().empty())

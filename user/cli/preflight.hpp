@@ -46,6 +46,9 @@ void warn_missing_pids(const std::set<uint32_t>& pids);
 // --pid warnings, blocking the stop signals (before anything is attached, so
 // an early SIGINT is taken by the poll loop), loading and attaching.
 // nullptr after printing one line when netacct cannot run.
-std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signals);
+// *exit_code says how it failed: 2 for a usage error (an interface that does
+// not exist), 1 for anything else.
+std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signals,
+                                       int* exit_code);
 
 }  // namespace netacct

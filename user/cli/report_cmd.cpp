@@ -43,8 +43,9 @@ int poll_loop(const Command& cmd, Session& session, const sigset_t& stop_signals
 
 int run_report(const Command& cmd) {
   sigset_t stop_signals;
-  auto session = start_session(cmd, &stop_signals);
-  return session ? poll_loop(cmd, *session, stop_signals) : 1;
+  int failed = 1;
+  auto session = start_session(cmd, &stop_signals, &failed);
+  return session ? poll_loop(cmd, *session, stop_signals) : failed;
 }
 
 }  // namespace netacct

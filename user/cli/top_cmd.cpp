@@ -205,8 +205,9 @@ int run_interactive(Live& live, Terminal& term, const sigset_t& stop) {
 
 int run_top(const Command& cmd) {
   sigset_t stop;
-  auto session = start_session(cmd, &stop);
-  if (!session) return 1;
+  int failed = 1;
+  auto session = start_session(cmd, &stop, &failed);
+  if (!session) return failed;
   Live live(cmd, *session);
   std::cerr << "netacct: ready (backend " << live.header.backend << ")\n";
   std::unique_ptr<Terminal> term;

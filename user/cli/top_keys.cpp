@@ -31,11 +31,15 @@ void edit_filter(TopState& st, const Key& key) {
 }
 
 // Tab follows the groupings table, back to the first after the last.
-GroupKind next_view(GroupKind v) {
+// A drill-down shows one process's rows: views without processes
+// (interfaces) are skipped while in one.
+GroupKind next_view(GroupKind v, bool drill) {
   const auto& table = groupings();
-  for (size_t i = 0; i < table.size(); ++i)
-    if (table[i].kind == v) return table[(i + 1) % table.size()].kind;
-  return table.front().kind;
+  size_t i = 0;
+  while (i < table.size() && table[i].kind != v) ++i;
+  do i = (i + 1) % table.size();
+  while (drill && table[i].source == Source::ifaces);
+  return table[i].kind;
 }
 
 void back(TopState& st) {
@@ -168,7 +172,7 @@ bool apply(TopState& st, const Key& key, size_t count,
       back(st);
       break;
     case Key::tab:
-      st.query.view = next_view(st.query.view);
+      st.query.view = next_view(st.query.view, bool(st.query.drill));
       if (st.query.view == GroupKind::process) st.query.drill.reset();  // back out of a drill-down
       st.selected = 0;
       break;

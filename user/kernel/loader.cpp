@@ -31,6 +31,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 // bpf/netacct.bpf.c for why) ends in _cgroup; the fentry and kprobe backends'
 // TCP baseline iterator (tcp_baseline_iter) in _iter.
 bool belongs(const std::string& prog, Backend b) {
+  if (ends_with(prog, "_tc")) return true;  // the wire layer: every backend
   switch (b) {
     case Backend::tracepoint:
       return ends_with(prog, "_tp") || ends_with(prog, "_cgroup");
@@ -58,6 +59,7 @@ void configure(netacct_bpf* skel, const LoadConfig& cfg) {
     bool on = belongs(name, cfg.backend);
     if (name.starts_with("inet_sendpage")) on = on && cfg.has_inet_sendpage;
     if (ends_with(name, "_iter")) on = on && (cfg.backend == Backend::fentry || cfg.loads_tracing);
+    if (ends_with(name, "_tc")) on = cfg.wire.enabled;
     bpf_program__set_autoload(prog, on);
   }
   // Loading a cgroup_skb program takes CAP_NET_ADMIN as well; without it the
@@ -67,6 +69,9 @@ void configure(netacct_bpf* skel, const LoadConfig& cfg) {
   bpf_program__set_autoload(ingress, bpf_program__autoload(ingress) && has_net_admin());
   bpf_program__set_autoattach(ingress, false);
   bpf_program__set_autoattach(skel->progs.tcp_baseline_iter, false);
+  bpf_program__set_autoattach(skel->progs.wire_ingress_tc, false);  // kernel/wire.cpp
+  bpf_program__set_autoattach(skel->progs.wire_egress_tc, false);
+  if (!cfg.wire.enabled) bpf_map__set_max_entries(skel->maps.ifaces, 1);
   if (cfg.backend != Backend::kprobe) {
     bpf_map__set_max_entries(skel->maps.inflight, 1);
     bpf_map__set_max_entries(skel->maps.sk_gens, 1);
@@ -82,7 +87,8 @@ bool abi_matches(netacct_bpf* skel) {
          bpf_map__key_size(skel->maps.conns) == sizeof(na_conn_key) &&
          bpf_map__value_size(skel->maps.proc_slots) == sizeof(na_proc_slot) &&
          bpf_map__value_size(skel->maps.conn_slots) == sizeof(na_conn_slot) &&
-         bpf_map__max_entries(skel->maps.touched) == NA_TOUCHED_WORDS;
+         bpf_map__max_entries(skel->maps.touched) == NA_TOUCHED_WORDS &&
+         bpf_map__value_size(skel->maps.ifaces) == sizeof(na_iface_val);
 }
 
 std::string errno_text(int err) { return strerror(err < 0 ? -err : err); }
@@ -193,6 +199,14 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
   }
   if (cfg.attach && cfg.backend == Backend::tracepoint && !s->attach_ingress(cfg, error))
     return nullptr;
+  if (cfg.attach && cfg.wire.enabled) {
+    s->wire_ = Wire::open({.ingress = bpf_program__fd(skel->progs.wire_ingress_tc),
+                           .egress = bpf_program__fd(skel->progs.wire_egress_tc),
+                           .counters = bpf_map__fd(skel->maps.ifaces)},
+                          cfg.wire, error);
+    if (!s->wire_) return nullptr;
+  }
+  s->source_ = std::make_unique<Source>(*s->reader_, s->wire_.get());
   // Without the baseline every hook still counts; only a read already
   // blocked when netacct started can miss its first bytes: a warning.
   std::string why;
@@ -203,9 +217,28 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
   return s;
 }
 
+class Session::Source : public SnapshotSource {
+ public:
+  Source(MapReader& reader, Wire* wire) : reader_(reader), wire_(wire) {}
+  Snapshot read() override {
+    Snapshot s = reader_.read();
+    if (wire_) wire_->read(s);
+    return s;
+  }
+  uint64_t remove(const std::vector<ProcId>& gone, const Snapshot& snap) override {
+    return reader_.remove(gone, snap);
+  }
+
+ private:
+  MapReader& reader_;
+  Wire* wire_;
+};
+
 Session::Session(netacct_bpf* skel, Backend b) : skel_(skel), backend_(b) {}
 
 Session::~Session() {
+  source_.reset();
+  wire_.reset();  // before the programs it attached go
   reader_.reset();
   if (ingress_) bpf_link__destroy(ingress_);
   netacct_bpf__destroy(skel_);
@@ -228,7 +261,7 @@ Session::RunStats Session::run_stats() const {
   return total;
 }
 
-SnapshotSource& Session::reader() const { return *reader_; }
+SnapshotSource& Session::reader() const { return *source_; }
 
 KernelMaps Session::maps() const {
   const auto& m = skel_->maps;

@@ -7,6 +7,7 @@
 
 #include "kernel/backend.hpp"
 #include "kernel/features.hpp"
+#include "kernel/wire.hpp"
 #include "model/types.hpp"
 
 struct netacct_bpf;
@@ -32,6 +33,8 @@ struct LoadConfig {
   // Where cgroup v2 is mounted (tracepoint backend: its datagram ingress hook
   // is attached to the root); "" when not mounted: a private mount is made.
   std::string cgroup2_mount;
+  // The TC classifier and the interfaces it attaches to (every backend).
+  WireConfig wire;
 };
 
 class Session {
@@ -47,6 +50,8 @@ class Session {
   const std::string& warning() const { return warning_; }
   // The counters, read through the change feed (opened with the session).
   SnapshotSource& reader() const;
+  // The wire layer, or nullptr when off (--no-wire) or not attached.
+  const Wire* wire() const { return wire_.get(); }
   KernelMaps maps() const;
 
   // Total run time and runs of our programs so far (kernel.bpf_stats must be
@@ -63,6 +68,9 @@ class Session {
   Backend backend_;
   bpf_link* ingress_ = nullptr;  // tracepoint backend: the cgroup ingress link
   std::unique_ptr<MapReader> reader_;
+  std::unique_ptr<Wire> wire_;
+  class Source;  // the reader's snapshot with the wire layer's counters
+  std::unique_ptr<Source> source_;
   std::string warning_;
 };
 

@@ -121,6 +121,7 @@ void Accountant::prime(Snapshot snap) {
   apply(snap, nullptr);
   base_stats_ = snap.stats;
   base_conns_ = conns_.size();
+  ifaces_ = std::move(snap.ifaces);
   conns_deleted_ = 0;
 }
 
@@ -140,7 +141,29 @@ Window Accountant::advance(Snapshot snap) {
   uint64_t expected = base_conns_ + created - conns_deleted_;
   w.conns_evicted = expected > conns_.size() ? expected - conns_.size() : 0;
   w.insert_failed = snap.stats.insert_failed - failed_before;
+  advance_ifaces(std::move(snap.ifaces), snap.ifaces_netns, &w);
   return w;
+}
+
+// An interface's counters start at zero when netacct attaches to it, so one
+// not seen at the last read (attached since, or another attachment of the
+// same ifindex) moved all of its counters in this window.
+void Accountant::advance_ifaces(std::vector<IfaceEntry> now, uint32_t netns, Window* w) {
+  for (const IfaceEntry& e : now) {
+    auto prev = std::find_if(ifaces_.begin(), ifaces_.end(), [&](const IfaceEntry& p) {
+      return p.ifindex == e.ifindex && p.attach == e.attach;
+    });
+    IfaceEntry base = prev != ifaces_.end() ? *prev : IfaceEntry{};
+    IfaceTraffic t{.ifindex = e.ifindex,
+                   .netns = netns,
+                   .name = e.name,
+                   .tx_bytes = e.tx_bytes - base.tx_bytes,
+                   .rx_bytes = e.rx_bytes - base.rx_bytes,
+                   .tx_packets = e.tx_packets - base.tx_packets,
+                   .rx_packets = e.rx_packets - base.rx_packets};
+    if (t.tx_packets || t.rx_packets) w->ifaces.push_back(std::move(t));
+  }
+  ifaces_ = std::move(now);
 }
 
 void Accountant::forget(const std::vector<ProcId>& gone, uint64_t conns_deleted) {

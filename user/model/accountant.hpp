@@ -32,6 +32,7 @@ struct Window {
   int64_t start_wall = 0, end_wall = 0;
   std::vector<ProcDelta> procs;  // only entries whose counters moved
   std::vector<ConnDelta> conns;
+  std::vector<IfaceTraffic> ifaces;  // interfaces whose counters moved
   // Processes the poller found gone at this poll (they may have moved
   // bytes in this window): the one answer to "has it exited?".
   std::vector<ProcId> exited;
@@ -83,6 +84,9 @@ class Accountant {
   uint64_t conns_deleted_ = 0;
   size_t base_conns_ = 0;
   size_t moved_procs_ = 0;  // in the last window
+  std::vector<IfaceEntry> ifaces_;  // the interfaces' counters at the last read
+
+  void advance_ifaces(std::vector<IfaceEntry> now, uint32_t netns, Window* w);
 
   void apply(Snapshot& snap, Window* w);
   void add_proc(const ProcEntry& p, Procs::Ref n, bool fresh, Window* w);

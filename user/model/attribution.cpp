@@ -162,6 +162,7 @@ Attributed Attributor::attribute(const Window& w) {
   add_exited(w, a);
   a.loss.conns_evicted = w.conns_evicted;
   a.loss.insert_failed = w.insert_failed;
+  a.ifaces = w.ifaces;  // devices, not processes: --pid does not narrow them
   return a;
 }
 

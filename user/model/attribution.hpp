@@ -90,6 +90,7 @@ struct Attributed {
   std::vector<ProcTraffic> procs;               // processes that moved selected bytes
   std::vector<ConnTraffic> conns;               // their connections that did
   std::vector<ProcId> exited;                   // selected processes that exited at this poll
+  std::vector<IfaceTraffic> ifaces;             // wire traffic per interface
   uint64_t tx_bytes = 0, rx_bytes = 0;
   Loss loss;
   double seconds() const { return double(end_mono - start_mono) / 1e9; }

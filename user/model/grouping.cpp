@@ -100,7 +100,7 @@ Grouping connection_grouping() {
       .name = "connection",
       .plural = "connections",
       .title = "connections",
-      .from_conns = true,
+      .source = Source::conns,
       .has_process = true,
       .key =
           [](const TrafficItem& i) {
@@ -146,7 +146,7 @@ Grouping remote_grouping() {
       .name = "remote",
       .plural = "remotes",
       .title = "remote hosts",
-      .from_conns = true,
+      .source = Source::conns,
       .key =
           [](const TrafficItem& i) {
             return GroupKey{
@@ -178,11 +178,86 @@ Grouping remote_grouping() {
   };
 }
 
+// Wire bytes as the devices counted them: JSON and CSV name them apart from
+// payload (tx_wire_bytes); rates are wire bytes per second.
+Cell packets(uint64_t IfaceTraffic::*field, const GroupRow& r) {
+  return r.iface ? Cell(r.iface->*field) : Cell();
+}
+
+Grouping interface_grouping() {
+  return {
+      .kind = GroupKind::interface,
+      .name = "interface",
+      .plural = "interfaces",
+      .title = "interfaces",
+      .source = Source::ifaces,
+      .key = [](const TrafficItem& i) { return GroupKey{.ifindex = i.iface->ifindex}; },
+      .columns = {
+          {.name = "name",
+           .title = "INTERFACE",
+           .unit = Unit::text,
+           .sinks = kAll,
+           .get = [](const GroupRow& r) { return r.iface ? Cell(r.iface->name) : Cell(); }},
+          {.name = "index",
+           .title = "INDEX",
+           .unit = Unit::count,
+           .sinks = kAll,
+           .get = [](const GroupRow& r) -> Cell { return uint64_t(r.key.ifindex); }},
+          {.name = "netns",
+           .title = "",
+           .unit = Unit::count,
+           .sinks = kJson | kCsv,
+           .get = [](const GroupRow& r) { return r.iface ? Cell(uint64_t(r.iface->netns)) : Cell(); }},
+          {.name = "tx_wire_bytes",
+           .title = "SENT",
+           .unit = Unit::bytes,
+           .sinks = kAll,
+           .get = [](const GroupRow& r) -> Cell { return r.tx; }},
+          {.name = "rx_wire_bytes",
+           .title = "RECEIVED",
+           .unit = Unit::bytes,
+           .sinks = kAll,
+           .get = [](const GroupRow& r) -> Cell { return r.rx; }},
+          {.name = "tx_packets",
+           .title = "PKTS OUT",
+           .unit = Unit::count,
+           .sinks = kJson | kCsv,
+           .get = [](const GroupRow& r) { return packets(&IfaceTraffic::tx_packets, r); }},
+          {.name = "rx_packets",
+           .title = "PKTS IN",
+           .unit = Unit::count,
+           .sinks = kJson | kCsv,
+           .get = [](const GroupRow& r) { return packets(&IfaceTraffic::rx_packets, r); }},
+          {.name = "tx_rate",
+           .title = "SEND/s",
+           .unit = Unit::rate,
+           .sinks = kAll,
+           .get = [](const GroupRow& r) -> Cell { return r.tx_rate; }},
+          {.name = "rx_rate",
+           .title = "RECV/s",
+           .unit = Unit::rate,
+           .sinks = kAll,
+           .get = [](const GroupRow& r) -> Cell { return r.rx_rate; }},
+      }};
+}
+
 }  // namespace
+
+size_t item_count(const Grouping& g, const Attributed& a) {
+  switch (g.source) {
+    case Source::conns:
+      return a.conns.size();
+    case Source::procs:
+      return a.procs.size();
+    case Source::ifaces:
+      return a.ifaces.size();
+  }
+  return 0;
+}
 
 const std::vector<Grouping>& groupings() {
   static const std::vector<Grouping> table = {process_grouping(), connection_grouping(),
-                                              remote_grouping()};
+                                              remote_grouping(), interface_grouping()};
   return table;
 }
 
@@ -205,6 +280,7 @@ GroupRow new_row(const Grouping& g, const TrafficItem& item, const Attributed& a
     row.who.proc = item.proc;
   }
   if (item.conn) row.conn = item.conn->info;
+  row.iface = item.iface;
   return row;
 }
 

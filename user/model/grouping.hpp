@@ -16,7 +16,10 @@
 namespace netacct {
 
 // Index into groupings(), in the order views cycle and JSON arrays appear.
-enum class GroupKind { process, connection, remote };
+enum class GroupKind { process, connection, remote, interface };
+
+// What feeds a grouping's rows.
+enum class Source { procs, conns, ifaces };
 
 // One row's identity in every grouping; fields a grouping does not use stay
 // zero, so keys of one grouping compare field by field.
@@ -24,13 +27,16 @@ struct GroupKey {
   ProcId proc;
   uint64_t cookie = 0;
   RemoteKey remote;
+  uint32_t ifindex = 0;
   auto operator<=>(const GroupKey&) const = default;
 };
 
-// One item of attributed traffic: a process's bytes, or one connection's.
+// One item of attributed traffic: a process's bytes, one connection's, or
+// one interface's wire bytes.
 struct TrafficItem {
   ProcId proc;
-  const ConnTraffic* conn = nullptr;  // null for a process's own total
+  const ConnTraffic* conn = nullptr;    // null for a process's own total
+  const IfaceTraffic* iface = nullptr;  // interfaces only
   uint64_t tx = 0, rx = 0;
   const Identity* who = nullptr;  // the process's, if known
 };
@@ -40,6 +46,9 @@ struct GroupRow {
   GroupKey key;
   Identity who;   // the process (groupings that have one)
   ConnInfo conn;  // the connection (connection grouping)
+  // The interface (interface grouping): valid while the Attributed (report)
+  // or the model (top) it was made from is.
+  const IfaceTraffic* iface = nullptr;
   uint64_t tx = 0, rx = 0;
   double tx_rate = 0, rx_rate = 0;          // over the report's window
   uint64_t processes = 0, connections = 0;  // distinct contributors
@@ -70,26 +79,40 @@ struct Grouping {
   std::string name;          // `--by` value: "process"
   std::string plural;        // JSON array and `--view` value: "processes"
   std::string title;         // top's name for the view: "remote hosts"
-  bool from_conns = false;   // fed by connection traffic, else by process totals
+  Source source = Source::procs;
   bool has_process = false;  // each row belongs to one process (drill-down filters by it)
   bool until_exit = false;   // top keeps idle rows (and their totals) until the process exits
   GroupKey (*key)(const TrafficItem&) = nullptr;
   std::vector<Column> columns;
+  // Rows that span processes (remote hosts) keep per-process rows for a
+  // drill-down; rows of one process, and interfaces, have none.
+  bool per_process_rows() const { return !has_process && source != Source::ifaces; }
 };
 
 const std::vector<Grouping>& groupings();
 const Grouping& grouping(GroupKind kind);
 const Grouping* find_grouping(const std::string& name_or_plural);
 
+// How many items the grouping's source has in `a`.
+size_t item_count(const Grouping& g, const Attributed& a);
+
 // Calls f(item) for every item of the grouping's source in `a`.
 template <typename F>
 void for_each_item(const Grouping& g, const Attributed& a, F&& f) {
-  if (g.from_conns)
-    for (const auto& c : a.conns)
-      f(TrafficItem{.proc = c.id.proc, .conn = &c, .tx = c.tx, .rx = c.rx, .who = c.who});
-  else
-    for (const auto& p : a.procs)
-      f(TrafficItem{.proc = p.id, .tx = p.tx, .rx = p.rx, .who = p.who});
+  switch (g.source) {
+    case Source::conns:
+      for (const auto& c : a.conns)
+        f(TrafficItem{.proc = c.id.proc, .conn = &c, .tx = c.tx, .rx = c.rx, .who = c.who});
+      break;
+    case Source::procs:
+      for (const auto& p : a.procs)
+        f(TrafficItem{.proc = p.id, .tx = p.tx, .rx = p.rx, .who = p.who});
+      break;
+    case Source::ifaces:
+      for (const auto& i : a.ifaces)
+        f(TrafficItem{.iface = &i, .tx = i.tx_bytes, .rx = i.rx_bytes});
+      break;
+  }
 }
 
 // A fresh row for the item's key: its identity, no bytes yet.
@@ -109,7 +132,7 @@ struct std::hash<netacct::GroupKey> {
       a = a << 8 | k.remote.addr[i];
       b = b << 8 | k.remote.addr[8 + i];
     }
-    uint64_t h = std::hash<netacct::ProcId>()(k.proc) ^ k.cookie * 0x94d049bb133111ebull;
+    uint64_t h = std::hash<netacct::ProcId>()(k.proc) ^ (k.cookie + k.ifindex) * 0x94d049bb133111ebull;
     h ^= (a * 0x9e3779b97f4a7c15ull) ^ (b + k.remote.family) * 0xbf58476d1ce4e5b9ull;
     return size_t(h ^ (h >> 29));
   }

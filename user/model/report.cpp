@@ -76,7 +76,7 @@ void prefetch(const std::vector<Sum>& sums, const std::vector<uint32_t>& order, 
 
 // The report's accumulator: one window's sums per key.
 std::vector<GroupRow> sum_rows(const Grouping& g, const Attributed& a) {
-  size_t items = g.from_conns ? a.conns.size() : a.procs.size();
+  size_t items = item_count(g, a);
   FlatIndex at(items);
   std::vector<Sum> sums;
   sums.reserve(items);

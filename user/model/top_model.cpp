@@ -42,6 +42,7 @@ void TopModel::update(const Attributed& a, double now) {
   bool fresh = false;
   for (const auto& [id, who] : a.who) who_.get(id, fresh)->value = who;
   for (const auto& id : a.exited) mark_exited(id);
+  for (const auto& i : a.ifaces) ifaces_[i.ifindex] = i;  // names, for interface rows
   for (const auto& g : groupings()) add(g, a);
   total_.add(clock_, a.tx_bytes, a.rx_bytes);
   expire();
@@ -116,7 +117,7 @@ void TopModel::add(const Grouping& g, const Attributed& a) {
     GroupKey key = g.key(item);
     Node* n = touch(table, key, g, item, a, nullptr);
     moved(n, item.tx, item.rx);
-    if (g.has_process) return;
+    if (!g.per_process_rows()) return;
     Node* p = touch(scoped_table, scoped(key, item.proc), g, item, a, n);
     moved(p, item.tx, item.rx);
   });
@@ -165,6 +166,8 @@ TopRow TopModel::make_row(const Grouping& g, const Node& n, size_t buckets) cons
            .spark = l.history.sparkline(clock_, buckets)};
   r.row.key = n.key;
   r.row.conn = l.conn;
+  if (g.source == Source::ifaces)
+    if (auto it = ifaces_.find(n.key.ifindex); it != ifaces_.end()) r.row.iface = &it->second;
   if (g.has_process) {
     // The process's latest identity: exited, or renamed since the row began.
     if (const auto* who = who_.find(n.key.proc))

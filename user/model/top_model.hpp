@@ -10,6 +10,7 @@
 #pragma once
 #include <deque>
 #include <optional>
+#include <unordered_map>
 #include <vector>
 
 #include "model/flat_map.hpp"
@@ -95,6 +96,9 @@ class TopModel {
   std::vector<Table> tables_;  // per grouping (by GroupKind), then the same keyed per process
   std::deque<Bucket> expiry_;
   FlatMap<ProcId, IdentityRef> who_;  // latest identity of every process on view
+  // Every interface seen, by ifindex: what interface rows show (a name that
+  // changes is updated at the next refresh; rows point here).
+  std::unordered_map<uint32_t, IfaceTraffic> ifaces_;
   RowHistory total_;
 
   size_t table_of(GroupKind kind, bool per_proc) const;

@@ -99,6 +99,25 @@ struct ConnEntry {
   uint32_t slot = kNoSlot;
 };
 
+// One interface's wire counters (monotonic since netacct attached to it):
+// what the TC classifier counted crossing the device. `attach` tells two
+// attachments of one ifindex apart (an interface deleted and another made
+// with its index), so counters that restart are never taken for deltas.
+struct IfaceEntry {
+  uint32_t ifindex = 0;
+  uint64_t attach = 0;
+  std::string name;
+  uint64_t tx_bytes = 0, rx_bytes = 0, tx_packets = 0, rx_packets = 0;
+};
+
+// An interface's wire traffic in a window (deltas of IfaceEntry).
+struct IfaceTraffic {
+  uint32_t ifindex = 0;
+  uint32_t netns = 0;  // inode number of its network namespace
+  std::string name;
+  uint64_t tx_bytes = 0, rx_bytes = 0, tx_packets = 0, rx_packets = 0;
+};
+
 struct KernelStats {
   uint64_t conn_created = 0, proc_created = 0, insert_failed = 0;
 };
@@ -122,6 +141,10 @@ struct Snapshot {
   bool changes = false;
   std::vector<ProcId> procs_gone;  // with `changes` only
   std::vector<ConnId> conns_gone;
+  // Every interface the wire layer counts (always whole: a handful of
+  // entries), and the network namespace they are in (its inode number).
+  std::vector<IfaceEntry> ifaces;
+  uint32_t ifaces_netns = 0;
 };
 
 // Where snapshots come from: the kernel's maps in the product

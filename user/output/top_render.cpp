@@ -139,6 +139,8 @@ Layout layout(GroupKind kind) {
       return connection_layout();
     case GroupKind::remote:
       return remote_layout();
+    case GroupKind::interface:
+      return generic_layout();
   }
   return generic_layout();
 }

@@ -4,6 +4,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -37,6 +38,15 @@ std::string probeBpf() {
 }
 
 }  // namespace
+
+std::vector<std::string> hostSafe(std::vector<std::string> args, const std::string& netns) {
+  bool counts = !args.empty() && (args[0] == "report" || args[0] == "top");
+  bool chosen = std::any_of(args.begin(), args.end(), [](const std::string& a) {
+    return a == "--interface" || a.starts_with("--interface=") || a == "--no-wire";
+  });
+  if (counts && !chosen && netns.empty()) args.push_back("--no-wire");
+  return args;
+}
 
 std::string testBackend() { return envVar("NETACCT_TEST_BACKEND").value_or("auto"); }
 std::optional<std::string> expectedBackend() { return envVar("NETACCT_EXPECT_BACKEND"); }

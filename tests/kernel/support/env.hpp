@@ -7,8 +7,14 @@
 #include <chrono>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace kt {
+
+// Tests attach TC programs only to interfaces they made in namespaces of
+// their own, never to the machine's: a `report` or `top` started in the
+// machine's namespace (netns "") that names no --interface gets --no-wire.
+std::vector<std::string> hostSafe(std::vector<std::string> args, const std::string& netns = "");
 
 // NETACCT_TEST_BACKEND, default "auto": passed to every netacct as --backend.
 std::string testBackend();

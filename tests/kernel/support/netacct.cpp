@@ -146,7 +146,7 @@ int recvFd(int sock, std::chrono::milliseconds timeout) {
 
 Process::Process(const std::vector<std::string>& args, const Spawn& how) {
   std::vector<std::string> full{NETACCT_BIN};
-  full.insert(full.end(), args.begin(), args.end());
+  for (auto& a : hostSafe(args, how.netns)) full.push_back(std::move(a));
   std::vector<std::string> env = environmentWith(how.env);
   std::vector<char*> argv, envp;  // built before fork: only exec-safe calls after it
   for (auto& a : full) argv.push_back(a.data());

@@ -1,0 +1,354 @@
+#include "kernel/wire.hpp"
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+#include <dirent.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <utility>
+
+#include "kernel/abi.hpp"
+
+namespace netacct {
+namespace {
+
+// enum bpf_attach_type values of Linux 6.6 (uapi/linux/bpf.h), which
+// Debian 12's headers predate; the kernel ABI never renumbers them.
+constexpr int kTcxIngress = 46, kTcxEgress = 47;
+
+// The legacy filters' identity: a fixed handle and a small band of
+// priorities (one per netacct running at once on an interface), low enough
+// to run before filters `tc` adds without a priority (49152 and down).
+constexpr uint32_t kHandle = 0x6e61;  // "na"
+constexpr uint32_t kFirstPrio = 0x6e61, kPrios = 16;
+constexpr const char* kProgNames[2] = {"wire_ingress_tc", "wire_egress_tc"};
+
+std::string errno_text(int err) { return strerror(err < 0 ? -err : err); }
+
+struct Link {
+  uint32_t index = 0;
+  std::string name;
+  unsigned flags = 0;  // IFF_*
+};
+
+// The interfaces of this network namespace, over netlink (glibc's
+// if_nameindex), not /sys/class/net: `ip netns exec` remounts /sys.
+std::vector<Link> list_links() {
+  std::vector<Link> out;
+  struct if_nameindex* all = if_nameindex();
+  if (!all) return out;
+  int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  for (struct if_nameindex* i = all; i->if_index != 0; ++i) {
+    Link l{.index = i->if_index, .name = i->if_name};
+    ifreq req{};
+    strncpy(req.ifr_name, i->if_name, IFNAMSIZ - 1);
+    if (sock >= 0 && ioctl(sock, SIOCGIFFLAGS, &req) == 0) l.flags = unsigned(req.ifr_flags);
+    out.push_back(std::move(l));
+  }
+  if (sock >= 0) close(sock);
+  if_freenameindex(all);
+  return out;
+}
+
+uint32_t own_netns() {
+  struct stat st{};
+  return stat("/proc/self/ns/net", &st) == 0 ? uint32_t(st.st_ino) : 0;
+}
+
+// Readable when links were added, removed or changed; drained at each read.
+class LinkWatch {
+ public:
+  LinkWatch() {
+    fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
+    sockaddr_nl addr{.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+    if (fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+      close(fd_);
+      fd_ = -1;
+    }
+  }
+  ~LinkWatch() {
+    if (fd_ >= 0) close(fd_);
+  }
+  LinkWatch(const LinkWatch&) = delete;
+  LinkWatch& operator=(const LinkWatch&) = delete;
+  // True when anything happened since the last call (or when no socket: then
+  // every read looks).
+  bool changed() {
+    if (fd_ < 0) return true;
+    bool any = false;
+    char buf[8192];
+    for (;;) {
+      ssize_t n = recv(fd_, buf, sizeof buf, 0);
+      if (n > 0 || (n < 0 && errno == ENOBUFS)) {
+        any = true;  // ENOBUFS: messages were lost, so something changed
+        continue;
+      }
+      if (n < 0 && errno == EINTR) continue;
+      return any;
+    }
+  }
+
+ private:
+  int fd_ = -1;
+};
+
+std::string prog_name(uint32_t id) {
+  int fd = bpf_prog_get_fd_by_id(id);
+  if (fd < 0) return "";
+  bpf_prog_info info{};
+  uint32_t len = sizeof info;
+  std::string name = bpf_obj_get_info_by_fd(fd, &info, &len) == 0 ? info.name : "";
+  close(fd);
+  return name;
+}
+
+// Whether any process has the program open (a running netacct holds its
+// programs' fds): /proc/PID/fdinfo of each BPF program fd names its id.
+bool held_by_a_process(uint32_t prog_id) {
+  DIR* proc = opendir("/proc");
+  if (!proc) return true;  // cannot tell: leave it
+  const std::string want = "prog_id:\t" + std::to_string(prog_id);
+  bool held = false;
+  while (dirent* p = readdir(proc)) {
+    if (held || p->d_name[0] < '1' || p->d_name[0] > '9') continue;
+    std::string dir = std::string("/proc/") + p->d_name;
+    DIR* fds = opendir((dir + "/fd").c_str());
+    if (!fds) continue;
+    while (dirent* f = readdir(fds)) {
+      char target[64] = {};
+      std::string path = dir + "/fd/" + f->d_name;
+      if (readlink(path.c_str(), target, sizeof target - 1) <= 0 ||
+          strcmp(target, "anon_inode:bpf-prog") != 0)
+        continue;
+      std::ifstream info(dir + "/fdinfo/" + f->d_name);
+      for (std::string line; std::getline(info, line);)
+        if (line == want) held = true;
+    }
+    closedir(fds);
+  }
+  closedir(proc);
+  return held;
+}
+
+}  // namespace
+
+std::optional<std::string> missing_interface(const std::vector<std::string>& names) {
+  std::vector<Link> links = list_links();
+  for (const auto& name : names)
+    if (std::none_of(links.begin(), links.end(), [&](const Link& l) { return l.name == name; }))
+      return "no interface named '" + name + "' in this network namespace (see 'ip link')";
+  return std::nullopt;
+}
+
+// Asking which TCX programs loopback has fails with EINVAL where the kernel
+// does not know the attach type (before Linux 6.6), and attaches nothing.
+bool has_tcx() {
+  uint32_t count = 0;
+  return bpf_prog_query(1, bpf_attach_type(kTcxIngress), 0, nullptr, nullptr, &count) == 0;
+}
+
+// One interface's attachment: two TCX links, or two legacy filters at
+// (kHandle, prio).
+struct Hook {
+  Link link;
+  uint64_t attach = 0;
+  int links[2] = {-1, -1};
+  uint32_t prio = 0;
+};
+
+struct Wire::Impl {
+  WirePrograms progs;
+  WireConfig cfg;
+  bool tcx = true;
+  uint32_t netns = own_netns();
+  uint64_t attaches = 0;
+  std::vector<Hook> hooks;
+  LinkWatch watch;
+  int ncpus = libbpf_num_possible_cpus();
+
+  ~Impl() {
+    for (auto& h : hooks) detach(h);
+  }
+
+  bool wanted(const Link& l) const {
+    if (!cfg.interfaces.empty())
+      return std::find(cfg.interfaces.begin(), cfg.interfaces.end(), l.name) !=
+             cfg.interfaces.end();
+    return (l.flags & IFF_UP) && (cfg.loopback || !(l.flags & IFF_LOOPBACK));
+  }
+
+  int prog(int dir) const { return dir == 0 ? progs.ingress : progs.egress; }
+
+  static bpf_tc_hook tc_hook(uint32_t ifindex, int dir) {
+    bpf_tc_hook h{};
+    h.sz = sizeof h;
+    h.ifindex = int(ifindex);
+    h.attach_point = dir == 0 ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+    return h;
+  }
+  static bpf_tc_opts tc_opts(uint32_t prio) {
+    bpf_tc_opts o{};
+    o.sz = sizeof o;
+    o.handle = kHandle;
+    o.priority = prio;
+    return o;
+  }
+
+  // A priority of the band that is free for this netacct on both hooks of
+  // the interface: a filter there that is netacct's and held by no process
+  // is a leftover, removed; any other filter makes the priority taken.
+  uint32_t free_prio(uint32_t ifindex) {
+    for (uint32_t prio = kFirstPrio; prio < kFirstPrio + kPrios; ++prio) {
+      bool free = true;
+      for (int dir = 0; dir < 2 && free; ++dir) {
+        bpf_tc_hook h = tc_hook(ifindex, dir);
+        bpf_tc_opts q = tc_opts(prio);
+        if (bpf_tc_query(&h, &q) != 0) continue;
+        if (prog_name(q.prog_id) == kProgNames[dir] && !held_by_a_process(q.prog_id)) {
+          bpf_tc_opts d = tc_opts(prio);
+          free = bpf_tc_detach(&h, &d) == 0;
+        } else {
+          free = false;
+        }
+      }
+      if (free) return prio;
+    }
+    return 0;
+  }
+
+  int attach_legacy(Hook& h) {
+    h.prio = free_prio(h.link.index);
+    if (!h.prio) return -EBUSY;
+    for (int dir = 0; dir < 2; ++dir) {
+      bpf_tc_hook hook = tc_hook(h.link.index, dir);
+      int err = bpf_tc_hook_create(&hook);  // clsact: made once, kept
+      if (err && err != -EEXIST) return err;
+      bpf_tc_opts o = tc_opts(h.prio);
+      o.prog_fd = prog(dir);
+      if ((err = bpf_tc_attach(&hook, &o))) return err;
+    }
+    return 0;
+  }
+
+  int attach_tcx(Hook& h) {
+    for (int dir = 0; dir < 2; ++dir) {
+      int fd = bpf_link_create(prog(dir), int(h.link.index),
+                               bpf_attach_type(dir == 0 ? kTcxIngress : kTcxEgress), nullptr);
+      if (fd < 0) return fd;
+      h.links[dir] = fd;
+    }
+    return 0;
+  }
+
+  void detach(Hook& h) {
+    for (int& fd : h.links)
+      if (fd >= 0) close(std::exchange(fd, -1));
+    for (int dir = 0; h.prio && dir < 2; ++dir) {
+      bpf_tc_hook hook = tc_hook(h.link.index, dir);
+      bpf_tc_opts o = tc_opts(h.prio);
+      bpf_tc_detach(&hook, &o);  // fails harmlessly when the interface is gone
+    }
+    h.prio = 0;
+    uint32_t key = h.link.index;
+    bpf_map_delete_elem(progs.counters, &key);
+  }
+
+  // Counters first (zeros), so the classifier finds its entry from its
+  // first packet; then the two programs.
+  int attach(const Link& l) {
+    Hook h{.link = l, .attach = ++attaches};
+    std::vector<na_iface_val> zeros(size_t(std::max(ncpus, 1)));
+    uint32_t key = l.index;
+    if (bpf_map_update_elem(progs.counters, &key, zeros.data(), BPF_ANY) != 0) return -errno;
+    int err = tcx ? attach_tcx(h) : attach_legacy(h);
+    if (err) {
+      detach(h);
+      return err;
+    }
+    hooks.push_back(std::move(h));
+    return 0;
+  }
+
+  // Attaches to the wanted interfaces not attached yet, drops those gone.
+  // An interface that cannot be attached later (it vanished meanwhile) is
+  // tried again at the next change.
+  int rescan(std::string* failed) {
+    std::vector<Link> links = list_links();
+    std::erase_if(hooks, [&](Hook& h) {
+      auto now = std::find_if(links.begin(), links.end(), [&](const Link& l) {
+        return l.index == h.link.index && l.name == h.link.name;
+      });
+      if (now != links.end()) return false;
+      detach(h);
+      return true;
+    });
+    for (const Link& l : links) {
+      bool have = std::any_of(hooks.begin(), hooks.end(),
+                              [&](const Hook& h) { return h.link.index == l.index; });
+      if (have || !wanted(l)) continue;
+      if (int err = attach(l)) {
+        if (failed) *failed = l.name + ": " + errno_text(err);
+        return err;
+      }
+    }
+    return 0;
+  }
+
+  IfaceEntry counters(const Hook& h) {
+    IfaceEntry e{.ifindex = h.link.index, .attach = h.attach, .name = h.link.name};
+    std::vector<na_iface_val> per_cpu(size_t(std::max(ncpus, 1)));
+    uint32_t key = h.link.index;
+    if (bpf_map_lookup_elem(progs.counters, &key, per_cpu.data()) != 0) return e;
+    for (const auto& v : per_cpu) {
+      e.tx_bytes += v.tx_bytes;
+      e.rx_bytes += v.rx_bytes;
+      e.tx_packets += v.tx_packets;
+      e.rx_packets += v.rx_packets;
+    }
+    return e;
+  }
+};
+
+std::unique_ptr<Wire> Wire::open(const WirePrograms& progs, const WireConfig& cfg,
+                                 std::string* error) {
+  auto impl = std::make_unique<Impl>();
+  impl->progs = progs;
+  impl->cfg = cfg;
+  if (auto missing = missing_interface(cfg.interfaces)) {
+    *error = *missing;
+    return nullptr;
+  }
+  impl->tcx = cfg.attach == TcAttach::tcx || (cfg.attach == TcAttach::automatic && has_tcx());
+  std::string failed;
+  if (impl->rescan(&failed)) {
+    *error = "cannot attach the TC classifier to " + failed +
+             (impl->tcx ? " (TCX)" : " (clsact)") + " (see 'netacct doctor')";
+    return nullptr;
+  }
+  return std::unique_ptr<Wire>(new Wire(std::move(impl)));
+}
+
+Wire::Wire(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Wire::~Wire() = default;
+
+std::string Wire::mode() const { return impl_->tcx ? "tcx" : "tc (clsact)"; }
+size_t Wire::attached() const { return impl_->hooks.size(); }
+
+void Wire::read(Snapshot& snap) {
+  snap.ifaces.clear();
+  snap.ifaces.reserve(impl_->hooks.size());
+  for (const Hook& h : impl_->hooks) snap.ifaces.push_back(impl_->counters(h));
+  snap.ifaces_netns = impl_->netns;
+  if (impl_->watch.changed()) impl_->rescan(nullptr);
+}
+
+}  // namespace netacct
