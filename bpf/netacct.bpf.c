@@ -1047,22 +1047,104 @@ int dgram_ingress_cgroup(struct __sk_buff *skb)
  * device carries passes once, whole (a GSO packet before segmentation, a GRO
  * packet after merging), with the link-layer header in skb->len on both sides
  * (cls_bpf pushes it back on ingress). Counting rule: netacct.h,
- * struct na_iface_val. Returns TC_ACT_UNSPEC (TCX_NEXT, the same -1): the
+ * struct na_wire_val. Returns TC_ACT_UNSPEC (TCX_NEXT, the same -1): the
  * packet goes on to the next program or filter as if netacct were not there.
  */
 #define TC_ACT_UNSPEC (-1)
+#define ETH_P_IP 0x0800
+#define ETH_P_IPV6 0x86DD
+#define IPPROTO_SCTP_ 132
+#define IPPROTO_UDPLITE_ 136
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, NA_MAX_IFACES);
 	__type(key, __u32);
-	__type(value, struct na_iface_val);
+	__type(value, struct na_wire_val);
 } ifaces SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NA_MAX_FLOWS);
+	__type(key, struct na_flow_key);
+	__type(value, struct na_wire_val);
+} flows SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, NA_MAX_RETRANS);
+	__type(key, struct na_flow_key);
+	__type(value, struct na_retrans_val);
+} retrans SEC(".maps");
+
+static __always_inline int has_ports(__u8 proto)
+{
+	return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP_ ||
+	       proto == IPPROTO_UDPLITE_;
+}
+
+/* The packet's flow, oriented from this host (netacct.h, struct
+ * na_flow_key). Headers are read relative to the network header, so devices
+ * with and without a link-layer header (veth, tun, wireguard) read alike. */
+static __always_inline void flow_of(struct __sk_buff *skb, bool egress, struct na_flow_key *k)
+{
+	__u8 *src = egress ? k->laddr : k->raddr;
+	__u8 *dst = egress ? k->raddr : k->laddr;
+	__u32 l4 = 0;
+	k->ifindex = skb->ifindex;
+	k->ethertype = bpf_ntohs(skb->protocol);
+	if (k->ethertype == ETH_P_IP) {
+		struct iphdr ip;
+		if (bpf_skb_load_bytes_relative(skb, 0, &ip, sizeof(ip), BPF_HDR_START_NET))
+			return;
+		k->proto = ip.protocol;
+		__builtin_memcpy(src, &ip.saddr, 4);
+		__builtin_memcpy(dst, &ip.daddr, 4);
+		if (ip.frag_off & bpf_htons(0x1fff))
+			return; /* a later fragment: no ports in it */
+		l4 = ip.ihl * 4;
+	} else if (k->ethertype == ETH_P_IPV6) {
+		struct ipv6hdr ip6;
+		if (bpf_skb_load_bytes_relative(skb, 0, &ip6, sizeof(ip6), BPF_HDR_START_NET))
+			return;
+		k->proto = ip6.nexthdr;
+		__builtin_memcpy(src, &ip6.saddr, 16);
+		__builtin_memcpy(dst, &ip6.daddr, 16);
+		l4 = sizeof(ip6);
+	}
+	__be16 ports[2];
+	if (!has_ports(k->proto) ||
+	    bpf_skb_load_bytes_relative(skb, l4, ports, sizeof(ports), BPF_HDR_START_NET))
+		return;
+	k->lport = bpf_ntohs(egress ? ports[0] : ports[1]);
+	k->rport = bpf_ntohs(egress ? ports[1] : ports[0]);
+}
+
+static __always_inline void count_flow(struct __sk_buff *skb, bool egress, __u64 segs)
+{
+	struct na_flow_key k = {};
+	flow_of(skb, egress, &k);
+	struct na_wire_val *v = bpf_map_lookup_elem(&flows, &k);
+	if (!v) {
+		struct na_wire_val zero = {};
+		bpf_map_update_elem(&flows, &k, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&flows, &k);
+		if (!v)
+			return;
+	}
+	if (egress) {
+		__sync_fetch_and_add(&v->tx_bytes, skb->len);
+		__sync_fetch_and_add(&v->tx_packets, segs);
+	} else {
+		__sync_fetch_and_add(&v->rx_bytes, skb->len);
+		__sync_fetch_and_add(&v->rx_packets, segs);
+	}
+}
 
 static __always_inline void count_wire(struct __sk_buff *skb, bool egress)
 {
 	__u32 ifindex = skb->ifindex;
-	struct na_iface_val *v = bpf_map_lookup_elem(&ifaces, &ifindex);
+	struct na_wire_val *v = bpf_map_lookup_elem(&ifaces, &ifindex);
 	if (!v)
 		return;
 	__u64 segs = skb->gso_segs ? skb->gso_segs : 1;
@@ -1073,6 +1155,7 @@ static __always_inline void count_wire(struct __sk_buff *skb, bool egress)
 		v->rx_bytes += skb->len;
 		v->rx_packets += segs;
 	}
+	count_flow(skb, egress, segs);
 }
 
 SEC("tc")
@@ -1087,6 +1170,46 @@ int wire_egress_tc(struct __sk_buff *skb)
 {
 	count_wire(skb, true);
 	return TC_ACT_UNSPEC;
+}
+
+/* tcp:tcp_retransmit_skb (Linux >= 4.15) fires for each retransmission of a
+ * data segment, in whatever context retransmits (the RTO timer, an incoming
+ * ACK). Attached as a raw tracepoint on every backend: it needs neither BTF
+ * tracing (fentry) nor kprobes, nor tracefs (which `ip netns exec` hides by
+ * remounting /sys, so a classic tracepoint could not be found). Its first
+ * two arguments are the socket and the skb on every kernel since. skb->len
+ * is the segment's payload (headers are pushed on a clone as it is sent). */
+SEC("raw_tp/tcp_retransmit_skb")
+int tcp_retransmit_wire(struct bpf_raw_tracepoint_args *ctx)
+{
+	const struct sock *sk = (const struct sock *)ctx->args[0];
+	const struct sk_buff *skb = (const struct sk_buff *)ctx->args[1];
+	struct na_flow_key k = { .proto = IPPROTO_TCP };
+	k.ifindex = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+	k.lport = BPF_CORE_READ(sk, __sk_common.skc_num);
+	k.rport = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	if (family == AF_INET) {
+		k.ethertype = ETH_P_IP;
+		BPF_CORE_READ_INTO((__u32 *)k.laddr, sk, __sk_common.skc_rcv_saddr);
+		BPF_CORE_READ_INTO((__u32 *)k.raddr, sk, __sk_common.skc_daddr);
+	} else {
+		k.ethertype = ETH_P_IPV6;
+		bpf_core_read(k.laddr, sizeof(k.laddr), &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(k.raddr, sizeof(k.raddr), &sk->__sk_common.skc_v6_daddr);
+	}
+	__u64 len = BPF_CORE_READ(skb, len);
+	struct na_retrans_val *v = bpf_map_lookup_elem(&retrans, &k);
+	if (!v) {
+		struct na_retrans_val zero = {};
+		bpf_map_update_elem(&retrans, &k, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&retrans, &k);
+		if (!v)
+			return 0;
+	}
+	__sync_fetch_and_add(&v->bytes, len);
+	__sync_fetch_and_add(&v->segments, 1);
+	return 0;
 }
 
 /* sched:sched_process_exec fires in exec_binprm once the new program is

@@ -183,11 +183,6 @@ struct na_stats {
 /*
  * The wire layer: what crosses each network device, counted by a TC
  * classifier on its ingress and egress (netacct.bpf.c, "Wire layer").
- * One entry per interface netacct attached to, keyed by ifindex in netacct's
- * own network namespace; userspace inserts the entry (zeros) before it
- * attaches, and deletes it once the interface is gone, so the classifier
- * never inserts. Per-CPU values: a classifier runs with bottom halves off
- * on its CPU, so plain adds are exact and never contend.
  *
  * Bytes are counted the way the kernel's own interface counters count them
  * (/sys/class/net/DEV/statistics, for the software devices: veth, loopback,
@@ -196,17 +191,61 @@ struct na_stats {
  * driver with TSO counts what it put on the wire: each segment's headers,
  * (segments - 1) x header length more. Packets are segments: gso_segs for a
  * GSO packet, else 1.
- *
+ */
+struct na_wire_val {
+	__u64 rx_bytes;
+	__u64 rx_packets;
+	__u64 tx_bytes;
+	__u64 tx_packets;
+};
+
+/*
+ * `ifaces`: one entry per interface netacct attached to, keyed by ifindex
+ * in netacct's own network namespace; userspace inserts the entry (zeros)
+ * before it attaches, and deletes it once the interface is gone, so the
+ * classifier never inserts. Per-CPU values: a classifier runs with bottom
+ * halves off on its CPU, so plain adds are exact and never contend.
  * NA_MAX_IFACES: interfaces attached at once; a container host has hundreds
  * of veths, 4096 leaves room for churn (an entry goes with its interface).
  */
 #define NA_MAX_IFACES 4096
 
-struct na_iface_val {
-	__u64 rx_bytes;
-	__u64 rx_packets;
-	__u64 tx_bytes;
-	__u64 tx_packets;
+/*
+ * `flows`: wire bytes per flow and interface (LRU: the flows idle the
+ * longest make room; the interface totals stay exact). A flow is seen from
+ * this host: on egress the local end is the source, on ingress the
+ * destination, so both directions of a connection share one entry (for
+ * forwarded traffic, "local" is the end the packet goes to or comes from on
+ * that interface's far side). Non-IP packets (ARP, ...) are one flow per
+ * ethertype; ports are 0 for protocols without them and for IP fragments
+ * after the first. IPv6 extension headers are not walked: such a packet
+ * counts under its first next-header value, without ports.
+ */
+#define NA_MAX_FLOWS 65536
+
+struct na_flow_key {
+	__u32 ifindex;	 /* in `retrans`: the socket's network namespace (inode) */
+	__u16 ethertype; /* host order: 0x0800 IPv4, 0x86dd IPv6, 0x0806 ARP, ... */
+	__u8 proto;	 /* IPPROTO_*; 0 for non-IP */
+	__u8 pad;
+	__u16 lport; /* host order */
+	__u16 rport;
+	__u32 pad2;
+	__u8 laddr[16]; /* IPv4 in the first 4 bytes */
+	__u8 raddr[16];
+};
+
+/*
+ * `retrans`: TCP payload bytes sent again (tcp:tcp_retransmit_skb), per
+ * connection by its network namespace, addresses and ports (ethertype
+ * says the family; IPv4-mapped IPv6 sockets as the IPv6 they are). LRU,
+ * like flows.
+ */
+#define NA_MAX_RETRANS 16384
+
+struct na_retrans_val {
+	__u64 bytes;
+	__u64 segments; /* retransmissions (one per event; a TSO retransmit is one) */
 };
 
 #endif /* NETACCT_ABI_H */

@@ -56,6 +56,42 @@ GroupRow iface(const IfaceTraffic& i) {
   return row;
 }
 
+// curl's connection as the wire layer saw it on eth0.
+const FlowTraffic kCurlFlow{
+    .bytes = {.key = {.ifindex = 2,
+                      .ethertype = 0x86dd,
+                      .proto = IPPROTO_TCP,
+                      .lport = 40000,
+                      .rport = 443,
+                      .laddr = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1},
+                      .raddr = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5}},
+              .tx_bytes = 2000,
+              .rx_bytes = 1099000,
+              .tx_packets = 25,
+              .rx_packets = 750},
+    .cls = FlowClass::process,
+    .owner = ConnId{.cookie = 7, .proc = {4242, 1}},
+    .iface = "eth0"};
+// ARP on eth0: no process.
+const FlowTraffic kArp{.bytes = {.key = {.ifindex = 2, .ethertype = 0x0806},
+                                 .tx_bytes = 600,
+                                 .rx_bytes = 1000,
+                                 .tx_packets = 5,
+                                 .rx_packets = 10},
+                       .cls = FlowClass::non_socket,
+                       .iface = "eth0"};
+
+GroupRow flow(const FlowTraffic& f, std::string comm) {
+  GroupRow row{.key = {.cookie = uint64_t(uintptr_t(&f))},
+               .flow = &f,
+               .tx = f.bytes.tx_bytes,
+               .rx = f.bytes.rx_bytes};
+  row.who.comm = std::move(comm);
+  row.tx_rate = double(row.tx) / 5;
+  row.rx_rate = double(row.rx) / 5;
+  return row;
+}
+
 const std::array<uint8_t, 16> kFd1 = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 const std::array<uint8_t, 16> kDb5 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5};
 
@@ -71,6 +107,7 @@ Report fixed_report() {
            .rx_rate = 209719.2,
            .loss = {.conns_evicted = 2, .insert_failed = 1}};
   GroupRow curl = process(4242, "curl", 1000, 1536, 1048576);
+  curl.wire = {.tx_wire = 2000, .rx_wire = 1099000, .retrans = 100};
   curl.who.exe = "/usr/bin/curl";
   curl.who.user = "alice";
   curl.who.cgroup = "/user.slice/user-1000.slice/session-2.scope";
@@ -88,7 +125,17 @@ Report fixed_report() {
        .rows = {remote(AF_INET6, kDb5, 1536, 1048576, 1, 2),
                 remote(AF_INET, {10, 0, 0, 2}, 500, 20, 1, 1)}},
       {.kind = GroupKind::interface, .rows = {iface(kEth0)}},
+      {.kind = GroupKind::flow, .rows = {flow(kCurlFlow, "curl"), flow(kArp, "")}},
   };
+  r.receipt.interfaces = {{.name = "eth0",
+                           .ifindex = 2,
+                           .wire = 1102600,
+                           .process = 1100900,
+                           .retrans = 100,
+                           .non_socket = 1600}};
+  r.receipt.total = r.receipt.interfaces[0];
+  r.receipt.total.name = "";
+  r.receipt.total.ifindex = 0;
   return r;
 }
 
@@ -127,32 +174,41 @@ const char* kTextHeader =
 TEST(Output, JsonLineGolden) {
   EXPECT_EQ(
       to_json_line(fixed_report()),
-      R"({"backend":"fentry",)"
-      R"("connections":[)"
-      R"({"comm":"curl","family":"ipv6","local":"[fd00::1]:40000","netns":4026531840,"pid":4242,)"
-      R"("proto":"tcp","remote":"[2001:db8::5]:443","rx_bytes":1048576,"rx_rate":209715.2,)"
-      R"("tx_bytes":1536,"tx_rate":307.2},)"
-      R"({"comm":"nginx","family":"ipv4","local":"10.0.0.1:53","netns":4026531840,"pid":17,)"
-      R"("proto":"udp","remote":"10.0.0.2:5353","rx_bytes":20,"rx_rate":4.0,)"
-      R"("tx_bytes":500,"tx_rate":100.0}],)"
-      R"("end":"2023-11-14T22:13:25.123Z","host":"web1",)"
-      R"("interfaces":[{"index":2,"name":"eth0","netns":4026531840,"rx_packets":760,)"
-      R"("rx_rate":220000.0,"rx_wire_bytes":1100000,"tx_packets":30,"tx_rate":520.0,)"
-      R"("tx_wire_bytes":2600}],"interval_s":5.0,)"
-      R"("loss":{"evicted_connections":2,"failed_inserts":1,)"
+      R"({"backend":"fentry","connections":[{"comm":"curl","family":"ipv6",)"
+      R"("local":"[fd00::1]:40000","netns":4026531840,"pid":4242,"proto":"tcp",)"
+      R"("remote":"[2001:db8::5]:443","retrans_bytes":100,"rx_bytes":1048576,)"
+      R"("rx_rate":209715.2,"rx_wire_bytes":1099000,"tx_bytes":1536,"tx_rate":307.2,)"
+      R"("tx_wire_bytes":2000},{"comm":"nginx","family":"ipv4","local":"10.0.0.1:53",)"
+      R"("netns":4026531840,"pid":17,"proto":"udp","remote":"10.0.0.2:5353","retrans_bytes":0,)"
+      R"("rx_bytes":20,"rx_rate":4.0,"rx_wire_bytes":0,"tx_bytes":500,"tx_rate":100.0,)"
+      R"("tx_wire_bytes":0}],"end":"2023-11-14T22:13:25.123Z","flows":[{"class":"process",)"
+      R"("comm":"curl","family":"ipv6","forwarded":false,"interface":"eth0",)"
+      R"("local":"[fd00::1]:40000","pid":4242,"proto":"tcp","remote":"[2001:db8::5]:443",)"
+      R"("rx_packets":750,"rx_rate":219800.0,"rx_wire_bytes":1099000,"tx_packets":25,)"
+      R"("tx_rate":400.0,"tx_wire_bytes":2000},{"class":"non_socket","comm":null,"family":null,)"
+      R"("forwarded":false,"interface":"eth0","local":null,"pid":null,"proto":"arp",)"
+      R"("remote":null,"rx_packets":10,"rx_rate":200.0,"rx_wire_bytes":1000,"tx_packets":5,)"
+      R"("tx_rate":120.0,"tx_wire_bytes":600}],"host":"web1","interfaces":[{"index":2,)"
+      R"("name":"eth0","netns":4026531840,"rx_packets":760,"rx_rate":220000.0,)"
+      R"("rx_wire_bytes":1100000,"tx_packets":30,"tx_rate":520.0,"tx_wire_bytes":2600}],)"
+      R"("interval_s":5.0,"loss":{"evicted_connections":2,"failed_inserts":1,)"
       R"("unattributed_rx_bytes":0,"unattributed_tx_bytes":0},)"
-      R"("processes":[)"
-      R"({"cgroup":"/user.slice/user-1000.slice/session-2.scope","comm":"curl","container":null,)"
-      R"("exe":"/usr/bin/curl","exited":false,"pid":4242,"rx_bytes":1048576,"rx_rate":209715.2,)"
-      R"("tx_bytes":1536,"tx_rate":307.2,"uid":1000,"user":"alice"},)"
+      R"("processes":[{"cgroup":"/user.slice/user-1000.slice/session-2.scope","comm":"curl",)"
+      R"("container":null,"exe":"/usr/bin/curl","exited":false,"pid":4242,"retrans_bytes":100,)"
+      R"("rx_bytes":1048576,"rx_rate":209715.2,"rx_wire_bytes":1099000,"tx_bytes":1536,)"
+      R"("tx_rate":307.2,"tx_wire_bytes":2000,"uid":1000,"user":"alice"},)"
       R"({"cgroup":"/system.slice/nginx.service","comm":"nginx","container":"nginx.service",)"
-      R"("exe":null,"exited":true,"pid":17,"rx_bytes":20,"rx_rate":4.0,)"
-      R"("tx_bytes":500,"tx_rate":100.0,"uid":33,"user":null}],)"
-      R"("remotes":[)"
-      R"({"connections":2,"family":"ipv6","processes":1,"remote":"2001:db8::5","rx_bytes":1048576,)"
-      R"("rx_rate":209715.2,"tx_bytes":1536,"tx_rate":307.2},)"
-      R"({"connections":1,"family":"ipv4","processes":1,"remote":"10.0.0.2","rx_bytes":20,)"
-      R"("rx_rate":4.0,"tx_bytes":500,"tx_rate":100.0}],)"
+      R"("exe":null,"exited":true,"pid":17,"retrans_bytes":0,"rx_bytes":20,"rx_rate":4.0,)"
+      R"("rx_wire_bytes":0,"tx_bytes":500,"tx_rate":100.0,"tx_wire_bytes":0,"uid":33,)"
+      R"("user":null}],"receipt":{"interfaces":[{"forwarded_bytes":0,"index":2,"name":"eth0",)"
+      R"("no_process_bytes":0,"non_socket_bytes":1600,"process_bytes":1100900,)"
+      R"("retrans_bytes":100,"unexplained_bytes":0,"wire_bytes":1102600}],)"
+      R"("total":{"forwarded_bytes":0,"no_process_bytes":0,"non_socket_bytes":1600,)"
+      R"("process_bytes":1100900,"retrans_bytes":100,"unexplained_bytes":0,)"
+      R"("wire_bytes":1102600}},"remotes":[{"connections":2,"family":"ipv6","processes":1,)"
+      R"("remote":"2001:db8::5","rx_bytes":1048576,"rx_rate":209715.2,"tx_bytes":1536,)"
+      R"("tx_rate":307.2},{"connections":1,"family":"ipv4","processes":1,"remote":"10.0.0.2",)"
+      R"("rx_bytes":20,"rx_rate":4.0,"tx_bytes":500,"tx_rate":100.0}],)"
       R"("schema":"netacct.report/1","start":"2023-11-14T22:13:20.123Z",)"
       R"("totals":{"rx_bytes":1048596,"tx_bytes":2036}})");
 }
@@ -192,37 +248,47 @@ TEST(Output, JsonSurvivesInvalidUtf8InComm) {
 
 TEST(Output, TextByProcessGolden) {
   std::string out = write(Format::text, GroupKind::process, {fixed_report()});
-  EXPECT_EQ(rstrip_lines(out),
-            std::string(kTextHeader) +
-                " PID  USER   PROGRAM     SENT  RECEIVED   SEND/s       RECV/s\n"
-                "4242  alice  curl     1.5 KiB   1.0 MiB  307 B/s  204.8 KiB/s\n"
-                "  17  33     nginx      500 B      20 B  100 B/s        4 B/s  exited\n"
-                "loss: 2 connection entries evicted, 1 failed inserts\n"
-                "\n");
+  EXPECT_EQ(
+      rstrip_lines(out),
+      std::string(kTextHeader) +
+          " PID  USER   PROGRAM     SENT  RECEIVED   SEND/s       RECV/s\n"
+          "4242  alice  curl     1.5 KiB   1.0 MiB  307 B/s  204.8 KiB/s\n"
+          "  17  33     nginx      500 B      20 B  100 B/s        4 B/s  exited\n"
+          "wire: 1.1 MiB on 1 interface = processes 1.0 MiB + retransmits 100 B + forwarded 0 B + "
+          "non-socket 1.6 KiB + no process 0 B + unexplained 0 B\n"
+          "loss: 2 connection entries evicted, 1 failed inserts\n"
+          "\n");
 }
 
 TEST(Output, TextByConnectionGolden) {
   std::string out = write(Format::text, GroupKind::connection, {fixed_report()});
-  EXPECT_EQ(out, std::string(kTextHeader) +
-                     " PID  PROGRAM  PROTO  LOCAL            REMOTE                SENT  RECEIVED  "
-                     " SEND/s       RECV/s\n"
-                     "4242  curl     tcp    [fd00::1]:40000  [2001:db8::5]:443  1.5 KiB   1.0 MiB  "
-                     "307 B/s  204.8 KiB/s\n"
-                     "  17  nginx    udp    10.0.0.1:53      10.0.0.2:5353        500 B      20 B  "
-                     "100 B/s        4 B/s\n"
-                     "loss: 2 connection entries evicted, 1 failed inserts\n"
-                     "\n");
+  EXPECT_EQ(
+      out,
+      std::string(kTextHeader) +
+          " PID  PROGRAM  PROTO  LOCAL            REMOTE                SENT  RECEIVED  "
+          " SEND/s       RECV/s\n"
+          "4242  curl     tcp    [fd00::1]:40000  [2001:db8::5]:443  1.5 KiB   1.0 MiB  "
+          "307 B/s  204.8 KiB/s\n"
+          "  17  nginx    udp    10.0.0.1:53      10.0.0.2:5353        500 B      20 B  "
+          "100 B/s        4 B/s\n"
+          "wire: 1.1 MiB on 1 interface = processes 1.0 MiB + retransmits 100 B + forwarded 0 B + "
+          "non-socket 1.6 KiB + no process 0 B + unexplained 0 B\n"
+          "loss: 2 connection entries evicted, 1 failed inserts\n"
+          "\n");
 }
 
 // Wire bytes per interface: text shows bytes and rates, CSV and JSON the
 // packets too, under names apart from payload bytes.
 TEST(Output, TextAndCsvByInterface) {
-  EXPECT_EQ(rstrip_lines(write(Format::text, GroupKind::interface, {fixed_report()})),
-            std::string(kTextHeader) +
-                "INTERFACE  INDEX     SENT  RECEIVED   SEND/s       RECV/s\n"
-                "eth0           2  2.5 KiB   1.0 MiB  520 B/s  214.8 KiB/s\n"
-                "loss: 2 connection entries evicted, 1 failed inserts\n"
-                "\n");
+  EXPECT_EQ(
+      rstrip_lines(write(Format::text, GroupKind::interface, {fixed_report()})),
+      std::string(kTextHeader) +
+          "INTERFACE  INDEX     SENT  RECEIVED   SEND/s       RECV/s\n"
+          "eth0           2  2.5 KiB   1.0 MiB  520 B/s  214.8 KiB/s\n"
+          "wire: 1.1 MiB on 1 interface = processes 1.0 MiB + retransmits 100 B + forwarded 0 B + "
+          "non-socket 1.6 KiB + no process 0 B + unexplained 0 B\n"
+          "loss: 2 connection entries evicted, 1 failed inserts\n"
+          "\n");
   EXPECT_EQ(write(Format::csv, GroupKind::interface, {fixed_report()}),
             "start,end,name,index,netns,tx_wire_bytes,rx_wire_bytes,tx_packets,rx_packets,"
             "tx_rate,rx_rate\n"
@@ -233,6 +299,7 @@ TEST(Output, TextAndCsvByInterface) {
 TEST(Output, TextWithoutLossHasNoLossLine) {
   Report r = fixed_report();
   r.loss = {};
+  r.receipt = {};  // no wire layer: no receipt line either
   std::string out = write(Format::text, GroupKind::connection, {r});
   EXPECT_EQ(out.find("loss:"), std::string::npos);
   EXPECT_TRUE(out.ends_with("  4 B/s\n\n")) << out;
@@ -255,24 +322,28 @@ TEST(Output, CsvByProcessHeaderOnceAcrossWrites) {
   std::string out = write(Format::csv, GroupKind::process, {fixed_report(), second});
   EXPECT_EQ(
       out,
-      "start,end,pid,comm,exe,uid,user,cgroup,container,tx_bytes,rx_bytes,tx_rate,rx_rate,exited\n"
+      "start,end,pid,comm,exe,uid,user,cgroup,container,tx_bytes,rx_bytes,tx_rate,rx_rate,exited,"
+      "tx_wire_bytes,rx_wire_bytes,retrans_bytes\n"
       "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,4242,curl,/usr/bin/curl,1000,alice,"
-      "/user.slice/user-1000.slice/session-2.scope,,1536,1048576,307.2,209715.2,false\n"
+      "/user.slice/user-1000.slice/session-2.scope,,1536,1048576,307.2,209715.2,false,2000,"
+      "1099000,100\n"
       "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,17,nginx,,33,,"
-      "/system.slice/nginx.service,nginx.service,500,20,100.0,4.0,true\n"
+      "/system.slice/nginx.service,nginx.service,500,20,100.0,4.0,true,0,0,0\n"
       "2023-11-14T22:13:25.123Z,2023-11-14T22:13:30.123Z,4242,curl,/usr/bin/curl,1000,alice,"
-      "/user.slice/user-1000.slice/session-2.scope,,1536,1048576,307.2,209715.2,false\n");
+      "/user.slice/user-1000.slice/session-2.scope,,1536,1048576,307.2,209715.2,false,2000,"
+      "1099000,100\n");
 }
 
 TEST(Output, CsvByConnectionHeaderOnceAcrossWrites) {
   Report empty;
   std::string out = write(Format::csv, GroupKind::connection, {empty, fixed_report()});
   EXPECT_EQ(out,
-            "start,end,pid,comm,proto,family,local,remote,tx_bytes,rx_bytes,tx_rate,rx_rate,netns\n"
+            "start,end,pid,comm,proto,family,local,remote,tx_bytes,rx_bytes,tx_rate,rx_rate,netns,"
+            "tx_wire_bytes,rx_wire_bytes,retrans_bytes\n"
             "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,4242,curl,tcp,ipv6,[fd00::1]:40000,"
-            "[2001:db8::5]:443,1536,1048576,307.2,209715.2,4026531840\n"
+            "[2001:db8::5]:443,1536,1048576,307.2,209715.2,4026531840,2000,1099000,100\n"
             "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,17,nginx,udp,ipv4,10.0.0.1:53,"
-            "10.0.0.2:5353,500,20,100.0,4.0,4026531840\n");
+            "10.0.0.2:5353,500,20,100.0,4.0,4026531840,0,0,0\n");
 }
 
 TEST(Output, CsvQuotesCommasAndQuotes) {
@@ -331,13 +402,16 @@ TEST(Output, HostileNamesInEverySink) {
     procs(r)[0].who.comm = h.raw;
     procs(r)[0].who.exe = std::string("/tmp/") + h.raw;
     conns(r)[0].who.comm = h.raw;
+    rows(r, GroupKind::flow)[0].who.comm = h.raw;
     for (Format f : {Format::text, Format::csv})
-      for (GroupKind by : {GroupKind::process, GroupKind::connection}) {
+      for (GroupKind by : {GroupKind::process, GroupKind::connection, GroupKind::flow}) {
         std::string out = write(f, by, {r});
         EXPECT_NE(out.find(h.shown), std::string::npos) << h.raw << " in " << out;
         for (unsigned char c : out) EXPECT_TRUE(c >= 0x20 || c == '\n') << h.raw << ": " << out;
         size_t lines = std::count(out.begin(), out.end(), '\n');
-        EXPECT_EQ(lines, f == Format::csv ? 3u : 6u) << out;  // one line per row
+        // One line per row (two in each table); text adds the header, the
+        // table's heading, the wire and loss lines and a blank line.
+        EXPECT_EQ(lines, f == Format::csv ? 3u : 7u) << out;
       }
     auto j = nlohmann::json::parse(to_json_line(r));
     EXPECT_EQ(j["processes"][0]["comm"], std::string(h.json)) << h.raw;
@@ -367,13 +441,16 @@ TEST(Output, TextColumnsAlignWithMultibyteAndEscapedNames) {
 
 TEST(Output, TextByRemoteGolden) {
   std::string out = write(Format::text, GroupKind::remote, {fixed_report()});
-  EXPECT_EQ(out,
-            std::string(kTextHeader) +
-                "REMOTE          SENT  RECEIVED   SEND/s       RECV/s  PROCESSES  CONNECTIONS\n"
-                "2001:db8::5  1.5 KiB   1.0 MiB  307 B/s  204.8 KiB/s          1            2\n"
-                "10.0.0.2       500 B      20 B  100 B/s        4 B/s          1            1\n"
-                "loss: 2 connection entries evicted, 1 failed inserts\n"
-                "\n");
+  EXPECT_EQ(
+      out,
+      std::string(kTextHeader) +
+          "REMOTE          SENT  RECEIVED   SEND/s       RECV/s  PROCESSES  CONNECTIONS\n"
+          "2001:db8::5  1.5 KiB   1.0 MiB  307 B/s  204.8 KiB/s          1            2\n"
+          "10.0.0.2       500 B      20 B  100 B/s        4 B/s          1            1\n"
+          "wire: 1.1 MiB on 1 interface = processes 1.0 MiB + retransmits 100 B + forwarded 0 B + "
+          "non-socket 1.6 KiB + no process 0 B + unexplained 0 B\n"
+          "loss: 2 connection entries evicted, 1 failed inserts\n"
+          "\n");
 }
 
 TEST(Output, CsvByRemote) {

@@ -117,8 +117,8 @@ void add_wire(CLI::App* sub, WireConfig& wire) {
             bool ok = !v.empty() && v.size() < 16 && v != "." && v != ".." &&
                       v.find_first_of("/: \t\n") == std::string::npos;
             if (ok) return "";
-            return "must be an interface name (1-15 characters, no '/', ':' or spaces), got '" +
-                   v + "'";
+            return "must be an interface name (1-15 characters, no '/', ':' or spaces), got '" + v +
+                   "'";
           },
           ""))
       ->type_name("NAME");
@@ -132,9 +132,12 @@ void add_wire(CLI::App* sub, WireConfig& wire) {
 }
 
 // --by and --view choices come from the groupings table, in its order.
-std::vector<std::pair<std::string, GroupKind>> grouping_names(std::string Grouping::*name) {
+// (--view: top's views only.)
+std::vector<std::pair<std::string, GroupKind>> grouping_names(std::string Grouping::*name,
+                                                              bool top_views = false) {
   std::vector<std::pair<std::string, GroupKind>> out;
-  for (const auto& g : groupings()) out.emplace_back(g.*name, g.kind);
+  for (const auto& g : groupings())
+    if (g.top_view || !top_views) out.emplace_back(g.*name, g.kind);
   return out;
 }
 
@@ -164,7 +167,7 @@ void add_top(CLI::App* sub, Command& cmd) {
   add_choice(sub, "--sort", o.sort,
              {{"sent", SortBy::sent}, {"recv", SortBy::received}, {"total", SortBy::total}},
              "Sort by");
-  add_choice(sub, "--view", o.view, grouping_names(&Grouping::plural), "First view");
+  add_choice(sub, "--view", o.view, grouping_names(&Grouping::plural, true), "First view");
   sub->add_flag("--resolve", o.resolve, "Reverse DNS for remote addresses (background lookups)");
   sub->add_flag("-b,--batch", o.batch,
                 "Plain-text frames, one per delay (default when stdout is not a terminal)");

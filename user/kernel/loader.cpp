@@ -31,7 +31,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 // bpf/netacct.bpf.c for why) ends in _cgroup; the fentry and kprobe backends'
 // TCP baseline iterator (tcp_baseline_iter) in _iter.
 bool belongs(const std::string& prog, Backend b) {
-  if (ends_with(prog, "_tc")) return true;  // the wire layer: every backend
+  if (ends_with(prog, "_tc") || ends_with(prog, "_wire")) return true;  // wire layer: every backend
   switch (b) {
     case Backend::tracepoint:
       return ends_with(prog, "_tp") || ends_with(prog, "_cgroup");
@@ -59,7 +59,7 @@ void configure(netacct_bpf* skel, const LoadConfig& cfg) {
     bool on = belongs(name, cfg.backend);
     if (name.starts_with("inet_sendpage")) on = on && cfg.has_inet_sendpage;
     if (ends_with(name, "_iter")) on = on && (cfg.backend == Backend::fentry || cfg.loads_tracing);
-    if (ends_with(name, "_tc")) on = cfg.wire.enabled;
+    if (ends_with(name, "_tc") || ends_with(name, "_wire")) on = cfg.wire.enabled;
     bpf_program__set_autoload(prog, on);
   }
   // Loading a cgroup_skb program takes CAP_NET_ADMIN as well; without it the
@@ -71,7 +71,9 @@ void configure(netacct_bpf* skel, const LoadConfig& cfg) {
   bpf_program__set_autoattach(skel->progs.tcp_baseline_iter, false);
   bpf_program__set_autoattach(skel->progs.wire_ingress_tc, false);  // kernel/wire.cpp
   bpf_program__set_autoattach(skel->progs.wire_egress_tc, false);
-  if (!cfg.wire.enabled) bpf_map__set_max_entries(skel->maps.ifaces, 1);
+  if (!cfg.wire.enabled)
+    for (bpf_map* m : {skel->maps.ifaces, skel->maps.flows, skel->maps.retrans})
+      bpf_map__set_max_entries(m, 1);
   if (cfg.backend != Backend::kprobe) {
     bpf_map__set_max_entries(skel->maps.inflight, 1);
     bpf_map__set_max_entries(skel->maps.sk_gens, 1);
@@ -88,7 +90,7 @@ bool abi_matches(netacct_bpf* skel) {
          bpf_map__value_size(skel->maps.proc_slots) == sizeof(na_proc_slot) &&
          bpf_map__value_size(skel->maps.conn_slots) == sizeof(na_conn_slot) &&
          bpf_map__max_entries(skel->maps.touched) == NA_TOUCHED_WORDS &&
-         bpf_map__value_size(skel->maps.ifaces) == sizeof(na_iface_val);
+         bpf_map__value_size(skel->maps.ifaces) == sizeof(na_wire_val);
 }
 
 std::string errno_text(int err) { return strerror(err < 0 ? -err : err); }
@@ -202,7 +204,9 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
   if (cfg.attach && cfg.wire.enabled) {
     s->wire_ = Wire::open({.ingress = bpf_program__fd(skel->progs.wire_ingress_tc),
                            .egress = bpf_program__fd(skel->progs.wire_egress_tc),
-                           .counters = bpf_map__fd(skel->maps.ifaces)},
+                           .counters = bpf_map__fd(skel->maps.ifaces),
+                           .flows = bpf_map__fd(skel->maps.flows),
+                           .retrans = bpf_map__fd(skel->maps.retrans)},
                           cfg.wire, error);
     if (!s->wire_) return nullptr;
   }

@@ -3,14 +3,21 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <ifaddrs.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <netinet/in.h>
+#include <signal.h>
 #include <sys/ioctl.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -60,16 +67,18 @@ std::vector<Link> list_links() {
 }
 
 uint32_t own_netns() {
-  struct stat st{};
+  struct stat st {};
   return stat("/proc/self/ns/net", &st) == 0 ? uint32_t(st.st_ino) : 0;
 }
 
-// Readable when links were added, removed or changed; drained at each read.
+// Readable when links or addresses were added, removed or changed; drained
+// at each read.
 class LinkWatch {
  public:
   LinkWatch() {
     fd_ = socket(AF_NETLINK, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, NETLINK_ROUTE);
-    sockaddr_nl addr{.nl_family = AF_NETLINK, .nl_groups = RTMGRP_LINK};
+    sockaddr_nl addr{.nl_family = AF_NETLINK,
+                     .nl_groups = RTMGRP_LINK | RTMGRP_IPV4_IFADDR | RTMGRP_IPV6_IFADDR};
     if (fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
       close(fd_);
       fd_ = -1;
@@ -139,6 +148,167 @@ bool held_by_a_process(uint32_t prog_id) {
   return held;
 }
 
+// Direction 0 is ingress, 1 egress.
+bpf_tc_hook tc_hook(uint32_t ifindex, int dir) {
+  bpf_tc_hook h{};
+  h.sz = sizeof h;
+  h.ifindex = int(ifindex);
+  h.attach_point = dir == 0 ? BPF_TC_INGRESS : BPF_TC_EGRESS;
+  return h;
+}
+
+bpf_tc_opts tc_opts(uint32_t prio) {
+  bpf_tc_opts o{};
+  o.sz = sizeof o;
+  o.handle = kHandle;
+  o.priority = prio;
+  return o;
+}
+
+uint32_t prog_id(int prog_fd) {
+  bpf_prog_info info{};
+  uint32_t len = sizeof info;
+  return bpf_obj_get_info_by_fd(prog_fd, &info, &len) == 0 ? info.id : 0;
+}
+
+// Every entry of a hash map keyed by na_flow_key, in batches of a few
+// system calls (one per entry would cost a refresh ~1 us per flow), into
+// buffers kept from one read to the next.
+template <typename V>
+struct Dump {
+  std::vector<na_flow_key> keys;
+  std::vector<V> values;
+  uint32_t read(int fd, uint32_t max) {
+    keys.resize(max);
+    values.resize(max);
+    uint32_t total = 0, token = 0;
+    bool first = true;
+    while (total < max) {
+      uint32_t count = max - total;
+      LIBBPF_OPTS(bpf_map_batch_opts, opts);
+      int err = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data() + total,
+                                     values.data() + total, &count, &opts);
+      total += count;
+      first = false;
+      if (err) break;  // ENOENT: the end; anything else: what was read so far
+    }
+    return total;
+  }
+};
+
+FlowKey flow_key(const na_flow_key& k) {
+  FlowKey f{.ifindex = k.ifindex,
+            .ethertype = k.ethertype,
+            .proto = k.proto,
+            .lport = k.lport,
+            .rport = k.rport};
+  std::copy(std::begin(k.laddr), std::end(k.laddr), f.laddr.begin());
+  std::copy(std::begin(k.raddr), std::end(k.raddr), f.raddr.begin());
+  return f;
+}
+
+// The addresses of this network namespace (IPv4 in the first 4 bytes).
+std::vector<std::array<uint8_t, 16>> local_addresses() {
+  std::vector<std::array<uint8_t, 16>> out;
+  ifaddrs* all = nullptr;
+  if (getifaddrs(&all) != 0) return out;
+  for (ifaddrs* a = all; a; a = a->ifa_next) {
+    if (!a->ifa_addr) continue;
+    std::array<uint8_t, 16> addr{};
+    if (a->ifa_addr->sa_family == AF_INET) {
+      auto* in = reinterpret_cast<const sockaddr_in*>(a->ifa_addr);
+      std::memcpy(addr.data(), &in->sin_addr, 4);
+    } else if (a->ifa_addr->sa_family == AF_INET6) {
+      auto* in6 = reinterpret_cast<const sockaddr_in6*>(a->ifa_addr);
+      std::memcpy(addr.data(), &in6->sin6_addr, 16);
+    } else {
+      continue;
+    }
+    out.push_back(addr);
+  }
+  freeifaddrs(all);
+  return out;
+}
+
+// The legacy filters outlive netacct. A guard process, forked before the
+// first filter is attached, removes them when netacct ends without doing
+// so itself (SIGKILL, a crash): it holds the read end of a pipe whose write
+// end only netacct has, and learns each filter as it is made. EOF without a
+// "done" record means netacct died. It removes a filter only while the
+// program there is still netacct's (by program id), so it never touches one
+// another netacct attached since.
+class Guard {
+ public:
+  struct Record {
+    uint32_t op;  // kAdd, kRemove, kDone
+    uint32_t ifindex, prio;
+  };
+  enum : uint32_t { kAdd = 1, kRemove = 2, kDone = 3 };
+
+  Guard(uint32_t ingress_id, uint32_t egress_id) {
+    int p[2];
+    if (pipe2(p, O_CLOEXEC) != 0) return;
+    pid_ = fork();
+    if (pid_ == 0) {
+      close(p[1]);
+      run(p[0], {ingress_id, egress_id});
+    }
+    close(p[0]);
+    if (pid_ < 0)
+      close(p[1]);
+    else
+      fd_ = p[1];
+  }
+  ~Guard() {
+    if (fd_ < 0) return;
+    send({kDone, 0, 0});
+    close(fd_);
+    waitpid(pid_, nullptr, 0);
+  }
+  Guard(const Guard&) = delete;
+  Guard& operator=(const Guard&) = delete;
+  bool running() const { return fd_ >= 0; }
+  void send(Record r) {
+    if (fd_ >= 0 && write(fd_, &r, sizeof r) != ssize_t(sizeof r)) {
+      // The guard is gone: filters then stay only until the next start.
+    }
+  }
+
+ private:
+  pid_t pid_ = -1;
+  int fd_ = -1;
+
+  // Nothing of netacct's stays open here (its stdout, its BPF objects), so
+  // a reader of netacct's output or a check for its programs never waits
+  // for the guard; stop signals (blocked already) are ignored.
+  [[noreturn]] static void run(int in, std::array<uint32_t, 2> prog_ids) {
+    prctl(PR_SET_NAME, "netacct-guard");
+    for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGQUIT}) signal(sig, SIG_IGN);
+    int null = ::open("/dev/null", O_RDWR | O_CLOEXEC);
+    for (int fd = 0; fd < 3; ++fd) dup2(null, fd);
+    dup2(in, 3);
+    close_range(4, ~0u, 0);
+    std::vector<std::pair<uint32_t, uint32_t>> filters;
+    Record r{};
+    while (read(3, &r, sizeof r) == ssize_t(sizeof r)) {
+      if (r.op == kDone) _exit(0);
+      std::pair<uint32_t, uint32_t> f{r.ifindex, r.prio};
+      if (r.op == kAdd) filters.push_back(f);
+      if (r.op == kRemove) std::erase(filters, f);
+    }
+    for (auto [ifindex, prio] : filters)
+      for (int dir = 0; dir < 2; ++dir) remove_if_ours(ifindex, prio, dir, prog_ids[dir]);
+    _exit(0);
+  }
+  static void remove_if_ours(uint32_t ifindex, uint32_t prio, int dir, uint32_t id) {
+    bpf_tc_hook h = tc_hook(ifindex, dir);
+    bpf_tc_opts q = tc_opts(prio);
+    if (bpf_tc_query(&h, &q) != 0 || q.prog_id != id) return;
+    bpf_tc_opts d = tc_opts(prio);
+    bpf_tc_detach(&h, &d);
+  }
+};
+
 }  // namespace
 
 std::optional<std::string> missing_interface(const std::vector<std::string>& names) {
@@ -173,6 +343,10 @@ struct Wire::Impl {
   uint64_t attaches = 0;
   std::vector<Hook> hooks;
   LinkWatch watch;
+  std::unique_ptr<Guard> guard;  // legacy path only
+  Dump<na_wire_val> flow_dump;
+  Dump<na_retrans_val> retrans_dump;
+  std::vector<std::array<uint8_t, 16>> addrs = local_addresses();
   int ncpus = libbpf_num_possible_cpus();
 
   ~Impl() {
@@ -187,21 +361,6 @@ struct Wire::Impl {
   }
 
   int prog(int dir) const { return dir == 0 ? progs.ingress : progs.egress; }
-
-  static bpf_tc_hook tc_hook(uint32_t ifindex, int dir) {
-    bpf_tc_hook h{};
-    h.sz = sizeof h;
-    h.ifindex = int(ifindex);
-    h.attach_point = dir == 0 ? BPF_TC_INGRESS : BPF_TC_EGRESS;
-    return h;
-  }
-  static bpf_tc_opts tc_opts(uint32_t prio) {
-    bpf_tc_opts o{};
-    o.sz = sizeof o;
-    o.handle = kHandle;
-    o.priority = prio;
-    return o;
-  }
 
   // A priority of the band that is free for this netacct on both hooks of
   // the interface: a filter there that is netacct's and held by no process
@@ -235,6 +394,7 @@ struct Wire::Impl {
       bpf_tc_opts o = tc_opts(h.prio);
       o.prog_fd = prog(dir);
       if ((err = bpf_tc_attach(&hook, &o))) return err;
+      if (dir == 0) guard->send({Guard::kAdd, h.link.index, h.prio});
     }
     return 0;
   }
@@ -257,6 +417,7 @@ struct Wire::Impl {
       bpf_tc_opts o = tc_opts(h.prio);
       bpf_tc_detach(&hook, &o);  // fails harmlessly when the interface is gone
     }
+    if (h.prio) guard->send({Guard::kRemove, h.link.index, h.prio});
     h.prio = 0;
     uint32_t key = h.link.index;
     bpf_map_delete_elem(progs.counters, &key);
@@ -266,7 +427,7 @@ struct Wire::Impl {
   // first packet; then the two programs.
   int attach(const Link& l) {
     Hook h{.link = l, .attach = ++attaches};
-    std::vector<na_iface_val> zeros(size_t(std::max(ncpus, 1)));
+    std::vector<na_wire_val> zeros(size_t(std::max(ncpus, 1)));
     uint32_t key = l.index;
     if (bpf_map_update_elem(progs.counters, &key, zeros.data(), BPF_ANY) != 0) return -errno;
     int err = tcx ? attach_tcx(h) : attach_legacy(h);
@@ -305,7 +466,7 @@ struct Wire::Impl {
 
   IfaceEntry counters(const Hook& h) {
     IfaceEntry e{.ifindex = h.link.index, .attach = h.attach, .name = h.link.name};
-    std::vector<na_iface_val> per_cpu(size_t(std::max(ncpus, 1)));
+    std::vector<na_wire_val> per_cpu(size_t(std::max(ncpus, 1)));
     uint32_t key = h.link.index;
     if (bpf_map_lookup_elem(progs.counters, &key, per_cpu.data()) != 0) return e;
     for (const auto& v : per_cpu) {
@@ -328,10 +489,18 @@ std::unique_ptr<Wire> Wire::open(const WirePrograms& progs, const WireConfig& cf
     return nullptr;
   }
   impl->tcx = cfg.attach == TcAttach::tcx || (cfg.attach == TcAttach::automatic && has_tcx());
+  if (!impl->tcx) {
+    impl->guard = std::make_unique<Guard>(prog_id(progs.ingress), prog_id(progs.egress));
+    if (!impl->guard->running()) {
+      *error = "cannot start the process that removes TC filters if netacct is killed: " +
+               errno_text(errno);
+      return nullptr;
+    }
+  }
   std::string failed;
   if (impl->rescan(&failed)) {
-    *error = "cannot attach the TC classifier to " + failed +
-             (impl->tcx ? " (TCX)" : " (clsact)") + " (see 'netacct doctor')";
+    *error = "cannot attach the TC classifier to " + failed + (impl->tcx ? " (TCX)" : " (clsact)") +
+             " (see 'netacct doctor')";
     return nullptr;
   }
   return std::unique_ptr<Wire>(new Wire(std::move(impl)));
@@ -344,11 +513,33 @@ std::string Wire::mode() const { return impl_->tcx ? "tcx" : "tc (clsact)"; }
 size_t Wire::attached() const { return impl_->hooks.size(); }
 
 void Wire::read(Snapshot& snap) {
+  Impl& w = *impl_;
   snap.ifaces.clear();
-  snap.ifaces.reserve(impl_->hooks.size());
-  for (const Hook& h : impl_->hooks) snap.ifaces.push_back(impl_->counters(h));
-  snap.ifaces_netns = impl_->netns;
-  if (impl_->watch.changed()) impl_->rescan(nullptr);
+  snap.ifaces.reserve(w.hooks.size());
+  for (const Hook& h : w.hooks) snap.ifaces.push_back(w.counters(h));
+  snap.ifaces_netns = w.netns;
+  uint32_t n = w.flow_dump.read(w.progs.flows, NA_MAX_FLOWS);
+  snap.flows.clear();
+  snap.flows.reserve(n);
+  for (uint32_t i = 0; i < n; ++i) {
+    const na_wire_val& v = w.flow_dump.values[i];
+    snap.flows.push_back({.key = flow_key(w.flow_dump.keys[i]),
+                          .tx_bytes = v.tx_bytes,
+                          .rx_bytes = v.rx_bytes,
+                          .tx_packets = v.tx_packets,
+                          .rx_packets = v.rx_packets});
+  }
+  n = w.retrans_dump.read(w.progs.retrans, NA_MAX_RETRANS);
+  snap.retrans.clear();
+  for (uint32_t i = 0; i < n; ++i)
+    snap.retrans.push_back({.key = flow_key(w.retrans_dump.keys[i]),
+                            .bytes = w.retrans_dump.values[i].bytes,
+                            .segments = w.retrans_dump.values[i].segments});
+  if (w.watch.changed()) {
+    w.rescan(nullptr);
+    w.addrs = local_addresses();
+  }
+  snap.local_addrs = w.addrs;
 }
 
 }  // namespace netacct

@@ -37,6 +37,7 @@ struct WireConfig {
 struct WirePrograms {
   int ingress = -1, egress = -1;  // program fds
   int counters = -1;              // the `ifaces` map
+  int flows = -1, retrans = -1;   // the `flows` and `retrans` maps
 };
 
 // "no interface named 'X' in this network namespace (...)" for the first
@@ -58,9 +59,9 @@ class Wire {
 
   // "tcx" or "tc (clsact)": how the classifiers are attached.
   std::string mode() const;
-  // The counters of every interface attached, then the interface set
-  // brought up to date (so an interface that vanished still gives its last
-  // bytes). Also sets the snapshot's netns.
+  // The counters of every interface attached, every flow and retransmit
+  // entry, then the interface set and local addresses brought up to date
+  // (so an interface that vanished still gives its last bytes).
   void read(Snapshot& snap);
   size_t attached() const;
 

@@ -122,6 +122,7 @@ void Accountant::prime(Snapshot snap) {
   base_stats_ = snap.stats;
   base_conns_ = conns_.size();
   ifaces_ = std::move(snap.ifaces);
+  advance_wire(snap, nullptr);
   conns_deleted_ = 0;
 }
 
@@ -142,6 +143,7 @@ Window Accountant::advance(Snapshot snap) {
   w.conns_evicted = expected > conns_.size() ? expected - conns_.size() : 0;
   w.insert_failed = snap.stats.insert_failed - failed_before;
   advance_ifaces(std::move(snap.ifaces), snap.ifaces_netns, &w);
+  advance_wire(snap, &w);
   return w;
 }
 
@@ -164,6 +166,53 @@ void Accountant::advance_ifaces(std::vector<IfaceEntry> now, uint32_t netns, Win
     if (t.tx_packets || t.rx_packets) w->ifaces.push_back(std::move(t));
   }
   ifaces_ = std::move(now);
+}
+
+namespace {
+
+// Deltas of a map the kernel keeps as LRU (flows, retransmits): an entry
+// missing from this read was evicted, one whose counters went down was
+// evicted and made again (all of it is new).
+template <typename Entry, typename Moved, typename Minus>
+void lru_deltas(std::unordered_map<FlowKey, Entry>& prev, std::vector<Entry>& now,
+                std::vector<Entry>* out, Moved moved, Minus minus) {
+  std::unordered_map<FlowKey, Entry> next;
+  next.reserve(now.size());
+  for (Entry& e : now) {
+    auto it = prev.find(e.key);
+    Entry d = it == prev.end() ? e : minus(e, it->second);
+    if (out && moved(d)) out->push_back(d);
+    next.emplace(e.key, e);
+  }
+  prev = std::move(next);
+}
+
+}  // namespace
+
+void Accountant::advance_wire(Snapshot& snap, Window* w) {
+  lru_deltas(
+      flows_, snap.flows, w ? &w->flows : nullptr,
+      [](const FlowEntry& d) { return d.tx_packets || d.rx_packets || d.tx_bytes || d.rx_bytes; },
+      [](const FlowEntry& now, const FlowEntry& was) {
+        if (now.tx_bytes < was.tx_bytes || now.rx_bytes < was.rx_bytes) return now;
+        return FlowEntry{.key = now.key,
+                         .tx_bytes = now.tx_bytes - was.tx_bytes,
+                         .rx_bytes = now.rx_bytes - was.rx_bytes,
+                         .tx_packets = now.tx_packets - was.tx_packets,
+                         .rx_packets = now.rx_packets - was.rx_packets};
+      });
+  lru_deltas(
+      retrans_, snap.retrans, w ? &w->retrans : nullptr,
+      [](const RetransEntry& d) { return d.segments != 0; },
+      [](const RetransEntry& now, const RetransEntry& was) {
+        if (now.bytes < was.bytes) return now;
+        return RetransEntry{.key = now.key,
+                            .bytes = now.bytes - was.bytes,
+                            .segments = now.segments - was.segments};
+      });
+  if (!w) return;
+  w->local_addrs = std::move(snap.local_addrs);
+  w->wire_netns = snap.ifaces_netns;
 }
 
 void Accountant::forget(const std::vector<ProcId>& gone, uint64_t conns_deleted) {

@@ -33,6 +33,10 @@ struct Window {
   std::vector<ProcDelta> procs;  // only entries whose counters moved
   std::vector<ConnDelta> conns;
   std::vector<IfaceTraffic> ifaces;  // interfaces whose counters moved
+  std::vector<FlowEntry> flows;      // flows whose counters moved (deltas)
+  std::vector<RetransEntry> retrans;
+  std::vector<std::array<uint8_t, 16>> local_addrs;  // as in the snapshot
+  uint32_t wire_netns = 0;  // the network namespace the interfaces and flows are in
   // Processes the poller found gone at this poll (they may have moved
   // bytes in this window): the one answer to "has it exited?".
   std::vector<ProcId> exited;
@@ -83,10 +87,13 @@ class Accountant {
   KernelStats base_stats_, last_stats_;
   uint64_t conns_deleted_ = 0;
   size_t base_conns_ = 0;
-  size_t moved_procs_ = 0;  // in the last window
-  std::vector<IfaceEntry> ifaces_;  // the interfaces' counters at the last read
+  size_t moved_procs_ = 0;                        // in the last window
+  std::vector<IfaceEntry> ifaces_;                // the interfaces' counters at the last read
+  std::unordered_map<FlowKey, FlowEntry> flows_;  // the flows' counters at the last read
+  std::unordered_map<FlowKey, RetransEntry> retrans_;
 
   void advance_ifaces(std::vector<IfaceEntry> now, uint32_t netns, Window* w);
+  void advance_wire(Snapshot& snap, Window* w);
 
   void apply(Snapshot& snap, Window* w);
   void add_proc(const ProcEntry& p, Procs::Ref n, bool fresh, Window* w);

@@ -134,6 +134,56 @@ void Attributor::add_conns(const Window& w, Attributed& a) {
   }
 }
 
+namespace {
+
+// Adds each owned flow's wire bytes and each retransmit to its connection's
+// row, and both to the row of the connection's process (rows that moved
+// payload in the window: a flow whose connection did not still counts for
+// its process in the receipt).
+struct Rows {
+  std::unordered_map<ConnId, size_t> conn;
+  std::unordered_map<ProcId, size_t> proc;
+  Attributed& a;
+  explicit Rows(Attributed& at) : a(at) {
+    for (size_t i = 0; i < a.conns.size(); ++i) conn.emplace(a.conns[i].id, i);
+    for (size_t i = 0; i < a.procs.size(); ++i) proc.emplace(a.procs[i].id, i);
+  }
+  void add(const ConnId& id, const WireBytes& b) {
+    auto add_to = [&](WireBytes& w) {
+      w.tx_wire += b.tx_wire;
+      w.rx_wire += b.rx_wire;
+      w.retrans += b.retrans;
+    };
+    if (auto c = conn.find(id); c != conn.end()) add_to(a.conns[c->second].wire);
+    if (auto p = proc.find(id.proc); p != proc.end()) add_to(a.procs[p->second].wire);
+  }
+};
+
+}  // namespace
+
+// The wire layer joined to the connections: every window's connections are
+// learnt first (all of them, the selection applies to what is shown).
+void Attributor::add_wire(const Window& w, Attributed& a) {
+  if (w.flows.empty() && w.retrans.empty()) return;
+  std::vector<std::pair<ConnId, ConnInfo>> seen;
+  seen.reserve(w.conns.size());
+  for (const auto& d : w.conns) seen.emplace_back(d.id, canonical(d.info));
+  join_.learn(seen, w.end_mono);
+  std::vector<FlowTraffic> flows = classify(w.flows, w.wire_netns, join_, w.local_addrs, w.ifaces);
+  std::vector<RetransEntry> retrans = w.retrans;
+  for (auto& r : retrans) r.key = canonical(r.key);
+  a.receipt = make_receipt(w.ifaces, flows, retrans, w.wire_netns);
+  Rows rows(a);
+  for (const auto& f : flows)
+    if (f.owner) rows.add(*f.owner, {.tx_wire = f.bytes.tx_bytes, .rx_wire = f.bytes.rx_bytes});
+  for (const auto& r : retrans)
+    if (const auto* owner = join_.find(r.key, r.key.ifindex))
+      rows.add(owner->id, {.retrans = r.bytes});
+  for (auto& f : flows)
+    if (selection_.pids.empty() || (f.owner && selection_.wants(f.owner->proc.tgid)))
+      a.flows.push_back(std::move(f));
+}
+
 // A process stays in the poller's exit list for two polls (found gone, then
 // its entries deleted after one last read); its identity is kept until then.
 void Attributor::add_exited(const Window& w, Attributed& a) {
@@ -163,6 +213,7 @@ Attributed Attributor::attribute(const Window& w) {
   a.loss.conns_evicted = w.conns_evicted;
   a.loss.insert_failed = w.insert_failed;
   a.ifaces = w.ifaces;  // devices, not processes: --pid does not narrow them
+  add_wire(w, a);
   return a;
 }
 

@@ -16,6 +16,7 @@
 #include "model/accountant.hpp"
 #include "model/flat_map.hpp"
 #include "model/shared_text.hpp"
+#include "model/wire_join.hpp"
 
 namespace netacct {
 
@@ -56,10 +57,18 @@ struct Identity;
 
 // `who`: the process's identity in Attributed::who (null: not known), so
 // that rows naming it need no lookup.
+// Wire bytes (tx_wire, rx_wire: the flows of the process's connections as
+// they crossed the interfaces netacct watches) and retransmitted payload
+// stand beside payload bytes (tx, rx) on process and connection rows.
+struct WireBytes {
+  uint64_t tx_wire = 0, rx_wire = 0, retrans = 0;
+};
+
 struct ProcTraffic {
   ProcId id;
   uint64_t tx = 0, rx = 0;
   const Identity* who = nullptr;
+  WireBytes wire;
 };
 
 struct ConnTraffic {
@@ -68,6 +77,7 @@ struct ConnTraffic {
   uint64_t tx = 0, rx = 0;
   const Identity* who = nullptr;
   uint32_t slot = kNoSlot;  // the entry's (ConnEntry::slot): where state kept per row is found
+  WireBytes wire;
 };
 
 // Where bytes went that per-socket detail does not show.
@@ -91,6 +101,8 @@ struct Attributed {
   std::vector<ConnTraffic> conns;               // their connections that did
   std::vector<ProcId> exited;                   // selected processes that exited at this poll
   std::vector<IfaceTraffic> ifaces;             // wire traffic per interface
+  std::vector<FlowTraffic> flows;               // per flow (of selected processes, with --pid)
+  Receipt receipt;                              // each interface's bytes broken down
   uint64_t tx_bytes = 0, rx_bytes = 0;
   Loss loss;
   double seconds() const { return double(end_mono - start_mono) / 1e9; }
@@ -114,11 +126,13 @@ class Attributor {
   FlatMap<ProcId, IdentityRef> known_;          // processes seen so far, until their entries go
   std::unordered_set<ProcId> gone_, was_gone_;  // the poller's exit list, this poll and the last
 
+  FlowJoin join_;  // connections by tuple, for the wire layer
   const IdentityRef& identify(const ProcId& id, const ProcInfo& info);
   void add_procs(const Window& w, Attributed& a);
   void add_conns(const Window& w, Attributed& a);
   const Identity* owner(const ProcId& id, Attributed& a) const;
   void add_exited(const Window& w, Attributed& a);
+  void add_wire(const Window& w, Attributed& a);
 };
 
 }  // namespace netacct

@@ -1,5 +1,6 @@
 #include "model/grouping.hpp"
 
+#include <cstdio>
 #include <stdexcept>
 
 namespace netacct {
@@ -36,10 +37,37 @@ std::vector<Column> traffic_columns() {
   };
 }
 
+// Wire bytes beside payload, in JSON and CSV (last in CSV: the columns that
+// existed before them keep their places).
+std::vector<Column> wire_columns() {
+  return {
+      {.name = "tx_wire_bytes",
+       .title = "",
+       .unit = Unit::count,
+       .sinks = kJson | kCsv,
+       .get = [](const GroupRow& r) -> Cell { return r.wire.tx_wire; }},
+      {.name = "rx_wire_bytes",
+       .title = "",
+       .unit = Unit::count,
+       .sinks = kJson | kCsv,
+       .get = [](const GroupRow& r) -> Cell { return r.wire.rx_wire; }},
+      {.name = "retrans_bytes",
+       .title = "",
+       .unit = Unit::count,
+       .sinks = kJson | kCsv,
+       .get = [](const GroupRow& r) -> Cell { return r.wire.retrans; }},
+  };
+}
+
 std::vector<Column> with_traffic(std::vector<Column> identity, std::vector<Column> tail = {}) {
   for (auto& c : traffic_columns()) identity.push_back(std::move(c));
   for (auto& c : tail) identity.push_back(std::move(c));
   return identity;
+}
+
+std::vector<Column> with_wire(std::vector<Column> tail) {
+  for (auto& c : wire_columns()) tail.push_back(std::move(c));
+  return tail;
 }
 
 Cell pid(const GroupRow& r) { return uint64_t(r.key.proc.tgid); }
@@ -86,11 +114,11 @@ Grouping process_grouping() {
             .unit = Unit::text,
             .sinks = kJson | kCsv,
             .get = [](const GroupRow& r) { return opt(r.who.container); }}},
-          {{.name = "exited",
-            .title = "",
-            .unit = Unit::flag,
-            .sinks = kAll,
-            .get = [](const GroupRow& r) -> Cell { return r.who.exited; }}}),
+          with_wire({{.name = "exited",
+                      .title = "",
+                      .unit = Unit::flag,
+                      .sinks = kAll,
+                      .get = [](const GroupRow& r) -> Cell { return r.who.exited; }}})),
   };
 }
 
@@ -132,11 +160,11 @@ Grouping connection_grouping() {
                .get = [](const GroupRow& r) { return endpoint(r.conn, r.conn.remote); }},
           },
           // Last in CSV, so columns that existed before it keep their places.
-          {{.name = "netns",
-            .title = "",
-            .unit = Unit::count,
-            .sinks = kJson | kCsv,
-            .get = [](const GroupRow& r) -> Cell { return uint64_t(r.conn.netns); }}}),
+          with_wire({{.name = "netns",
+                      .title = "",
+                      .unit = Unit::count,
+                      .sinks = kJson | kCsv,
+                      .get = [](const GroupRow& r) -> Cell { return uint64_t(r.conn.netns); }}})),
   };
 }
 
@@ -207,7 +235,8 @@ Grouping interface_grouping() {
            .title = "",
            .unit = Unit::count,
            .sinks = kJson | kCsv,
-           .get = [](const GroupRow& r) { return r.iface ? Cell(uint64_t(r.iface->netns)) : Cell(); }},
+           .get =
+               [](const GroupRow& r) { return r.iface ? Cell(uint64_t(r.iface->netns)) : Cell(); }},
           {.name = "tx_wire_bytes",
            .title = "SENT",
            .unit = Unit::bytes,
@@ -241,6 +270,136 @@ Grouping interface_grouping() {
       }};
 }
 
+// A flow's protocol: the IP protocol's name, else what the ethertype is.
+Cell flow_proto(const GroupRow& r) {
+  if (!r.flow) return {};
+  const FlowKey& k = r.flow->bytes.key;
+  if (k.family()) return uint64_t(k.proto);
+  if (k.ethertype == 0x0806) return std::string("arp");
+  char hex[16];
+  std::snprintf(hex, sizeof hex, "0x%04x", k.ethertype);
+  return std::string(hex);
+}
+
+Cell flow_end(const GroupRow& r, bool local) {
+  if (!r.flow || !r.flow->bytes.key.family()) return {};
+  const FlowKey& k = r.flow->bytes.key;
+  bool ports = k.lport || k.rport;
+  Address a{.family = k.family(), .addr = local ? k.laddr : k.raddr};
+  if (ports) a.port = local ? k.lport : k.rport;
+  return a;
+}
+
+Cell flow_packets(const GroupRow& r, bool tx) {
+  if (!r.flow) return {};
+  return tx ? r.flow->bytes.tx_packets : r.flow->bytes.rx_packets;
+}
+
+Grouping flow_grouping() {
+  return {
+      .kind = GroupKind::flow,
+      .name = "flow",
+      .plural = "flows",
+      .title = "flows",
+      .source = Source::flows,
+      .top_view = false,
+      // Each flow of a window is one item already: its row is keyed by it.
+      .key = [](const TrafficItem& i) { return GroupKey{.cookie = uint64_t(uintptr_t(i.flow))}; },
+      .columns = {
+          {.name = "proto",
+           .title = "PROTO",
+           .unit = Unit::proto,
+           .sinks = kAll,
+           .get = flow_proto},
+          {.name = "family",
+           .title = "",
+           .unit = Unit::family,
+           .sinks = kJson | kCsv,
+           .get =
+               [](const GroupRow& r) {
+                 return r.flow && r.flow->bytes.key.family()
+                            ? Cell(uint64_t(r.flow->bytes.key.family()))
+                            : Cell();
+               }},
+          {.name = "local",
+           .title = "LOCAL",
+           .unit = Unit::endpoint,
+           .sinks = kAll,
+           .get = [](const GroupRow& r) { return flow_end(r, true); }},
+          {.name = "remote",
+           .title = "REMOTE",
+           .unit = Unit::endpoint,
+           .sinks = kAll,
+           .get = [](const GroupRow& r) { return flow_end(r, false); }},
+          {.name = "interface",
+           .title = "INTERFACE",
+           .unit = Unit::text,
+           .sinks = kAll,
+           .get = [](const GroupRow& r) { return r.flow ? Cell(r.flow->iface) : Cell(); }},
+          {.name = "pid",
+           .title = "PID",
+           .unit = Unit::count,
+           .sinks = kAll,
+           .get =
+               [](const GroupRow& r) {
+                 return r.flow && r.flow->owner ? Cell(uint64_t(r.flow->owner->proc.tgid)) : Cell();
+               }},
+          {.name = "comm",
+           .title = "PROGRAM",
+           .unit = Unit::text,
+           .sinks = kAll,
+           .get =
+               [](const GroupRow& r) {
+                 return r.flow && r.flow->owner ? Cell(r.who.comm) : Cell();
+               }},
+          {.name = "tx_wire_bytes",
+           .title = "SENT",
+           .unit = Unit::bytes,
+           .sinks = kAll,
+           .get = [](const GroupRow& r) -> Cell { return r.tx; }},
+          {.name = "rx_wire_bytes",
+           .title = "RECEIVED",
+           .unit = Unit::bytes,
+           .sinks = kAll,
+           .get = [](const GroupRow& r) -> Cell { return r.rx; }},
+          {.name = "tx_packets",
+           .title = "",
+           .unit = Unit::count,
+           .sinks = kJson | kCsv,
+           .get = [](const GroupRow& r) { return flow_packets(r, true); }},
+          {.name = "rx_packets",
+           .title = "",
+           .unit = Unit::count,
+           .sinks = kJson | kCsv,
+           .get = [](const GroupRow& r) { return flow_packets(r, false); }},
+          {.name = "tx_rate",
+           .title = "SEND/s",
+           .unit = Unit::rate,
+           .sinks = kAll,
+           .get = [](const GroupRow& r) -> Cell { return r.tx_rate; }},
+          {.name = "rx_rate",
+           .title = "RECV/s",
+           .unit = Unit::rate,
+           .sinks = kAll,
+           .get = [](const GroupRow& r) -> Cell { return r.rx_rate; }},
+          {.name = "class",
+           .title = "CLASS",
+           .unit = Unit::text,
+           .sinks = kAll,
+           .get =
+               [](const GroupRow& r) {
+                 return r.flow ? Cell(std::string(flow_class_name(r.flow->cls))) : Cell();
+               }},
+          {.name = "forwarded",
+           .title = "",
+           .unit = Unit::flag,
+           .sinks = kJson | kCsv,
+           .get = [](const GroupRow& r) -> Cell {
+             return r.flow && r.flow->cls == FlowClass::forwarded;
+           }},
+      }};
+}
+
 }  // namespace
 
 size_t item_count(const Grouping& g, const Attributed& a) {
@@ -251,13 +410,16 @@ size_t item_count(const Grouping& g, const Attributed& a) {
       return a.procs.size();
     case Source::ifaces:
       return a.ifaces.size();
+    case Source::flows:
+      return a.flows.size();
   }
   return 0;
 }
 
 const std::vector<Grouping>& groupings() {
   static const std::vector<Grouping> table = {process_grouping(), connection_grouping(),
-                                              remote_grouping(), interface_grouping()};
+                                              remote_grouping(), interface_grouping(),
+                                              flow_grouping()};
   return table;
 }
 
@@ -275,12 +437,13 @@ const Grouping* find_grouping(const std::string& name) {
 
 GroupRow new_row(const Grouping& g, const TrafficItem& item, const Attributed& a) {
   GroupRow row{.key = g.key(item)};
-  if (g.has_process) {
+  if (g.has_process || (item.flow && item.flow->owner)) {
     row.who = item.who ? *item.who : a.identity(item.proc);
     row.who.proc = item.proc;
   }
   if (item.conn) row.conn = item.conn->info;
   row.iface = item.iface;
+  row.flow = item.flow;
   return row;
 }
 

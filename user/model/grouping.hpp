@@ -16,10 +16,10 @@
 namespace netacct {
 
 // Index into groupings(), in the order views cycle and JSON arrays appear.
-enum class GroupKind { process, connection, remote, interface };
+enum class GroupKind { process, connection, remote, interface, flow };
 
 // What feeds a grouping's rows.
-enum class Source { procs, conns, ifaces };
+enum class Source { procs, conns, ifaces, flows };
 
 // One row's identity in every grouping; fields a grouping does not use stay
 // zero, so keys of one grouping compare field by field.
@@ -37,8 +37,10 @@ struct TrafficItem {
   ProcId proc;
   const ConnTraffic* conn = nullptr;    // null for a process's own total
   const IfaceTraffic* iface = nullptr;  // interfaces only
+  const FlowTraffic* flow = nullptr;    // flows only
   uint64_t tx = 0, rx = 0;
   const Identity* who = nullptr;  // the process's, if known
+  WireBytes wire;
 };
 
 // One row of a grouping: who or what it is, and its bytes.
@@ -49,7 +51,9 @@ struct GroupRow {
   // The interface (interface grouping): valid while the Attributed (report)
   // or the model (top) it was made from is.
   const IfaceTraffic* iface = nullptr;
+  const FlowTraffic* flow = nullptr;  // the flow (flow grouping), likewise
   uint64_t tx = 0, rx = 0;
+  WireBytes wire;                           // processes and connections
   double tx_rate = 0, rx_rate = 0;          // over the report's window
   uint64_t processes = 0, connections = 0;  // distinct contributors
 };
@@ -76,17 +80,18 @@ struct Column {
 
 struct Grouping {
   GroupKind kind;
-  std::string name;          // `--by` value: "process"
-  std::string plural;        // JSON array and `--view` value: "processes"
-  std::string title;         // top's name for the view: "remote hosts"
+  std::string name;    // `--by` value: "process"
+  std::string plural;  // JSON array and `--view` value: "processes"
+  std::string title;   // top's name for the view: "remote hosts"
   Source source = Source::procs;
   bool has_process = false;  // each row belongs to one process (drill-down filters by it)
   bool until_exit = false;   // top keeps idle rows (and their totals) until the process exits
+  bool top_view = true;      // a view in top (flows are report-only)
   GroupKey (*key)(const TrafficItem&) = nullptr;
   std::vector<Column> columns;
   // Rows that span processes (remote hosts) keep per-process rows for a
   // drill-down; rows of one process, and interfaces, have none.
-  bool per_process_rows() const { return !has_process && source != Source::ifaces; }
+  bool per_process_rows() const { return source == Source::conns && !has_process; }
 };
 
 const std::vector<Grouping>& groupings();
@@ -102,11 +107,19 @@ void for_each_item(const Grouping& g, const Attributed& a, F&& f) {
   switch (g.source) {
     case Source::conns:
       for (const auto& c : a.conns)
-        f(TrafficItem{.proc = c.id.proc, .conn = &c, .tx = c.tx, .rx = c.rx, .who = c.who});
+        f(TrafficItem{
+            .proc = c.id.proc, .conn = &c, .tx = c.tx, .rx = c.rx, .who = c.who, .wire = c.wire});
       break;
     case Source::procs:
       for (const auto& p : a.procs)
-        f(TrafficItem{.proc = p.id, .tx = p.tx, .rx = p.rx, .who = p.who});
+        f(TrafficItem{.proc = p.id, .tx = p.tx, .rx = p.rx, .who = p.who, .wire = p.wire});
+      break;
+    case Source::flows:
+      for (const auto& l : a.flows)
+        f(TrafficItem{.proc = l.owner ? l.owner->proc : ProcId{},
+                      .flow = &l,
+                      .tx = l.bytes.tx_bytes,
+                      .rx = l.bytes.rx_bytes});
       break;
     case Source::ifaces:
       for (const auto& i : a.ifaces)
@@ -132,7 +145,8 @@ struct std::hash<netacct::GroupKey> {
       a = a << 8 | k.remote.addr[i];
       b = b << 8 | k.remote.addr[8 + i];
     }
-    uint64_t h = std::hash<netacct::ProcId>()(k.proc) ^ (k.cookie + k.ifindex) * 0x94d049bb133111ebull;
+    uint64_t h =
+        std::hash<netacct::ProcId>()(k.proc) ^ (k.cookie + k.ifindex) * 0x94d049bb133111ebull;
     h ^= (a * 0x9e3779b97f4a7c15ull) ^ (b + k.remote.family) * 0xbf58476d1ce4e5b9ull;
     return size_t(h ^ (h >> 29));
   }

@@ -25,6 +25,7 @@ struct Sum {
   GroupKey key;
   TrafficItem first;
   uint64_t tx = 0, rx = 0, processes = 0, connections = 0;
+  WireBytes wire;
 };
 
 // Most bytes first, ties by key. A window at 100,000 connections has as
@@ -92,6 +93,9 @@ std::vector<GroupRow> sum_rows(const Grouping& g, const Attributed& a) {
     Sum& sum = sums[row];
     sum.tx += item.tx;
     sum.rx += item.rx;
+    sum.wire.tx_wire += item.wire.tx_wire;
+    sum.wire.rx_wire += item.wire.rx_wire;
+    sum.wire.retrans += item.wire.retrans;
     sum.connections += item.conn != nullptr;
     if (g.has_process) {
       sum.processes = 1;
@@ -114,6 +118,7 @@ std::vector<GroupRow> sum_rows(const Grouping& g, const Attributed& a) {
     GroupRow& row = rows.emplace_back(new_row(g, sum.first, a));
     row.tx = sum.tx;
     row.rx = sum.rx;
+    row.wire = sum.wire;
     row.processes = sum.processes;
     row.connections = sum.connections;
     row.tx_rate = rate(row.tx, a.seconds());
@@ -148,7 +153,8 @@ Report assemble(const Attributed& a, const std::string& host, const std::string&
              .rx_bytes = a.rx_bytes,
              .tx_rate = rate(a.tx_bytes, a.seconds()),
              .rx_rate = rate(a.rx_bytes, a.seconds()),
-             .loss = a.loss};
+             .loss = a.loss,
+             .receipt = a.receipt};
   for (const auto& g : groupings())
     if (std::find(kinds.begin(), kinds.end(), g.kind) != kinds.end())
       rep.tables.push_back({.kind = g.kind, .rows = sum_rows(g, a)});

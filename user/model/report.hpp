@@ -22,6 +22,7 @@ struct Report {
   double tx_rate = 0, rx_rate = 0;
   std::vector<GroupTable> tables;  // one per grouping assembled, in the table's order
   Loss loss;
+  Receipt receipt;  // the wire layer's breakdown of interface bytes (empty without it)
   const std::vector<GroupRow>& rows(GroupKind kind) const;  // empty when absent
 };
 

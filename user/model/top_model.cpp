@@ -43,7 +43,8 @@ void TopModel::update(const Attributed& a, double now) {
   for (const auto& [id, who] : a.who) who_.get(id, fresh)->value = who;
   for (const auto& id : a.exited) mark_exited(id);
   for (const auto& i : a.ifaces) ifaces_[i.ifindex] = i;  // names, for interface rows
-  for (const auto& g : groupings()) add(g, a);
+  for (const auto& g : groupings())
+    if (g.top_view) add(g, a);
   total_.add(clock_, a.tx_bytes, a.rx_bytes);
   expire();
   // Rows kept until exit: a process found gone whose row is already idle

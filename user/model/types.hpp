@@ -118,6 +118,35 @@ struct IfaceTraffic {
   uint64_t tx_bytes = 0, rx_bytes = 0, tx_packets = 0, rx_packets = 0;
 };
 
+// A flow at the wire layer, seen from this host: on egress the local end is
+// the source, on ingress the destination (bpf/netacct.h, na_flow_key).
+// ethertype says what it is: 0x0800 IPv4, 0x86dd IPv6, else a non-IP
+// protocol (no addresses). Retransmits (no interface) carry the socket's
+// network namespace in ifindex.
+struct FlowKey {
+  uint32_t ifindex = 0;
+  uint16_t ethertype = 0;
+  uint8_t proto = 0;
+  uint16_t lport = 0, rport = 0;
+  std::array<uint8_t, 16> laddr{}, raddr{};
+  auto operator<=>(const FlowKey&) const = default;
+  // AF_INET (2), AF_INET6 (10), or 0 for non-IP.
+  uint16_t family() const { return ethertype == 0x0800 ? 2 : ethertype == 0x86dd ? 10 : 0; }
+};
+
+// Monotonic wire counters of one flow (a snapshot), or their deltas in a
+// window.
+struct FlowEntry {
+  FlowKey key;
+  uint64_t tx_bytes = 0, rx_bytes = 0, tx_packets = 0, rx_packets = 0;
+};
+
+// TCP payload bytes retransmitted on one connection (key.ifindex: its netns).
+struct RetransEntry {
+  FlowKey key;
+  uint64_t bytes = 0, segments = 0;
+};
+
 struct KernelStats {
   uint64_t conn_created = 0, proc_created = 0, insert_failed = 0;
 };
@@ -145,6 +174,11 @@ struct Snapshot {
   // entries), and the network namespace they are in (its inode number).
   std::vector<IfaceEntry> ifaces;
   uint32_t ifaces_netns = 0;
+  // The wire layer's flows and retransmits (whole maps), and the addresses
+  // of this network namespace (what tells a forwarded flow from a local one).
+  std::vector<FlowEntry> flows;
+  std::vector<RetransEntry> retrans;
+  std::vector<std::array<uint8_t, 16>> local_addrs;  // IPv4 in the first 4 bytes
 };
 
 // Where snapshots come from: the kernel's maps in the product
@@ -177,6 +211,24 @@ class ExitWatch {
 }  // namespace netacct
 
 // Ids as hash keys (the tables kept per entry from one poll to the next).
+template <>
+struct std::hash<netacct::FlowKey> {
+  size_t operator()(const netacct::FlowKey& k) const noexcept {
+    uint64_t h = uint64_t(k.ifindex) << 40 ^ uint64_t(k.ethertype) << 24 ^ uint64_t(k.proto) << 16;
+    h ^= uint64_t(k.lport) << 32 ^ k.rport;
+    for (size_t i = 0; i < 16; i += 8) {
+      uint64_t a = 0, b = 0;
+      for (size_t j = 0; j < 8; ++j) {
+        a = a << 8 | k.laddr[i + j];
+        b = b << 8 | k.raddr[i + j];
+      }
+      h = (h ^ a) * 0x9e3779b97f4a7c15ull;
+      h = (h ^ b) * 0xbf58476d1ce4e5b9ull;
+    }
+    return size_t(h ^ (h >> 31));
+  }
+};
+
 template <>
 struct std::hash<netacct::ProcId> {
   size_t operator()(const netacct::ProcId& p) const noexcept {

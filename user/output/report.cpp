@@ -1,6 +1,7 @@
 #include "output/report.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <nlohmann/json.hpp>
 
 #include "output/format.hpp"
@@ -92,6 +93,40 @@ std::string text_table(const Grouping& g, const std::vector<GroupRow>& rows) {
   return table(lines, right);
 }
 
+json receipt_line(const ReceiptLine& l) {
+  json j = {{"wire_bytes", l.wire},
+            {"process_bytes", l.process},
+            {"retrans_bytes", l.retrans},
+            {"forwarded_bytes", l.forwarded},
+            {"non_socket_bytes", l.non_socket},
+            {"no_process_bytes", l.no_process},
+            {"unexplained_bytes", l.unexplained}};
+  if (l.ifindex) {
+    j["name"] = escape_json(l.name);
+    j["index"] = l.ifindex;
+  }
+  return j;
+}
+
+json receipt_json(const Receipt& r) {
+  json lines = json::array();
+  for (const auto& l : r.interfaces) lines.push_back(receipt_line(l));
+  return {{"interfaces", std::move(lines)}, {"total", receipt_line(r.total)}};
+}
+
+// One line: where the watched interfaces' bytes went.
+std::string receipt_text(const Receipt& r) {
+  const ReceiptLine& t = r.total;
+  auto b = [](uint64_t n) { return format_bytes(double(n), ByteStyle::wide); };
+  std::string out = "wire: " + b(t.wire) + " on " + std::to_string(r.interfaces.size()) +
+                    (r.interfaces.size() == 1 ? " interface" : " interfaces") + " = processes " +
+                    b(t.process) + " + retransmits " + b(t.retrans) + " + forwarded " +
+                    b(t.forwarded) + " + non-socket " + b(t.non_socket) + " + no process " +
+                    b(t.no_process) + " + unexplained ";
+  out += (t.unexplained < 0 ? "-" : "") + b(uint64_t(std::llabs(t.unexplained)));
+  return out + "\n";
+}
+
 }  // namespace
 
 std::string to_json_line(const Report& r) {
@@ -108,6 +143,7 @@ std::string to_json_line(const Report& r) {
               {"unattributed_tx_bytes", r.loss.unattributed_tx},
               {"unattributed_rx_bytes", r.loss.unattributed_rx}}}};
   for (const auto& g : groupings()) j[g.plural] = json_rows(g, r.rows(g.kind));
+  j["receipt"] = receipt_json(r.receipt);
   // comm is cut at 15 bytes by the kernel, possibly inside a UTF-8
   // character: replace invalid bytes rather than fail the whole report.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
@@ -139,6 +175,7 @@ void ReportWriter::write_text(const Report& r) {
        << format_bytes(double(r.rx_bytes), ByteStyle::wide) << " (" << format_rate(r.rx_rate)
        << ")\n";
   out_ << text_table(by_, r.rows(by_.kind));
+  if (!r.receipt.empty()) out_ << receipt_text(r.receipt);
   if (r.loss.conns_evicted || r.loss.insert_failed)
     out_ << "loss: " << r.loss.conns_evicted << " connection entries evicted, "
          << r.loss.insert_failed << " failed inserts\n";

@@ -140,6 +140,7 @@ Layout layout(GroupKind kind) {
     case GroupKind::remote:
       return remote_layout();
     case GroupKind::interface:
+    case GroupKind::flow:
       return generic_layout();
   }
   return generic_layout();
@@ -265,7 +266,8 @@ std::vector<std::string> header_lines(const TopHeader& h, const TopState& st) {
 
 std::string views_list() {
   std::string out;
-  for (const auto& g : groupings()) out += (out.empty() ? "" : ", ") + g.title;
+  for (const auto& g : groupings())
+    if (g.top_view) out += (out.empty() ? "" : ", ") + g.title;
   return out;
 }
 

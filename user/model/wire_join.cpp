@@ -1,0 +1,201 @@
+#include "model/wire_join.hpp"
+
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <algorithm>
+
+namespace netacct {
+namespace {
+
+constexpr uint16_t kEthIPv4 = 0x0800, kEthIPv6 = 0x86dd;
+constexpr int64_t kForgetNs = 600'000'000'000;  // 10 minutes
+constexpr int64_t kSweepNs = 60'000'000'000;
+
+using Addr = std::array<uint8_t, 16>;
+
+bool has_ports(uint8_t proto) {
+  return proto == IPPROTO_TCP || proto == IPPROTO_UDP || proto == IPPROTO_SCTP ||
+         proto == IPPROTO_UDPLITE;
+}
+
+// Multicast and broadcast: 224.0.0.0/4, 255.255.255.255, ff00::/8.
+bool group_address(const FlowKey& k, const Addr& a) {
+  if (k.family() == AF_INET)
+    return (a[0] & 0xf0) == 0xe0 || (a[0] == 255 && a[1] == 255 && a[2] == 255 && a[3] == 255);
+  return a[0] == 0xff;
+}
+
+bool is_local(const Addr& a, const std::vector<Addr>& local) {
+  return std::find(local.begin(), local.end(), a) != local.end();
+}
+
+FlowClass class_of(const FlowKey& k, bool owned, const std::vector<Addr>& local) {
+  if (owned) return FlowClass::process;
+  if (k.family() == 0 || group_address(k, k.laddr) || group_address(k, k.raddr))
+    return FlowClass::non_socket;
+  if (!is_local(k.laddr, local) && !is_local(k.raddr, local)) return FlowClass::forwarded;
+  return has_ports(k.proto) ? FlowClass::no_process : FlowClass::non_socket;
+}
+
+FlowKey with_remote(FlowKey k, const Addr& raddr, uint16_t rport) {
+  k.raddr = raddr;
+  k.rport = rport;
+  return k;
+}
+
+}  // namespace
+
+const char* flow_class_name(FlowClass c) {
+  switch (c) {
+    case FlowClass::process:
+      return "process";
+    case FlowClass::no_process:
+      return "no_process";
+    case FlowClass::forwarded:
+      return "forwarded";
+    case FlowClass::non_socket:
+      return "non_socket";
+  }
+  return "?";
+}
+
+FlowKey canonical(FlowKey k) {
+  static constexpr std::array<uint8_t, 12> kMapped = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  auto is_mapped = [](const Addr& a) {
+    return std::equal(kMapped.begin(), kMapped.end(), a.begin());
+  };
+  if (k.ethertype != kEthIPv6 || !is_mapped(k.laddr) || !is_mapped(k.raddr)) return k;
+  auto to_v4 = [](Addr& a) {
+    Addr v4{};
+    std::copy(a.begin() + 12, a.end(), v4.begin());
+    a = v4;
+  };
+  k.ethertype = kEthIPv4;
+  to_v4(k.laddr);
+  to_v4(k.raddr);
+  return k;
+}
+
+FlowKey tuple_of(const ConnInfo& c) {
+  return FlowKey{.ethertype = c.family == AF_INET ? kEthIPv4 : kEthIPv6,
+                 .proto = uint8_t(c.proto),
+                 .lport = c.local.port,
+                 .rport = c.remote.port,
+                 .laddr = c.local.addr,
+                 .raddr = c.remote.addr};
+}
+
+void FlowJoin::learn(const std::vector<std::pair<ConnId, ConnInfo>>& conns, int64_t now) {
+  for (const auto& [id, info] : conns) {
+    FlowKey k = tuple_of(info);
+    k.ifindex = info.netns;
+    owners_[k] = Known{.owner = {.id = id, .info = info}, .seen = now};
+  }
+  if (now - last_sweep_ < kSweepNs) return;
+  last_sweep_ = now;
+  std::erase_if(owners_, [&](const auto& e) { return now - e.second.seen > kForgetNs; });
+}
+
+const FlowJoin::Owner* FlowJoin::find(const FlowKey& flow, uint32_t netns) const {
+  FlowKey k = flow;
+  k.ifindex = netns;
+  const Addr any{};
+  // A dual-stack socket (AF_INET6 on ::) receives IPv4 as well.
+  FlowKey any6 = with_remote(k, any, 0);
+  any6.laddr = any;
+  any6.ethertype = kEthIPv6;
+  FlowKey candidates[] = {k, with_remote(k, any, 0), with_remote(k, any, 0), any6};
+  candidates[2].laddr = any;
+  for (const FlowKey& c : candidates)
+    if (auto it = owners_.find(c); it != owners_.end()) return &it->second.owner;
+  return nullptr;
+}
+
+std::vector<FlowTraffic> classify(const std::vector<FlowEntry>& flows, uint32_t netns,
+                                  const FlowJoin& join, const std::vector<Addr>& local,
+                                  const std::vector<IfaceTraffic>& ifaces) {
+  std::vector<FlowTraffic> out;
+  out.reserve(flows.size());
+  for (const FlowEntry& f : flows) {
+    const FlowJoin::Owner* owner = f.key.family() ? join.find(f.key, netns) : nullptr;
+    FlowTraffic t{.bytes = f, .cls = class_of(f.key, owner != nullptr, local)};
+    if (owner) {
+      t.owner = owner->id;
+      t.conn = owner->info;
+    }
+    for (const auto& i : ifaces)
+      if (i.ifindex == f.key.ifindex) t.iface = i.name;
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+namespace {
+
+void add_class(ReceiptLine& line, FlowClass c, uint64_t bytes) {
+  switch (c) {
+    case FlowClass::process:
+      line.process += bytes;
+      break;
+    case FlowClass::no_process:
+      line.no_process += bytes;
+      break;
+    case FlowClass::forwarded:
+      line.forwarded += bytes;
+      break;
+    case FlowClass::non_socket:
+      line.non_socket += bytes;
+      break;
+  }
+}
+
+// Retransmitted payload is part of its connection's flow bytes: it moves
+// from "process" to "retransmits" on the interface that carried the flow.
+void place_retrans(std::vector<ReceiptLine>& lines, const std::vector<FlowTraffic>& flows,
+                   const RetransEntry& r, uint32_t netns) {
+  if (r.key.ifindex != netns) return;
+  for (const FlowTraffic& f : flows) {
+    if (f.cls != FlowClass::process) continue;
+    FlowKey k = f.bytes.key;
+    k.ifindex = netns;
+    if (k != r.key) continue;
+    for (auto& line : lines)
+      if (line.ifindex == f.bytes.key.ifindex) {
+        uint64_t moved = std::min(r.bytes, line.process);
+        line.process -= moved;
+        line.retrans += moved;
+        return;
+      }
+  }
+}
+
+}  // namespace
+
+Receipt make_receipt(const std::vector<IfaceTraffic>& ifaces, const std::vector<FlowTraffic>& flows,
+                     const std::vector<RetransEntry>& retrans, uint32_t netns) {
+  Receipt r;
+  for (const auto& i : ifaces)
+    r.interfaces.push_back({.name = i.name, .ifindex = i.ifindex, .wire = i.tx_bytes + i.rx_bytes});
+  for (const FlowTraffic& f : flows)
+    for (auto& line : r.interfaces)
+      if (line.ifindex == f.bytes.key.ifindex)
+        add_class(line, f.cls, f.bytes.tx_bytes + f.bytes.rx_bytes);
+  for (const auto& e : retrans) place_retrans(r.interfaces, flows, e, netns);
+  for (auto& line : r.interfaces) {
+    uint64_t explained =
+        line.process + line.retrans + line.forwarded + line.non_socket + line.no_process;
+    line.unexplained = int64_t(line.wire) - int64_t(explained);
+    ReceiptLine& t = r.total;
+    t.wire += line.wire;
+    t.process += line.process;
+    t.retrans += line.retrans;
+    t.forwarded += line.forwarded;
+    t.non_socket += line.non_socket;
+    t.no_process += line.no_process;
+    t.unexplained += line.unexplained;
+  }
+  return r;
+}
+
+}  // namespace netacct
