@@ -1060,7 +1060,7 @@ struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_HASH);
 	__uint(max_entries, NA_MAX_IFACES);
 	__type(key, __u32);
-	__type(value, struct na_wire_val);
+	__type(value, struct na_iface_val);
 } ifaces SEC(".maps");
 
 struct {
@@ -1084,15 +1084,15 @@ static __always_inline int has_ports(__u8 proto)
 }
 
 /* The packet's flow, oriented from this host (netacct.h, struct
- * na_flow_key). Headers are read relative to the network header, so devices
- * with and without a link-layer header (veth, tun, wireguard) read alike. */
-static __always_inline void flow_of(struct __sk_buff *skb, bool egress, struct na_flow_key *k)
+ * na_flow_key), read with a helper relative to the network header: for
+ * devices whose link-layer header netacct does not know, and packets whose
+ * headers are not in the linear part. */
+static __always_inline void flow_by_helper(struct __sk_buff *skb, bool egress,
+					   struct na_flow_key *k)
 {
 	__u8 *src = egress ? k->laddr : k->raddr;
 	__u8 *dst = egress ? k->raddr : k->laddr;
 	__u32 l4 = 0;
-	k->ifindex = skb->ifindex;
-	k->ethertype = bpf_ntohs(skb->protocol);
 	if (k->ethertype == ETH_P_IP) {
 		struct iphdr ip;
 		if (bpf_skb_load_bytes_relative(skb, 0, &ip, sizeof(ip), BPF_HDR_START_NET))
@@ -1120,10 +1120,66 @@ static __always_inline void flow_of(struct __sk_buff *skb, bool egress, struct n
 	k->rport = bpf_ntohs(egress ? ports[1] : ports[0]);
 }
 
-static __always_inline void count_flow(struct __sk_buff *skb, bool egress, __u64 segs)
+/* The same, read in place (direct packet access: no helper call) after the
+ * device's link-layer header; 0 when the headers are not all in the linear
+ * part, so the helper must read them. */
+static __always_inline int flow_in_place(struct __sk_buff *skb, bool egress, struct na_flow_key *k,
+					 __u32 l2_len)
+{
+	void *end = (void *)(long)skb->data_end;
+	void *nh = (void *)(long)skb->data;
+	__u8 *src = egress ? k->laddr : k->raddr;
+	__u8 *dst = egress ? k->raddr : k->laddr;
+	__u32 l4;
+	if (l2_len > 14)
+		return 0;
+	nh += l2_len;
+	if (k->ethertype == ETH_P_IP) {
+		struct iphdr *ip = nh;
+		if ((void *)(ip + 1) > end)
+			return 0;
+		k->proto = ip->protocol;
+		__builtin_memcpy(src, &ip->saddr, 4);
+		__builtin_memcpy(dst, &ip->daddr, 4);
+		if (ip->frag_off & bpf_htons(0x1fff))
+			return 1;
+		l4 = ip->ihl * 4;
+	} else if (k->ethertype == ETH_P_IPV6) {
+		struct ipv6hdr *ip6 = nh;
+		if ((void *)(ip6 + 1) > end)
+			return 0;
+		k->proto = ip6->nexthdr;
+		__builtin_memcpy(src, &ip6->saddr, 16);
+		__builtin_memcpy(dst, &ip6->daddr, 16);
+		l4 = sizeof(*ip6);
+	} else {
+		return 1;
+	}
+	if (!has_ports(k->proto))
+		return 1;
+	__be16 *ports = nh + (l4 & 0x7f);
+	if ((void *)(ports + 2) > end)
+		return 0;
+	k->lport = bpf_ntohs(egress ? ports[0] : ports[1]);
+	k->rport = bpf_ntohs(egress ? ports[1] : ports[0]);
+	return 1;
+}
+
+static __always_inline void flow_of(struct __sk_buff *skb, bool egress, struct na_flow_key *k,
+				    __u32 l2_len)
+{
+	k->ifindex = skb->ifindex;
+	k->ethertype = bpf_ntohs(skb->protocol);
+	if (flow_in_place(skb, egress, k, l2_len))
+		return;
+	k->proto = 0;
+	flow_by_helper(skb, egress, k);
+}
+
+static __always_inline void count_flow(struct __sk_buff *skb, bool egress, __u64 segs, __u32 l2_len)
 {
 	struct na_flow_key k = {};
-	flow_of(skb, egress, &k);
+	flow_of(skb, egress, &k, l2_len);
 	struct na_wire_val *v = bpf_map_lookup_elem(&flows, &k);
 	if (!v) {
 		struct na_wire_val zero = {};
@@ -1144,18 +1200,18 @@ static __always_inline void count_flow(struct __sk_buff *skb, bool egress, __u64
 static __always_inline void count_wire(struct __sk_buff *skb, bool egress)
 {
 	__u32 ifindex = skb->ifindex;
-	struct na_wire_val *v = bpf_map_lookup_elem(&ifaces, &ifindex);
+	struct na_iface_val *v = bpf_map_lookup_elem(&ifaces, &ifindex);
 	if (!v)
 		return;
 	__u64 segs = skb->gso_segs ? skb->gso_segs : 1;
 	if (egress) {
-		v->tx_bytes += skb->len;
-		v->tx_packets += segs;
+		v->wire.tx_bytes += skb->len;
+		v->wire.tx_packets += segs;
 	} else {
-		v->rx_bytes += skb->len;
-		v->rx_packets += segs;
+		v->wire.rx_bytes += skb->len;
+		v->wire.rx_packets += segs;
 	}
-	count_flow(skb, egress, segs);
+	count_flow(skb, egress, segs, v->l2_len);
 }
 
 SEC("tc")

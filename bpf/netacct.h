@@ -201,14 +201,24 @@ struct na_wire_val {
 
 /*
  * `ifaces`: one entry per interface netacct attached to, keyed by ifindex
- * in netacct's own network namespace; userspace inserts the entry (zeros)
- * before it attaches, and deletes it once the interface is gone, so the
- * classifier never inserts. Per-CPU values: a classifier runs with bottom
- * halves off on its CPU, so plain adds are exact and never contend.
+ * in netacct's own network namespace; userspace inserts the entry (zeros,
+ * and l2_len in every CPU's copy) before it attaches, and deletes it once
+ * the interface is gone, so the classifier never inserts. Per-CPU values: a
+ * classifier runs with bottom halves off on its CPU, so plain adds are exact
+ * and never contend. l2_len is the device's link-layer header length (14
+ * for Ethernet and loopback), which lets the classifier read the headers in
+ * place; NA_L2_UNKNOWN (tunnels, other link types) reads them with a helper.
  * NA_MAX_IFACES: interfaces attached at once; a container host has hundreds
  * of veths, 4096 leaves room for churn (an entry goes with its interface).
  */
 #define NA_MAX_IFACES 4096
+#define NA_L2_UNKNOWN 0xffffffff
+
+struct na_iface_val {
+	struct na_wire_val wire;
+	__u32 l2_len;
+	__u32 pad;
+};
 
 /*
  * `flows`: wire bytes per flow and interface (LRU: the flows idle the

@@ -90,7 +90,7 @@ bool abi_matches(netacct_bpf* skel) {
          bpf_map__value_size(skel->maps.proc_slots) == sizeof(na_proc_slot) &&
          bpf_map__value_size(skel->maps.conn_slots) == sizeof(na_conn_slot) &&
          bpf_map__max_entries(skel->maps.touched) == NA_TOUCHED_WORDS &&
-         bpf_map__value_size(skel->maps.ifaces) == sizeof(na_wire_val);
+         bpf_map__value_size(skel->maps.ifaces) == sizeof(na_iface_val);
 }
 
 std::string errno_text(int err) { return strerror(err < 0 ? -err : err); }

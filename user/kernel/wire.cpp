@@ -7,6 +7,7 @@
 #include <ifaddrs.h>
 #include <linux/rtnetlink.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <sys/ioctl.h>
@@ -44,7 +45,8 @@ std::string errno_text(int err) { return strerror(err < 0 ? -err : err); }
 struct Link {
   uint32_t index = 0;
   std::string name;
-  unsigned flags = 0;  // IFF_*
+  unsigned flags = 0;               // IFF_*
+  uint32_t l2_len = NA_L2_UNKNOWN;  // the link-layer header's length, where known
 };
 
 // The interfaces of this network namespace, over netlink (glibc's
@@ -59,6 +61,10 @@ std::vector<Link> list_links() {
     ifreq req{};
     strncpy(req.ifr_name, i->if_name, IFNAMSIZ - 1);
     if (sock >= 0 && ioctl(sock, SIOCGIFFLAGS, &req) == 0) l.flags = unsigned(req.ifr_flags);
+    // Ethernet and loopback frames start with a 14-byte header.
+    if (sock >= 0 && ioctl(sock, SIOCGIFHWADDR, &req) == 0 &&
+        (req.ifr_hwaddr.sa_family == ARPHRD_ETHER || req.ifr_hwaddr.sa_family == ARPHRD_LOOPBACK))
+      l.l2_len = 14;
     out.push_back(std::move(l));
   }
   if (sock >= 0) close(sock);
@@ -427,7 +433,7 @@ struct Wire::Impl {
   // first packet; then the two programs.
   int attach(const Link& l) {
     Hook h{.link = l, .attach = ++attaches};
-    std::vector<na_wire_val> zeros(size_t(std::max(ncpus, 1)));
+    std::vector<na_iface_val> zeros(size_t(std::max(ncpus, 1)), na_iface_val{.l2_len = l.l2_len});
     uint32_t key = l.index;
     if (bpf_map_update_elem(progs.counters, &key, zeros.data(), BPF_ANY) != 0) return -errno;
     int err = tcx ? attach_tcx(h) : attach_legacy(h);
@@ -466,10 +472,10 @@ struct Wire::Impl {
 
   IfaceEntry counters(const Hook& h) {
     IfaceEntry e{.ifindex = h.link.index, .attach = h.attach, .name = h.link.name};
-    std::vector<na_wire_val> per_cpu(size_t(std::max(ncpus, 1)));
+    std::vector<na_iface_val> per_cpu(size_t(std::max(ncpus, 1)));
     uint32_t key = h.link.index;
     if (bpf_map_lookup_elem(progs.counters, &key, per_cpu.data()) != 0) return e;
-    for (const auto& v : per_cpu) {
+    for (const auto& [v, l2_len, pad] : per_cpu) {
       e.tx_bytes += v.tx_bytes;
       e.rx_bytes += v.rx_bytes;
       e.tx_packets += v.tx_packets;
