@@ -1,5 +1,6 @@
 # `netacct doctor --format json` in the 6.1 guest (tests/vm): fentry and
-# kprobe available, the sock tracepoints absent, auto picks fentry.
+# kprobe available, the sock tracepoints absent, auto picks fentry, and the
+# wire layer attaches through clsact (no TCX before 6.6).
 #   cmake -DJSON='{...}' -P check_doctor.cmake
 if(NOT DEFINED JSON OR JSON STREQUAL "")
   message(FATAL_ERROR "no doctor JSON in the guest output")
@@ -20,6 +21,7 @@ expect(ON backends kprobe available)
 expect(fentry selected)
 expect(ON can_run)
 expect(ON btf)
+expect(legacy tc_attach)
 string(JSON kernel ERROR_VARIABLE err GET "${JSON}" kernel)
 if(NOT kernel MATCHES "^6\\.1\\.")
   string(APPEND errors "\n  kernel is ${kernel}, want 6.1.*")
@@ -32,4 +34,4 @@ foreach(b tracepoint fentry kprobe)
   string(JSON a GET "${JSON}" backends ${b} available)
   string(APPEND summary "${b} ${a} (${d}); ")
 endforeach()
-message("doctor: ${summary}selected fentry")
+message("doctor: ${summary}selected fentry, tc_attach legacy")

@@ -31,6 +31,7 @@ nlohmann::json to_json(const Features& f, const Assessment& a) {
         {"CAP_SYS_ADMIN", f.caps.sys_admin}}},
       {"backends", backends},
       {"sendpage_hook", f.has_inet_sendpage},
+      {"tc_attach", f.tcx ? nlohmann::json(*f.tcx ? "tcx" : "legacy") : nlohmann::json(nullptr)},
       {"selected", a.backend ? nlohmann::json(backend_name(*a.backend)) : nlohmann::json(nullptr)},
       {"can_run", a.can_run()},
       {"problem", a.can_run() ? nlohmann::json(nullptr) : nlohmann::json(a.message)}};
@@ -51,6 +52,10 @@ void print_text(const Features& f, const Assessment& a) {
   for (const auto& s : f.backends)
     row("backend " + backend_name(s.backend))
         << (s.checked ? s.state() : "unknown (" + s.reason + ")") << ": " << s.detail() << "\n";
+  row("tc attach") << (!f.tcx   ? "unknown (needs CAP_NET_ADMIN to check)"
+                       : *f.tcx ? "tcx (links)"
+                                : "legacy (clsact filters)")
+                   << "\n";
   row("selected") << (a.backend ? backend_name(*a.backend) : "none") << "\n";
   row("verdict") << doctor_verdict(a) << "\n";
 }

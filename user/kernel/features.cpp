@@ -15,6 +15,7 @@
 #include <memory>
 
 #include "kernel/libbpf_log.hpp"
+#include "kernel/wire.hpp"
 
 namespace netacct {
 namespace {
@@ -152,6 +153,7 @@ Features probe_features() {
   f.has_inet_sendpage = btf_has(b.get(), "inet_sendpage", BTF_KIND_FUNC);
   f.backends = {tracepoint_status(b.get(), f), fentry_status(b.get(), f), kprobe_status(f)};
   f.loads_tracing = f.status(Backend::fentry).available;
+  f.tcx = probe_tcx();
   return f;
 }
 

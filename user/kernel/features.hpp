@@ -3,6 +3,7 @@
 // structs are plain data, so the go/no-go decision (kernel/assess.hpp) is
 // tested on made-up kernels.
 #pragma once
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -45,10 +46,13 @@ struct Features {
   std::string lockdown;  // "none", "integrity", "confidentiality" or "unknown"
   Capabilities caps;
   bool root = false;
-  bool has_inet_sendpage = false;       // sendfile path before Linux 6.5
+  bool has_inet_sendpage = false;  // sendfile path before Linux 6.5
   // Tracing programs (fexit, iterators) load: the fentry probe's load worked.
   bool loads_tracing = false;
   std::vector<BackendStatus> backends;  // tracepoint, fentry, kprobe: auto's order
+  // The wire layer's TC attach: TCX links (Linux >= 6.6) or clsact filters;
+  // nullopt when this process may not ask (CAP_NET_ADMIN).
+  std::optional<bool> tcx;
 
   const BackendStatus& status(Backend b) const {
     for (const auto& s : backends)

@@ -327,9 +327,12 @@ std::optional<std::string> missing_interface(const std::vector<std::string>& nam
 
 // Asking which TCX programs loopback has fails with EINVAL where the kernel
 // does not know the attach type (before Linux 6.6), and attaches nothing.
-bool has_tcx() {
+std::optional<bool> probe_tcx() {
   uint32_t count = 0;
-  return bpf_prog_query(1, bpf_attach_type(kTcxIngress), 0, nullptr, nullptr, &count) == 0;
+  int err = bpf_prog_query(1, bpf_attach_type(kTcxIngress), 0, nullptr, nullptr, &count);
+  if (err == 0) return true;
+  if (errno == EINVAL) return false;
+  return std::nullopt;  // EPERM: not allowed to ask
 }
 
 // One interface's attachment: two TCX links, or two legacy filters at
@@ -494,7 +497,8 @@ std::unique_ptr<Wire> Wire::open(const WirePrograms& progs, const WireConfig& cf
     *error = *missing;
     return nullptr;
   }
-  impl->tcx = cfg.attach == TcAttach::tcx || (cfg.attach == TcAttach::automatic && has_tcx());
+  impl->tcx = cfg.attach == TcAttach::tcx ||
+              (cfg.attach == TcAttach::automatic && probe_tcx().value_or(false));
   if (!impl->tcx) {
     impl->guard = std::make_unique<Guard>(prog_id(progs.ingress), prog_id(progs.egress));
     if (!impl->guard->running()) {

@@ -44,8 +44,9 @@ struct WirePrograms {
 // name that is not an interface here, else nullopt.
 std::optional<std::string> missing_interface(const std::vector<std::string>& names);
 
-// Whether this kernel attaches TC programs through TCX links (Linux >= 6.6).
-bool has_tcx();
+// Whether this kernel attaches TC programs through TCX links (Linux >= 6.6);
+// nullopt when this process may not ask.
+std::optional<bool> probe_tcx();
 
 class Wire {
  public:
