@@ -490,3 +490,43 @@ TEST(RenderTop, HostileNamesAreEscaped) {
 }
 
 }  // namespace
+
+// With the wire layer, a fourth header line breaks the interfaces' bytes
+// down (the last window's receipt); the rows below make room for it.
+TEST(RenderTop, WireLineAndInterfacesView) {
+  TopHeader h = header();
+  h.wire.interfaces = {{.name = "eth0", .ifindex = 2, .wire = 2'000'000}};
+  h.wire.total = {.wire = 2'000'000,
+                  .process = 1'900'000,
+                  .retrans = 20'000,
+                  .non_socket = 40'000,
+                  .no_process = 30'000,
+                  .unexplained = 10'000};
+  h.wire_seconds = 2;
+  static const IfaceTraffic eth0{.ifindex = 2, .name = "eth0"},
+      veth{.ifindex = 7, .name = "veth1a2b"};
+  TopRow a = busy(), b = quiet();
+  for (auto [r, i] : {std::pair{&a, &eth0}, std::pair{&b, &veth}}) {
+    r->row.who = {};
+    r->row.key = {.ifindex = i->ifindex};
+    r->row.iface = i;
+  }
+  std::vector<TopRow> rows = {a, b, b, b};
+  EXPECT_EQ(rows_room(12, h), 3u);
+  EXPECT_EQ(rows_room(12, header()), 3u);
+  EXPECT_EQ(rows_room(11, h), 2u);
+  expect_frame(render_top(h, rows, in(GroupKind::interface), 100, 11, true), R"(
+netacct top 15:40:01  fentry  interfaces  bytes/s  h: help                                          |
+total  sent 1.50K/s  received 12.0K/s  (2s)   2 processes  3 connections                            |
+cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0                                             |
+wire   977K/s  proc 95%  retr 1%  fwd 0%  nonsock 2%  noproc 2%  unexpl 0.5%  (1 interface)         |
+                                                                                                    |
+ INTERFACE INDEX                                            2s    10s    40s   PEAK  TOTAL  LAST 40s|
+>eth0 2                                              =>  1.50K  10.0K   512B  4.00K  1.00M    ▁▁▂▂▃▃|
+>                                                    <=  12.0K  1.95M     0B  2.38M  3.00G  ▄▄▄▄▄▄▄█|
+ veth1a2b 7                                          =>   100B    50B    25B   100B   500B        ▁ |
+                                                     <=   900B   450B   300B   900B  8.79K        █ |
+                                                                                                    |
+)",
+               100, 11);
+}

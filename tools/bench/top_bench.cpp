@@ -44,7 +44,7 @@ struct TopFixture {
   std::vector<std::string> frame() {
     header.totals = model.totals();
     state.query.spark_buckets = spark_width(kWidth);
-    FrameRows rows = frame_rows(model, state, rows_room(kHeight));  // as Live::frame
+    FrameRows rows = frame_rows(model, state, rows_room(kHeight, header));  // as Live::frame
     return render_frame(header, rows, state, kWidth, kHeight, true);
   }
   Shape shape;

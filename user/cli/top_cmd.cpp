@@ -101,6 +101,8 @@ struct Live {
   void refresh() {
     Attributed a = pipeline.next();
     header.evicted = a.loss.conns_evicted;
+    header.wire = a.receipt;
+    header.wire_seconds = a.seconds();
     int64_t now = mono_now_ns();
     model.update(a, double(a.end_mono) / 1e9);
     cost.update(header, now);
@@ -122,7 +124,7 @@ struct Live {
   }
   std::vector<std::string> frame(size_t width, size_t height, bool utf8) {
     spark_buckets = spark_width(width);
-    room = rows_room(height);
+    room = rows_room(height, header);
     select_rows();
     return render_frame(header, rows, state, width, height, utf8);
   }

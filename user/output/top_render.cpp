@@ -11,7 +11,8 @@ namespace {
 constexpr size_t kNum = 7;        // one numeric column: space + 6 characters
 constexpr size_t kTotalW = 13;    // cumulative mode's exact byte column
 constexpr size_t kMinExtra = 12;  // narrowest useful executable column
-constexpr size_t kAboveRows = 5;  // header (3), a blank line, the column header
+constexpr size_t kAboveRows =
+    5;  // header (3; 4 with the wire line), a blank line, the column header
 
 size_t cells(const std::string& s) { return display_width(s); }
 
@@ -238,6 +239,31 @@ std::string column_header(const Grouping& g, const TopState& st, const Widths& w
   return out;
 }
 
+// The receipt of the last window, short enough for 80 columns: the
+// interfaces' wire rate and how it breaks down, in percent of the wire
+// bytes (README: "Wire layer"). Unexplained keeps a decimal: it must be
+// small, and is shown.
+std::string wire_line(const TopHeader& h, const TopState& st) {
+  const ReceiptLine& t = h.wire.total;
+  double secs = h.wire_seconds > 0 ? h.wire_seconds : 1;
+  std::string out = "wire   " + amount(double(t.wire) / secs, st.bits) + "/s";
+  if (t.wire) {
+    auto pct = [&](const char* name, double v, const char* fmt) {
+      char buf[48];
+      std::snprintf(buf, sizeof buf, fmt, name, 100.0 * v / double(t.wire));
+      out += buf;
+    };
+    pct("proc", double(t.process), "  %s %.0f%%");
+    pct("retr", double(t.retrans), "  %s %.0f%%");
+    pct("fwd", double(t.forwarded), "  %s %.0f%%");
+    pct("nonsock", double(t.non_socket), "  %s %.0f%%");
+    pct("noproc", double(t.no_process), "  %s %.0f%%");
+    pct("unexpl", double(t.unexplained), "  %s %.1f%%");
+  }
+  size_t n = h.wire.interfaces.size();
+  return out + "  (" + std::to_string(n) + (n == 1 ? " interface)" : " interfaces)");
+}
+
 std::vector<std::string> header_lines(const TopHeader& h, const TopState& st) {
   std::string unit = st.bits ? "bits" : "bytes";
   std::string mode = st.cumulative ? unit + " moved" : unit + "/s";
@@ -261,7 +287,8 @@ std::vector<std::string> header_lines(const TopHeader& h, const TopState& st) {
     l3 += "   filter: " + *st.editing + "_";
   else if (!st.filter.empty())
     l3 += "   filter: " + st.filter;
-  return {l1, l2, l3};
+  if (h.wire.empty()) return {l1, l2, l3};
+  return {l1, l2, l3, wire_line(h, st)};
 }
 
 std::string views_list() {
@@ -338,9 +365,10 @@ std::vector<TopRow> visible_rows(const TopModel& model, const TopState& st) {
   return frame_rows(model, st, SIZE_MAX).rows;
 }
 
-size_t rows_room(size_t height) {
+size_t rows_room(size_t height, const TopHeader& header) {
   if (height == 0) return SIZE_MAX;
-  return height > kAboveRows ? (height - kAboveRows) / 2 : 0;
+  size_t above = kAboveRows + (header.wire.empty() ? 0 : 1);
+  return height > above ? (height - above) / 2 : 0;
 }
 
 size_t spark_width(size_t width) { return width >= 110 ? 20 : 8; }
@@ -367,7 +395,7 @@ std::vector<std::string> render(const TopHeader& header, size_t count, size_t fi
     for (const auto& l : help_lines()) out.push_back(l);
   } else {
     out.push_back(column_header(g, st, w));
-    size_t visible = std::min(rows_room(height), count);
+    size_t visible = std::min(rows_room(height, header), count);
     for (size_t i = first; i < count && i < first + visible; ++i)
       if (const TopRow* r = at(i))
         for (auto& l : row_lines(g, *r, st, w, i == st.selected && height != 0, utf8))
@@ -383,7 +411,8 @@ std::vector<std::string> render(const TopHeader& header, size_t count, size_t fi
 
 std::vector<std::string> render_top(const TopHeader& header, const std::vector<TopRow>& rows,
                                     const TopState& st, size_t width, size_t height, bool utf8) {
-  size_t first = first_visible(st.selected, rows.size(), std::min(rows_room(height), rows.size()));
+  size_t first =
+      first_visible(st.selected, rows.size(), std::min(rows_room(height, header), rows.size()));
   return render(
       header, rows.size(), first, [&](size_t i) { return &rows[i]; }, st, width, height, utf8);
 }
@@ -393,7 +422,7 @@ std::vector<std::string> render_frame(const TopHeader& header, const FrameRows& 
   // A complete frame (the paused view, made whole once) scrolls with the
   // selection here; a partial one was cut around it by frame_rows.
   size_t first = rows.complete() ? first_visible(st.selected, rows.count,
-                                                 std::min(rows_room(height), rows.count))
+                                                 std::min(rows_room(height, header), rows.count))
                                  : rows.first;
   return render(
       header, rows.count, first, [&](size_t i) { return rows.at(i); }, st, width, height, utf8);

@@ -38,6 +38,10 @@ struct TopHeader {
   double ns_per_event = -1;  // kernel programs' mean run time; < 0 unknown
   uint64_t evicted = 0;      // connection entries evicted to make room
   std::string drill_name;    // "PID 4121" when drilled in
+  // The last window's receipt (wire layer; empty without it) and the
+  // window's length: a fourth header line.
+  Receipt wire;
+  double wire_seconds = 0;
 };
 
 // The view's rows as shown: the filter applied to the text on screen (a
@@ -60,7 +64,7 @@ struct FrameRows {
 // `room`: how many rows the screen shows (rows_room()); SIZE_MAX makes them all.
 FrameRows frame_rows(const TopModel& model, const TopState& st, size_t room);
 // How many rows fit on a screen `height` lines high; 0 (batch): all.
-size_t rows_room(size_t height);
+size_t rows_room(size_t height, const TopHeader& header);
 
 // The text a row shows for the column titled `title` ("PROGRAM", "REMOTE"):
 // remote addresses named while DNS is on, ports only while shown.
