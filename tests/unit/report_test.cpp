@@ -446,7 +446,7 @@ TEST(Report, AssemblesOnlyTheTablesTheSinkPrints) {
   EXPECT_EQ(ReportWriter(out, Format::json, GroupKind::connection).tables(), every_grouping());
   EXPECT_EQ(every_grouping(),
             (std::vector<GroupKind>{GroupKind::process, GroupKind::connection, GroupKind::remote,
-                                   GroupKind::interface, GroupKind::flow}));
+                                    GroupKind::interface, GroupKind::flow}));
   Attributor attributor({}, res);
   Attributed a = attributor.attribute(w);
   Report one = assemble(a, "h", "b", {GroupKind::connection}), all = assemble(a, "h", "b");
@@ -459,4 +459,92 @@ TEST(Report, AssemblesOnlyTheTablesTheSinkPrints) {
     EXPECT_EQ(conns(one)[i].tx, conns(all)[i].tx);
   }
   EXPECT_EQ(one.tx_bytes, 100u);
+}
+
+// The wire layer through attribution: a flow's wire bytes land on its
+// connection's row and its process's, a retransmit on its connection, and
+// an unconnected UDP server's row becomes one row per remote, each with its
+// payload (wire bytes less 14 + 20 + 8 bytes of headers per datagram); the
+// socket's row keeps what no watched interface carried.
+TEST(Report, WireBytesJoinTheirConnectionsAndSplitAnUnconnectedSocket) {
+  FakeResolver res;
+  const uint32_t ns = 4026531840u;
+  ConnDelta tcp = conn(1, 5000, 100);
+  ConnDelta udp = conn(2, 300, 1000, false, 0, 77);
+  udp.info.proto = IPPROTO_UDP;
+  udp.info.local.port = 53;
+  udp.info.remote = {};
+  Window w =
+      window({proc(1, {.tx = 5000, .rx = 100}), proc(2, {.tx = 300, .rx = 1000})}, {tcp, udp});
+  w.wire_netns = ns;
+  w.local_addrs = {{10, 0, 0, 1}};
+  w.ifaces = {{.ifindex = 3,
+               .netns = ns,
+               .name = "eth0",
+               .l2_len = 14,
+               .tx_bytes = 6000,
+               .rx_bytes = 1800}};
+  auto key = [](uint8_t proto, uint16_t lport, uint8_t r, uint16_t rport) {
+    return FlowKey{.ifindex = 3,
+                   .ethertype = 0x0800,
+                   .proto = proto,
+                   .lport = lport,
+                   .rport = rport,
+                   .laddr = {10, 0, 0, 1},
+                   .raddr = {10, 0, 0, r}};
+  };
+  w.flows = {{.key = key(IPPROTO_TCP, 40000, 2, 443),
+              .tx_bytes = 5400,
+              .rx_bytes = 500,
+              .tx_packets = 5,
+              .rx_packets = 6},
+             // 2 queries of 60 bytes in, 2 answers of 100 out, to 10.0.0.7:5353
+             {.key = key(IPPROTO_UDP, 53, 7, 5353),
+              .tx_bytes = 284,
+              .rx_bytes = 204,
+              .tx_packets = 2,
+              .rx_packets = 2},
+             // 10 queries of 50 in from 10.0.0.8:6000
+             {.key = key(IPPROTO_UDP, 53, 8, 6000),
+              .tx_bytes = 0,
+              .rx_bytes = 920,
+              .tx_packets = 0,
+              .rx_packets = 10}};
+  FlowKey rk = key(IPPROTO_TCP, 40000, 2, 443);
+  rk.ifindex = ns;
+  w.retrans = {{.key = rk, .bytes = 1448, .segments = 1}};
+  Report r = assemble(w, {}, res);
+
+  const auto& p = procs(r);
+  ASSERT_EQ(p.size(), 2u);
+  EXPECT_EQ(p[0].key.proc.tgid, 1u);
+  EXPECT_EQ(p[0].wire.tx_wire, 5400u);
+  EXPECT_EQ(p[0].wire.rx_wire, 500u);
+  EXPECT_EQ(p[0].wire.retrans, 1448u);
+  EXPECT_EQ(p[1].wire.tx_wire, 284u);
+  EXPECT_EQ(p[1].wire.rx_wire, 1124u);
+
+  const auto& c = conns(r);
+  ASSERT_EQ(c.size(), 4u);  // tcp, and the UDP socket: two remotes and the rest
+  EXPECT_EQ(c[0].key.proc.tgid, 1u);
+  EXPECT_EQ(c[0].wire.retrans, 1448u);
+  std::map<uint16_t, const GroupRow*> udp_rows;
+  for (const auto& row : c)
+    if (row.key.proc.tgid == 2) udp_rows[row.conn.remote.port] = &row;
+  ASSERT_EQ(udp_rows.size(), 3u);
+  EXPECT_EQ(udp_rows[5353]->tx, 200u);
+  EXPECT_EQ(udp_rows[5353]->rx, 120u);
+  EXPECT_EQ(udp_rows[5353]->conn.remote.addr[3], 7);
+  EXPECT_EQ(udp_rows[6000]->tx, 0u);
+  EXPECT_EQ(udp_rows[6000]->rx, 500u);
+  EXPECT_EQ(udp_rows[0]->tx, 100u);  // sent where no watched interface saw it
+  EXPECT_EQ(udp_rows[0]->rx, 380u);
+  EXPECT_EQ(udp_rows[0]->wire.rx_wire, 0u);
+
+  const ReceiptLine& eth0 = r.receipt.interfaces.at(0);
+  EXPECT_EQ(eth0.wire, 7800u);
+  EXPECT_EQ(eth0.process, 5900u + 488u + 920u - 1448u);
+  EXPECT_EQ(eth0.retrans, 1448u);
+  EXPECT_EQ(eth0.unexplained, int64_t(7800 - 5900 - 488 - 920));
+  ASSERT_EQ(r.rows(GroupKind::flow).size(), 3u);
 }

@@ -474,7 +474,8 @@ struct Wire::Impl {
   }
 
   IfaceEntry counters(const Hook& h) {
-    IfaceEntry e{.ifindex = h.link.index, .attach = h.attach, .name = h.link.name};
+    IfaceEntry e{
+        .ifindex = h.link.index, .attach = h.attach, .name = h.link.name, .l2_len = h.link.l2_len};
     std::vector<na_iface_val> per_cpu(size_t(std::max(ncpus, 1)));
     uint32_t key = h.link.index;
     if (bpf_map_lookup_elem(progs.counters, &key, per_cpu.data()) != 0) return e;

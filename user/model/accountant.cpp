@@ -159,6 +159,7 @@ void Accountant::advance_ifaces(std::vector<IfaceEntry> now, uint32_t netns, Win
     IfaceTraffic t{.ifindex = e.ifindex,
                    .netns = netns,
                    .name = e.name,
+                   .l2_len = e.l2_len,
                    .tx_bytes = e.tx_bytes - base.tx_bytes,
                    .rx_bytes = e.rx_bytes - base.rx_bytes,
                    .tx_packets = e.tx_packets - base.tx_packets,

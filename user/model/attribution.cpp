@@ -159,6 +159,61 @@ struct Rows {
   }
 };
 
+bool unconnected_udp(const ConnInfo& c) {
+  return c.proto == IPPROTO_UDP && c.remote.port == 0 &&
+         std::all_of(c.remote.addr.begin(), c.remote.addr.end(), [](uint8_t b) { return !b; });
+}
+
+uint64_t less(uint64_t a, uint64_t b) { return a > b ? a - b : 0; }
+
+// One remote's part of an unconnected UDP socket's row, from the flow to
+// it: payload is the flow's wire bytes less each datagram's headers (link
+// layer, IP without options, UDP), taken out of the socket's row.
+ConnTraffic part_of(ConnTraffic& whole, const FlowTraffic& f, uint32_t l2_len) {
+  const FlowKey& k = f.bytes.key;
+  uint64_t hdr = l2_len + (k.family() == AF_INET ? 20 : 40) + 8;
+  ConnTraffic part = whole;
+  part.per_remote = true;
+  part.info.family = k.family();
+  part.info.local = {k.laddr, k.lport};
+  part.info.remote = {k.raddr, k.rport};
+  part.tx = std::min(less(f.bytes.tx_bytes, f.bytes.tx_packets * hdr), whole.tx);
+  part.rx = std::min(less(f.bytes.rx_bytes, f.bytes.rx_packets * hdr), whole.rx);
+  part.wire = {.tx_wire = f.bytes.tx_bytes, .rx_wire = f.bytes.rx_bytes};
+  whole.tx -= part.tx;
+  whole.rx -= part.rx;
+  whole.wire.tx_wire = less(whole.wire.tx_wire, part.wire.tx_wire);
+  whole.wire.rx_wire = less(whole.wire.rx_wire, part.wire.rx_wire);
+  return part;
+}
+
+// An unconnected UDP socket (a DNS or game server, a client using sendto)
+// has no remote of its own: its row becomes one row per remote its flows
+// reached on interfaces whose link-layer header is known; the socket's row
+// keeps the rest (bytes no watched interface carried), and goes when that
+// is nothing.
+void split_per_remote(const std::vector<FlowTraffic>& flows,
+                      const std::vector<IfaceTraffic>& ifaces, std::vector<ConnTraffic>& conns) {
+  std::unordered_map<ConnId, size_t> at;
+  for (size_t i = 0; i < conns.size(); ++i)
+    if (unconnected_udp(conns[i].info)) at.emplace(conns[i].id, i);
+  if (at.empty()) return;
+  std::vector<ConnTraffic> parts;
+  for (const FlowTraffic& f : flows) {
+    auto it = f.owner ? at.find(*f.owner) : at.end();
+    auto iface = std::find_if(ifaces.begin(), ifaces.end(), [&](const IfaceTraffic& i) {
+      return i.ifindex == f.bytes.key.ifindex;
+    });
+    if (it == at.end() || iface == ifaces.end() || iface->l2_len == UINT32_MAX) continue;
+    parts.push_back(part_of(conns[it->second], f, iface->l2_len));
+  }
+  std::erase_if(conns, [](const ConnTraffic& c) {
+    return unconnected_udp(c.info) && !c.per_remote && !c.tx && !c.rx && !c.wire.tx_wire &&
+           !c.wire.rx_wire;
+  });
+  conns.insert(conns.end(), parts.begin(), parts.end());
+}
+
 }  // namespace
 
 // The wire layer joined to the connections: every window's connections are
@@ -179,6 +234,7 @@ void Attributor::add_wire(const Window& w, Attributed& a) {
   for (const auto& r : retrans)
     if (const auto* owner = join_.find(r.key, r.key.ifindex))
       rows.add(owner->id, {.retrans = r.bytes});
+  split_per_remote(flows, w.ifaces, a.conns);
   for (auto& f : flows)
     if (selection_.pids.empty() || (f.owner && selection_.wants(f.owner->proc.tgid)))
       a.flows.push_back(std::move(f));

@@ -78,6 +78,9 @@ struct ConnTraffic {
   const Identity* who = nullptr;
   uint32_t slot = kNoSlot;  // the entry's (ConnEntry::slot): where state kept per row is found
   WireBytes wire;
+  // One remote's part of an unconnected UDP socket (from its flows): the
+  // socket's row keeps what no watched interface carried.
+  bool per_remote = false;
 };
 
 // Where bytes went that per-socket detail does not show.

@@ -132,7 +132,13 @@ Grouping connection_grouping() {
       .has_process = true,
       .key =
           [](const TrafficItem& i) {
-            return GroupKey{.proc = i.proc, .cookie = i.conn->id.cookie};
+            // An unconnected socket's per-remote rows are rows of their own.
+            if (!i.conn->per_remote) return GroupKey{.proc = i.proc, .cookie = i.conn->id.cookie};
+            const ConnInfo& c = i.conn->info;
+            return GroupKey{.proc = i.proc,
+                            .cookie = i.conn->id.cookie,
+                            .remote = {.family = c.family, .addr = c.remote.addr},
+                            .port = c.remote.port};
           },
       .columns = with_traffic(
           {

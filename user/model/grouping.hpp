@@ -28,6 +28,7 @@ struct GroupKey {
   uint64_t cookie = 0;
   RemoteKey remote;
   uint32_t ifindex = 0;
+  uint16_t port = 0;  // a per-remote row of an unconnected socket: the remote's
   auto operator<=>(const GroupKey&) const = default;
 };
 

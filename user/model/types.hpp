@@ -107,6 +107,7 @@ struct IfaceEntry {
   uint32_t ifindex = 0;
   uint64_t attach = 0;
   std::string name;
+  uint32_t l2_len = UINT32_MAX;  // link-layer header length; UINT32_MAX: unknown
   uint64_t tx_bytes = 0, rx_bytes = 0, tx_packets = 0, rx_packets = 0;
 };
 
@@ -115,6 +116,7 @@ struct IfaceTraffic {
   uint32_t ifindex = 0;
   uint32_t netns = 0;  // inode number of its network namespace
   std::string name;
+  uint32_t l2_len = UINT32_MAX;  // link-layer header length; UINT32_MAX: unknown
   uint64_t tx_bytes = 0, rx_bytes = 0, tx_packets = 0, rx_packets = 0;
 };
 

@@ -11,6 +11,7 @@ namespace {
 constexpr uint16_t kEthIPv4 = 0x0800, kEthIPv6 = 0x86dd;
 constexpr int64_t kForgetNs = 600'000'000'000;  // 10 minutes
 constexpr int64_t kSweepNs = 60'000'000'000;
+constexpr uint32_t kLoopbackIfindex = 1;
 
 using Addr = std::array<uint8_t, 16>;
 
@@ -123,6 +124,11 @@ std::vector<FlowTraffic> classify(const std::vector<FlowEntry>& flows, uint32_t 
     if (owner) {
       t.owner = owner->id;
       t.conn = owner->info;
+      // A datagram socket keeps its loopback datagrams in an entry of their
+      // own (netacct.h, dgram_lo): a flow on the loopback device (ifindex 1
+      // in every namespace) is that entry's.
+      bool dgram = owner->info.proto != IPPROTO_TCP && owner->info.proto != IPPROTO_SCTP;
+      if (dgram) t.owner->dgram_lo = f.key.ifindex == kLoopbackIfindex;
     }
     for (const auto& i : ifaces)
       if (i.ifindex == f.key.ifindex) t.iface = i.name;
