@@ -74,7 +74,8 @@ TEST_F(Addresses, CsvByConnectionHasNetns) {
   std::string header;
   std::getline(lines, header);
   EXPECT_EQ(header,
-            "start,end,pid,comm,proto,family,local,remote,tx_bytes,rx_bytes,tx_rate,rx_rate,netns");
+            "start,end,pid,comm,proto,family,local,remote,tx_bytes,rx_bytes,tx_rate,rx_rate,netns,"
+            "tx_wire_bytes,rx_wire_bytes,retrans_bytes");
   std::string row, srv, cli;
   while (std::getline(lines, row)) {
     if (row.find(",na-ns-srv,") != std::string::npos) srv = row;
@@ -82,7 +83,11 @@ TEST_F(Addresses, CsvByConnectionHasNetns) {
   }
   ASSERT_FALSE(srv.empty()) << run.out;
   ASSERT_FALSE(cli.empty()) << run.out;
-  auto netns_of = [](const std::string& r) { return r.substr(r.rfind(',') + 1); };
+  auto netns_of = [](const std::string& r) {  // the 13th field
+    size_t at = 0;
+    for (int i = 0; i < 12; ++i) at = r.find(',', at) + 1;
+    return r.substr(at, r.find(',', at) - at);
+  };
   // Two namespaces: two different, nonzero namespace ids.
   EXPECT_NE(netns_of(srv), netns_of(cli));
   EXPECT_NE(netns_of(srv), "0");
