@@ -529,6 +529,59 @@ TEST_F(FlowsTest, IcmpErrorsAndArpAreNonSocketTraffic) {
   expectReceiptsMatchFlows(run);
 }
 
+// A connection that moves payload in one window and only closes (FIN, ACK:
+// wire bytes, no payload) in a later one, netacct in A on na0 in short
+// windows; the sender waits for a report between the two, so they cannot
+// share a window. The flow of the closing window is still the sender's, and
+// its wire bytes are the sender's too: in every report the flows owned by
+// the sender name its comm, its process and connection rows hold exactly
+// what the receipt counts as process bytes (the flows it owns), and over
+// the run its connection row holds every byte of its flow.
+TEST_F(FlowsTest, WireBytesOfAWindowWithoutPayloadStayOnTheRows) {
+  auto na = startIn(nsA(), {"na0"}, 0.3);
+  Server server = sink(nsB(), hostB(AF_INET), "na-flow-srv");
+  Child sender(nsA(), "na-flow-fin", [to = server.ep](ChildCtx& ctx) {
+    int fd = tcpConnectFrom(Endpoint{hostA(AF_INET), 0}, to);
+    ctx.counts.tx += sendBytes(fd, 1000);
+    ctx.post(localEndpoint(fd).port);
+    ctx.waitGo();
+    shutdown(fd, SHUT_WR);  // FIN; the server's FIN comes back: no payload either way
+    ctx.counts.rx += recvToEof(fd);
+    ctx.post(0);
+    ctx.waitGo();
+    close(fd);
+  });
+  const auto port = static_cast<uint16_t>(sender.nextPost().first);
+  na->waitReportLines(na->reportLines() + 2, scaled(5));
+  sender.go();
+  sender.nextPost();
+  na->waitReportLines(na->reportLines() + 2, scaled(5));
+  sender.go();
+  sender.finish();
+  server.child.finish();
+  const NetacctRun run = na->stop();
+
+  const std::string local = Endpoint{hostA(AF_INET), port}.str(), remote = server.ep.str();
+  const FlowView f = flowOf(run, "na0", "tcp", local, remote);
+  ASSERT_GE(f.entries, 2) << "sanity: payload and close in windows of their own"
+                          << describeFlows(run);
+  EXPECT_EQ(f.owners, std::set<std::string>{std::to_string(sender.pid())});
+  EXPECT_EQ(f.comms, std::set<std::string>{json(sender.comm()).dump()});
+  for (size_t i = 0; i < run.reports.size(); ++i) {
+    SCOPED_TRACE("report " + std::to_string(i));
+    const json& receipt = run.reports[i].value("receipt", json()).value("total", json());
+    const ConnWire proc =
+        wireOf(NetacctRun{.reports = {run.reports[i]}}, "processes", sender.pid());
+    EXPECT_EQ(proc.tx_wire + proc.rx_wire,
+              u64Field(receipt, "process_bytes") + u64Field(receipt, "retrans_bytes"))
+        << run.lines[i];
+  }
+  const ConnWire conn = wireOf(run, "connections", sender.pid(), local, remote);
+  EXPECT_EQ(conn.tx_wire, f.tx);
+  EXPECT_EQ(conn.rx_wire, f.rx);
+  expectReceiptsMatchFlows(run);
+}
+
 INSTANTIATE_TEST_SUITE_P(Flows, FlowsFamilyTest, ::testing::Values(AF_INET, AF_INET6),
                          [](const auto& info) { return familyName(info.param); });
 
