@@ -548,3 +548,43 @@ TEST(Report, WireBytesJoinTheirConnectionsAndSplitAnUnconnectedSocket) {
   EXPECT_EQ(eth0.unexplained, int64_t(7800 - 5900 - 488 - 920));
   ASSERT_EQ(r.rows(GroupKind::flow).size(), 3u);
 }
+
+// A window in which a connection moves no payload but its flow moves wire
+// bytes (a FIN and its ACKs): its connection and process get rows with
+// payload 0 and those wire bytes, and the flow row names the process.
+TEST(Report, WireBytesWithoutPayloadStillHaveTheirRows) {
+  FakeResolver res;
+  const uint32_t ns = 4026531840u;
+  Attributor attributor({}, res);
+  ConnDelta tcp = conn(1, 1000, 0);
+  Window first = window({proc(1, {.tx = 1000})}, {tcp});
+  first.wire_netns = ns;
+  FlowKey k{.ifindex = 3,
+            .ethertype = 0x0800,
+            .proto = IPPROTO_TCP,
+            .lport = 40000,
+            .rport = 443,
+            .laddr = {10, 0, 0, 1},
+            .raddr = {10, 0, 0, 2}};
+  first.flows = {{.key = k, .tx_bytes = 1066, .tx_packets = 1}};
+  first.ifaces = {{.ifindex = 3, .netns = ns, .name = "eth0", .l2_len = 14, .tx_bytes = 1066}};
+  attributor.attribute(first);
+  Window fin = window({}, {});
+  fin.wire_netns = ns;
+  fin.flows = {{.key = k, .tx_bytes = 132, .rx_bytes = 66, .tx_packets = 2, .rx_packets = 1}};
+  fin.ifaces = {
+      {.ifindex = 3, .netns = ns, .name = "eth0", .l2_len = 14, .tx_bytes = 132, .rx_bytes = 66}};
+  Report r = assemble(attributor.attribute(fin), "h", "b");
+  ASSERT_EQ(procs(r).size(), 1u);
+  EXPECT_EQ(procs(r)[0].tx, 0u);
+  EXPECT_EQ(procs(r)[0].wire.tx_wire, 132u);
+  EXPECT_EQ(procs(r)[0].wire.rx_wire, 66u);
+  EXPECT_EQ(procs(r)[0].who.comm, "app");
+  ASSERT_EQ(conns(r).size(), 1u);
+  EXPECT_EQ(conns(r)[0].wire.tx_wire, 132u);
+  EXPECT_EQ(conns(r)[0].conn.remote.port, 443);
+  const auto& flows = r.rows(GroupKind::flow);
+  ASSERT_EQ(flows.size(), 1u);
+  EXPECT_EQ(flows[0].who.comm, "app");
+  EXPECT_EQ(r.receipt.total.process, 198u);
+}

@@ -137,9 +137,10 @@ void Attributor::add_conns(const Window& w, Attributed& a) {
 namespace {
 
 // Adds each owned flow's wire bytes and each retransmit to its connection's
-// row, and both to the row of the connection's process (rows that moved
-// payload in the window: a flow whose connection did not still counts for
-// its process in the receipt).
+// row and its process's. A connection that moved no payload in the window
+// (a closing handshake, a receiver's ACKs) and its process get a row for
+// their wire bytes (payload 0), so every byte the receipt attributes to a
+// process is on its rows.
 struct Rows {
   std::unordered_map<ConnId, size_t> conn;
   std::unordered_map<ProcId, size_t> proc;
@@ -148,14 +149,19 @@ struct Rows {
     for (size_t i = 0; i < a.conns.size(); ++i) conn.emplace(a.conns[i].id, i);
     for (size_t i = 0; i < a.procs.size(); ++i) proc.emplace(a.procs[i].id, i);
   }
-  void add(const ConnId& id, const WireBytes& b) {
+  // `info`: the connection as the join knows it; `who`: its process.
+  void add(const ConnId& id, const ConnInfo& info, const Identity* who, const WireBytes& b) {
     auto add_to = [&](WireBytes& w) {
       w.tx_wire += b.tx_wire;
       w.rx_wire += b.rx_wire;
       w.retrans += b.retrans;
     };
-    if (auto c = conn.find(id); c != conn.end()) add_to(a.conns[c->second].wire);
-    if (auto p = proc.find(id.proc); p != proc.end()) add_to(a.procs[p->second].wire);
+    auto [c, new_conn] = conn.emplace(id, a.conns.size());
+    if (new_conn) a.conns.push_back({.id = id, .info = info, .who = who});
+    add_to(a.conns[c->second].wire);
+    auto [p, new_proc] = proc.emplace(id.proc, a.procs.size());
+    if (new_proc) a.procs.push_back({.id = id.proc, .who = who});
+    add_to(a.procs[p->second].wire);
   }
 };
 
@@ -229,11 +235,16 @@ void Attributor::add_wire(const Window& w, Attributed& a) {
   for (auto& r : retrans) r.key = canonical(r.key);
   a.receipt = make_receipt(w.ifaces, flows, retrans, w.wire_netns);
   Rows rows(a);
+  auto shown = [&](const ConnId& id, const ConnInfo& info) {
+    return selection_.wants(id.proc.tgid) && (!info.loopback || selection_.loopback);
+  };
   for (const auto& f : flows)
-    if (f.owner) rows.add(*f.owner, {.tx_wire = f.bytes.tx_bytes, .rx_wire = f.bytes.rx_bytes});
+    if (f.owner && shown(*f.owner, f.conn))
+      rows.add(*f.owner, f.conn, owner(f.owner->proc, a),
+               {.tx_wire = f.bytes.tx_bytes, .rx_wire = f.bytes.rx_bytes});
   for (const auto& r : retrans)
-    if (const auto* owner = join_.find(r.key, r.key.ifindex))
-      rows.add(owner->id, {.retrans = r.bytes});
+    if (const auto* o = join_.find(r.key, r.key.ifindex); o && shown(o->id, o->info))
+      rows.add(o->id, o->info, owner(o->id.proc, a), {.retrans = r.bytes});
   split_per_remote(flows, w.ifaces, a.conns);
   for (auto& f : flows)
     if (selection_.pids.empty() || (f.owner && selection_.wants(f.owner->proc.tgid)))

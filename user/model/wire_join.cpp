@@ -128,7 +128,7 @@ std::vector<FlowTraffic> classify(const std::vector<FlowEntry>& flows, uint32_t 
       // own (netacct.h, dgram_lo): a flow on the loopback device (ifindex 1
       // in every namespace) is that entry's.
       bool dgram = owner->info.proto != IPPROTO_TCP && owner->info.proto != IPPROTO_SCTP;
-      if (dgram) t.owner->dgram_lo = f.key.ifindex == kLoopbackIfindex;
+      if (dgram) t.conn.loopback = t.owner->dgram_lo = f.key.ifindex == kLoopbackIfindex;
     }
     for (const auto& i : ifaces)
       if (i.ifindex == f.key.ifindex) t.iface = i.name;
