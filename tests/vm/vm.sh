@@ -4,7 +4,7 @@
 #   vm.sh prepare     static netacct + kernel and verifier tests, Debian's
 #                     6.1 cloud kernel (apt-get download, cached), the initramfs
 #   vm.sh run MODE    boot the guest for MODE (doctor|verifier|auto|fentry|
-#                     kprobe) and turn its output into pass/fail
+#                     kprobe|wire) and turn its output into pass/fail
 #   vm.sh exec 'CMDS' boot the guest and run CMDS there (debugging)
 #
 # Configuration (environment; tests/vm/CMakeLists.txt sets it):
@@ -326,7 +326,7 @@ exec_mode() {
 
 run_mode() {
   local mode=$1
-  case "$mode" in doctor | verifier | auto | fentry | kprobe) ;; *) die "unknown mode $mode" ;; esac
+  case "$mode" in doctor | verifier | auto | fentry | kprobe | wire) ;; *) die "unknown mode $mode" ;; esac
   need qemu-system-x86_64 "apt-get install qemu-system-x86"
   [ -f "$INITRAMFS" ] && [ -f "$KERNEL_ENV" ] || unavailable "$INITRAMFS is missing: the vm_prepare test did not run or failed"
   # shellcheck disable=SC1090
@@ -407,7 +407,7 @@ run_mode() {
 
 case "${1:-}" in
   prepare) prepare ;;
-  run) run_mode "${2:?usage: vm.sh run doctor|verifier|auto|fentry|kprobe}" ;;
+  run) run_mode "${2:?usage: vm.sh run doctor|verifier|auto|fentry|kprobe|wire}" ;;
   exec) exec_mode "${2:?usage: vm.sh exec 'COMMANDS'}" ;;
-  *) echo "usage: vm.sh prepare | vm.sh run doctor|verifier|auto|fentry|kprobe | vm.sh exec 'COMMANDS'" >&2; exit 2 ;;
+  *) echo "usage: vm.sh prepare | vm.sh run doctor|verifier|auto|fentry|kprobe|wire | vm.sh exec 'COMMANDS'" >&2; exit 2 ;;
 esac
