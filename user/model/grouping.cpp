@@ -11,15 +11,16 @@ Cell endpoint(const ConnInfo& c, const Endpoint& e) {
   return Address{.family = c.family, .addr = e.addr, .port = e.port};
 }
 
-// Columns every grouping ends with: its bytes and rates in the window.
-std::vector<Column> traffic_columns() {
+// Columns every grouping ends with: its bytes and rates in the window
+// (interfaces and flows name their bytes tx_wire_bytes, rx_wire_bytes).
+std::vector<Column> traffic_columns(std::string tx = "tx_bytes", std::string rx = "rx_bytes") {
   return {
-      {.name = "tx_bytes",
+      {.name = std::move(tx),
        .title = "SENT",
        .unit = Unit::bytes,
        .sinks = kAll,
        .get = [](const GroupRow& r) -> Cell { return r.tx; }},
-      {.name = "rx_bytes",
+      {.name = std::move(rx),
        .title = "RECEIVED",
        .unit = Unit::bytes,
        .sinks = kAll,
@@ -212,68 +213,63 @@ Grouping remote_grouping() {
   };
 }
 
-// Wire bytes as the devices counted them: JSON and CSV name them apart from
-// payload (tx_wire_bytes); rates are wire bytes per second.
+// The columns interfaces and flows end with: wire bytes as the devices
+// counted them (named apart from payload), packets, and wire rates.
+std::vector<Column> with_wire_traffic(std::vector<Column> identity,
+                                      Cell (*tx_packets)(const GroupRow&),
+                                      Cell (*rx_packets)(const GroupRow&),
+                                      std::vector<Column> tail = {}) {
+  std::vector<Column> wire = traffic_columns("tx_wire_bytes", "rx_wire_bytes");
+  wire.insert(wire.begin() + 2, {{.name = "tx_packets",
+                                  .title = "",
+                                  .unit = Unit::count,
+                                  .sinks = kJson | kCsv,
+                                  .get = tx_packets},
+                                 {.name = "rx_packets",
+                                  .title = "",
+                                  .unit = Unit::count,
+                                  .sinks = kJson | kCsv,
+                                  .get = rx_packets}});
+  for (auto& c : wire) identity.push_back(std::move(c));
+  for (auto& c : tail) identity.push_back(std::move(c));
+  return identity;
+}
+
+// An interface's packets (segments) in the window.
 Cell packets(uint64_t IfaceTraffic::*field, const GroupRow& r) {
   return r.iface ? Cell(r.iface->*field) : Cell();
 }
 
 Grouping interface_grouping() {
-  return {
-      .kind = GroupKind::interface,
-      .name = "interface",
-      .plural = "interfaces",
-      .title = "interfaces",
-      .source = Source::ifaces,
-      .key = [](const TrafficItem& i) { return GroupKey{.ifindex = i.iface->ifindex}; },
-      .columns = {
-          {.name = "name",
-           .title = "INTERFACE",
-           .unit = Unit::text,
-           .sinks = kAll,
-           .get = [](const GroupRow& r) { return r.iface ? Cell(r.iface->name) : Cell(); }},
-          {.name = "index",
-           .title = "INDEX",
-           .unit = Unit::count,
-           .sinks = kAll,
-           .get = [](const GroupRow& r) -> Cell { return uint64_t(r.key.ifindex); }},
-          {.name = "netns",
-           .title = "",
-           .unit = Unit::count,
-           .sinks = kJson | kCsv,
-           .get =
-               [](const GroupRow& r) { return r.iface ? Cell(uint64_t(r.iface->netns)) : Cell(); }},
-          {.name = "tx_wire_bytes",
-           .title = "SENT",
-           .unit = Unit::bytes,
-           .sinks = kAll,
-           .get = [](const GroupRow& r) -> Cell { return r.tx; }},
-          {.name = "rx_wire_bytes",
-           .title = "RECEIVED",
-           .unit = Unit::bytes,
-           .sinks = kAll,
-           .get = [](const GroupRow& r) -> Cell { return r.rx; }},
-          {.name = "tx_packets",
-           .title = "PKTS OUT",
-           .unit = Unit::count,
-           .sinks = kJson | kCsv,
-           .get = [](const GroupRow& r) { return packets(&IfaceTraffic::tx_packets, r); }},
-          {.name = "rx_packets",
-           .title = "PKTS IN",
-           .unit = Unit::count,
-           .sinks = kJson | kCsv,
-           .get = [](const GroupRow& r) { return packets(&IfaceTraffic::rx_packets, r); }},
-          {.name = "tx_rate",
-           .title = "SEND/s",
-           .unit = Unit::rate,
-           .sinks = kAll,
-           .get = [](const GroupRow& r) -> Cell { return r.tx_rate; }},
-          {.name = "rx_rate",
-           .title = "RECV/s",
-           .unit = Unit::rate,
-           .sinks = kAll,
-           .get = [](const GroupRow& r) -> Cell { return r.rx_rate; }},
-      }};
+  return {.kind = GroupKind::interface,
+          .name = "interface",
+          .plural = "interfaces",
+          .title = "interfaces",
+          .source = Source::ifaces,
+          .key = [](const TrafficItem& i) { return GroupKey{.ifindex = i.iface->ifindex}; },
+          .columns = with_wire_traffic(
+              {
+                  {.name = "name",
+                   .title = "INTERFACE",
+                   .unit = Unit::text,
+                   .sinks = kAll,
+                   .get = [](const GroupRow& r) { return r.iface ? Cell(r.iface->name) : Cell(); }},
+                  {.name = "index",
+                   .title = "INDEX",
+                   .unit = Unit::count,
+                   .sinks = kAll,
+                   .get = [](const GroupRow& r) -> Cell { return uint64_t(r.key.ifindex); }},
+                  {.name = "netns",
+                   .title = "",
+                   .unit = Unit::count,
+                   .sinks = kJson | kCsv,
+                   .get =
+                       [](const GroupRow& r) {
+                         return r.iface ? Cell(uint64_t(r.iface->netns)) : Cell();
+                       }},
+              },
+              [](const GroupRow& r) { return packets(&IfaceTraffic::tx_packets, r); },
+              [](const GroupRow& r) { return packets(&IfaceTraffic::rx_packets, r); })};
 }
 
 // A flow's protocol: the IP protocol's name, else what the ethertype is.
@@ -311,99 +307,75 @@ Grouping flow_grouping() {
       .top_view = false,
       // Each flow of a window is one item already: its row is keyed by it.
       .key = [](const TrafficItem& i) { return GroupKey{.cookie = uint64_t(uintptr_t(i.flow))}; },
-      .columns = {
-          {.name = "proto",
-           .title = "PROTO",
-           .unit = Unit::proto,
-           .sinks = kAll,
-           .get = flow_proto},
-          {.name = "family",
-           .title = "",
-           .unit = Unit::family,
-           .sinks = kJson | kCsv,
-           .get =
-               [](const GroupRow& r) {
-                 return r.flow && r.flow->bytes.key.family()
-                            ? Cell(uint64_t(r.flow->bytes.key.family()))
-                            : Cell();
+      .columns = with_wire_traffic(
+          {
+              {.name = "proto",
+               .title = "PROTO",
+               .unit = Unit::proto,
+               .sinks = kAll,
+               .get = flow_proto},
+              {.name = "family",
+               .title = "",
+               .unit = Unit::family,
+               .sinks = kJson | kCsv,
+               .get =
+                   [](const GroupRow& r) {
+                     return r.flow && r.flow->bytes.key.family()
+                                ? Cell(uint64_t(r.flow->bytes.key.family()))
+                                : Cell();
+                   }},
+              {.name = "local",
+               .title = "LOCAL",
+               .unit = Unit::endpoint,
+               .sinks = kAll,
+               .get = [](const GroupRow& r) { return flow_end(r, true); }},
+              {.name = "remote",
+               .title = "REMOTE",
+               .unit = Unit::endpoint,
+               .sinks = kAll,
+               .get = [](const GroupRow& r) { return flow_end(r, false); }},
+              {.name = "interface",
+               .title = "INTERFACE",
+               .unit = Unit::text,
+               .sinks = kAll,
+               .get = [](const GroupRow& r) { return r.flow ? Cell(r.flow->iface) : Cell(); }},
+              {.name = "pid",
+               .title = "PID",
+               .unit = Unit::count,
+               .sinks = kAll,
+               .get =
+                   [](const GroupRow& r) {
+                     return r.flow && r.flow->owner ? Cell(uint64_t(r.flow->owner->proc.tgid))
+                                                    : Cell();
+                   }},
+              {.name = "comm",
+               .title = "PROGRAM",
+               .unit = Unit::text,
+               .sinks = kAll,
+               .get =
+                   [](const GroupRow& r) {
+                     return r.flow && r.flow->owner ? Cell(r.who.comm) : Cell();
+                   }},
+          },
+          [](const GroupRow& r) { return flow_packets(r, true); },
+          [](const GroupRow& r) { return flow_packets(r, false); },
+          {
+              {.name = "class",
+               .title = "CLASS",
+               .unit = Unit::text,
+               .sinks = kAll,
+               .get =
+                   [](const GroupRow& r) {
+                     return r.flow ? Cell(std::string(flow_class_name(r.flow->cls))) : Cell();
+                   }},
+              {.name = "forwarded",
+               .title = "",
+               .unit = Unit::flag,
+               .sinks = kJson | kCsv,
+               .get = [](const GroupRow& r) -> Cell {
+                 return r.flow && r.flow->cls == FlowClass::forwarded;
                }},
-          {.name = "local",
-           .title = "LOCAL",
-           .unit = Unit::endpoint,
-           .sinks = kAll,
-           .get = [](const GroupRow& r) { return flow_end(r, true); }},
-          {.name = "remote",
-           .title = "REMOTE",
-           .unit = Unit::endpoint,
-           .sinks = kAll,
-           .get = [](const GroupRow& r) { return flow_end(r, false); }},
-          {.name = "interface",
-           .title = "INTERFACE",
-           .unit = Unit::text,
-           .sinks = kAll,
-           .get = [](const GroupRow& r) { return r.flow ? Cell(r.flow->iface) : Cell(); }},
-          {.name = "pid",
-           .title = "PID",
-           .unit = Unit::count,
-           .sinks = kAll,
-           .get =
-               [](const GroupRow& r) {
-                 return r.flow && r.flow->owner ? Cell(uint64_t(r.flow->owner->proc.tgid)) : Cell();
-               }},
-          {.name = "comm",
-           .title = "PROGRAM",
-           .unit = Unit::text,
-           .sinks = kAll,
-           .get =
-               [](const GroupRow& r) {
-                 return r.flow && r.flow->owner ? Cell(r.who.comm) : Cell();
-               }},
-          {.name = "tx_wire_bytes",
-           .title = "SENT",
-           .unit = Unit::bytes,
-           .sinks = kAll,
-           .get = [](const GroupRow& r) -> Cell { return r.tx; }},
-          {.name = "rx_wire_bytes",
-           .title = "RECEIVED",
-           .unit = Unit::bytes,
-           .sinks = kAll,
-           .get = [](const GroupRow& r) -> Cell { return r.rx; }},
-          {.name = "tx_packets",
-           .title = "",
-           .unit = Unit::count,
-           .sinks = kJson | kCsv,
-           .get = [](const GroupRow& r) { return flow_packets(r, true); }},
-          {.name = "rx_packets",
-           .title = "",
-           .unit = Unit::count,
-           .sinks = kJson | kCsv,
-           .get = [](const GroupRow& r) { return flow_packets(r, false); }},
-          {.name = "tx_rate",
-           .title = "SEND/s",
-           .unit = Unit::rate,
-           .sinks = kAll,
-           .get = [](const GroupRow& r) -> Cell { return r.tx_rate; }},
-          {.name = "rx_rate",
-           .title = "RECV/s",
-           .unit = Unit::rate,
-           .sinks = kAll,
-           .get = [](const GroupRow& r) -> Cell { return r.rx_rate; }},
-          {.name = "class",
-           .title = "CLASS",
-           .unit = Unit::text,
-           .sinks = kAll,
-           .get =
-               [](const GroupRow& r) {
-                 return r.flow ? Cell(std::string(flow_class_name(r.flow->cls))) : Cell();
-               }},
-          {.name = "forwarded",
-           .title = "",
-           .unit = Unit::flag,
-           .sinks = kJson | kCsv,
-           .get = [](const GroupRow& r) -> Cell {
-             return r.flow && r.flow->cls == FlowClass::forwarded;
-           }},
-      }};
+          })};
 }
 
 }  // namespace

@@ -37,34 +37,6 @@ std::string procNet(const std::string& file) {
 
 }  // namespace
 
-void runIp(std::vector<std::string> args) {
-  args.insert(args.begin(), "ip");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe");
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 2);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, "ip", &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(out[1]);
-  std::string text, cmd;
-  char buf[512];
-  ssize_t n;
-  while (rc == 0 && (n = read(out[0], buf, sizeof buf)) > 0) text.append(buf, n);
-  close(out[0]);
-  for (auto& a : args) cmd += a + " ";
-  if (rc != 0) throw std::runtime_error("cannot run " + cmd + ": " + std::strerror(rc));
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error("`" + cmd + "` failed: " + text);
-}
-
 ExtraNetns::ExtraNetns(char letter)
     : name_("na-t" + std::to_string(getpid()) + "-" + std::string(1, letter)) {
   removeNetns(name_);  // a leftover of a crashed run that had our pid

@@ -21,28 +21,6 @@
 
 namespace kt::flows {
 
-// Runs `fn` on a new thread that joined namespace `ns`; returns its result,
-// rethrows its exception.
-template <class F>
-auto inNetns(const std::string& ns, F fn) -> decltype(fn()) {
-  std::optional<decltype(fn())> result;
-  std::exception_ptr error;
-  std::thread t([&] {
-    try {
-      enterNetns(ns);
-      result.emplace(fn());
-    } catch (...) {
-      error = std::current_exception();
-    }
-  });
-  t.join();
-  if (error) std::rethrow_exception(error);
-  return std::move(*result);
-}
-
-// `ip ARGS...` without a shell; throws with its output if it fails.
-void runIp(std::vector<std::string> args);
-
 // One more network namespace, na-t<pid>-<letter> (the name the fixture's
 // namespaces have, so the next run removes it if this process is killed),
 // removed when destroyed.

@@ -105,8 +105,16 @@ void untrack(const std::string& name) {
   }
 }
 
-// Runs `ip ARGS...` without a shell; throws with its output if it fails.
-void ip(std::vector<std::string> args) {
+void configureSide(const std::string& ns, const char* dev, const char* v4, const char* v6) {
+  runIp({"-n", ns, "addr", "add", std::string(v4) + "/24", "dev", dev});
+  runIp({"-n", ns, "addr", "add", std::string(v6) + "/64", "dev", dev, "nodad"});
+  runIp({"-n", ns, "link", "set", dev, "up"});
+  runIp({"-n", ns, "link", "set", "lo", "up"});
+}
+
+}  // namespace
+
+void runIp(std::vector<std::string> args) {
   args.insert(args.begin(), "ip");
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -136,15 +144,6 @@ void ip(std::vector<std::string> args) {
     throw std::runtime_error("`" + cmd + "` failed: " + text);
 }
 
-void configureSide(const std::string& ns, const char* dev, const char* v4, const char* v6) {
-  ip({"-n", ns, "addr", "add", std::string(v4) + "/24", "dev", dev});
-  ip({"-n", ns, "addr", "add", std::string(v6) + "/64", "dev", dev, "nodad"});
-  ip({"-n", ns, "link", "set", dev, "up"});
-  ip({"-n", ns, "link", "set", "lo", "up"});
-}
-
-}  // namespace
-
 NetnsPair::NetnsPair(const std::string& sides) {
   installCleanupOnce();
   if (sides.size() != 2) throw std::invalid_argument("NetnsPair: two side letters, got " + sides);
@@ -156,12 +155,12 @@ NetnsPair::NetnsPair(const std::string& sides) {
       untrack(ns);
       removePath(("/run/netns/" + ns).c_str());  // leftover of a crashed run with our pid
       track(ns);
-      ip({"netns", "add", ns});
+      runIp({"netns", "add", ns});
     }
-    ip({"-n", a_, "link", "add", "na0", "type", "veth", "peer", "name", "na1", "netns", b_});
+    runIp({"-n", a_, "link", "add", "na0", "type", "veth", "peer", "name", "na1", "netns", b_});
     configureSide(a_, "na0", kA4, kA6);
-    ip({"-n", a_, "addr", "add", std::string(kA4second) + "/24", "dev", "na0"});
-    ip({"-n", a_, "addr", "add", std::string(kA6second) + "/64", "dev", "na0", "nodad"});
+    runIp({"-n", a_, "addr", "add", std::string(kA4second) + "/24", "dev", "na0"});
+    runIp({"-n", a_, "addr", "add", std::string(kA6second) + "/64", "dev", "na0", "nodad"});
     configureSide(b_, "na1", kB4, kB6);
   } catch (...) {
     untrack(a_);

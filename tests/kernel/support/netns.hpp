@@ -12,7 +12,11 @@
 #pragma once
 
 #include <cstdint>
+#include <exception>
+#include <optional>
 #include <string>
+#include <thread>
+#include <vector>
 
 namespace kt {
 
@@ -51,5 +55,27 @@ uint64_t netnsInode(const std::string& name);
 // Moves the calling (single-threaded, freshly forked) process into the named
 // namespace: setns(open("/run/netns/NAME"), CLONE_NEWNET). Throws on failure.
 void enterNetns(const std::string& name);
+
+// Runs `ip ARGS...` without a shell; throws with its output if it fails.
+void runIp(std::vector<std::string> args);
+
+// Runs `fn` on a new thread that joined namespace `ns`; returns its result,
+// rethrows its exception. The calling thread stays where it is.
+template <class F>
+auto inNetns(const std::string& ns, F fn) -> decltype(fn()) {
+  std::optional<decltype(fn())> result;
+  std::exception_ptr error;
+  std::thread t([&] {
+    try {
+      enterNetns(ns);
+      result.emplace(fn());
+    } catch (...) {
+      error = std::current_exception();
+    }
+  });
+  t.join();
+  if (error) std::rethrow_exception(error);
+  return std::move(*result);
+}
 
 }  // namespace kt

@@ -42,25 +42,6 @@ constexpr uint32_t kTcxIngress = 46, kTcxEgress = 47;
   throw std::system_error(err, std::generic_category(), what);
 }
 
-// Runs `fn` on a new thread that joined namespace `ns`; returns its result,
-// rethrows its exception.
-template <class F>
-auto inNetns(const std::string& ns, F fn) -> decltype(fn()) {
-  std::optional<decltype(fn())> result;
-  std::exception_ptr error;
-  std::thread t([&] {
-    try {
-      enterNetns(ns);
-      result.emplace(fn());
-    } catch (...) {
-      error = std::current_exception();
-    }
-  });
-  t.join();
-  if (error) std::rethrow_exception(error);
-  return std::move(*result);
-}
-
 uint32_t indexHere(const std::string& dev) { return if_nametoindex(dev.c_str()); }
 
 uint32_t indexOrThrow(const std::string& dev) {
@@ -237,35 +218,6 @@ std::vector<TcProg> filtersHere(Rtnl& nl, uint32_t ifindex, TcDir dir) {
     out.push_back(std::move(p));
   }
   return out;
-}
-
-// `ip ARGS...` without a shell; throws with its output if it fails.
-void runIp(std::vector<std::string> args) {
-  args.insert(args.begin(), "ip");
-  std::vector<char*> argv;
-  for (auto& a : args) argv.push_back(a.data());
-  argv.push_back(nullptr);
-  int out[2];
-  if (pipe2(out, O_CLOEXEC) != 0) fail(errno, "pipe");
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 1);
-  posix_spawn_file_actions_adddup2(&fa, out[1], 2);
-  pid_t pid = 0;
-  const int rc = posix_spawnp(&pid, "ip", &fa, nullptr, argv.data(), environ);
-  posix_spawn_file_actions_destroy(&fa);
-  close(out[1]);
-  std::string text, cmd;
-  char buf[512];
-  ssize_t n;
-  while (rc == 0 && (n = read(out[0], buf, sizeof buf)) > 0) text.append(buf, n);
-  close(out[0]);
-  for (auto& a : args) cmd += a + " ";
-  if (rc != 0) fail(rc, "cannot run " + cmd);
-  int status = 0;
-  waitpid(pid, &status, 0);
-  if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
-    throw std::runtime_error("`" + cmd + "` failed: " + text);
 }
 
 }  // namespace
