@@ -498,8 +498,12 @@ std::unique_ptr<Wire> Wire::open(const WirePrograms& progs, const WireConfig& cf
     *error = *missing;
     return nullptr;
   }
-  impl->tcx = cfg.attach == TcAttach::tcx ||
-              (cfg.attach == TcAttach::automatic && probe_tcx().value_or(false));
+  std::optional<bool> tcx = probe_tcx();
+  if (cfg.attach == TcAttach::tcx && tcx == false) {
+    *error = "this kernel has no TCX links (Linux >= 6.6): use --tc-attach legacy or auto";
+    return nullptr;
+  }
+  impl->tcx = cfg.attach == TcAttach::tcx || (cfg.attach == TcAttach::automatic && tcx == true);
   if (!impl->tcx) {
     impl->guard = std::make_unique<Guard>(prog_id(progs.ingress), prog_id(progs.egress));
     if (!impl->guard->running()) {
