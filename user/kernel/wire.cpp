@@ -473,6 +473,8 @@ struct Wire::Impl {
     return 0;
   }
 
+  std::vector<IfaceEntry> all_counters();
+
   IfaceEntry counters(const Hook& h) {
     IfaceEntry e{
         .ifindex = h.link.index, .attach = h.attach, .name = h.link.name, .l2_len = h.link.l2_len};
@@ -527,13 +529,41 @@ Wire::~Wire() = default;
 std::string Wire::mode() const { return impl_->tcx ? "tcx" : "tc (clsact)"; }
 size_t Wire::attached() const { return impl_->hooks.size(); }
 
+namespace {
+
+bool same_counts(const std::vector<IfaceEntry>& a, const std::vector<IfaceEntry>& b) {
+  return std::equal(a.begin(), a.end(), b.begin(), b.end(), [](const auto& x, const auto& y) {
+    return x.tx_packets == y.tx_packets && x.rx_packets == y.rx_packets;
+  });
+}
+
+}  // namespace
+
+std::vector<IfaceEntry> Wire::Impl::all_counters() {
+  std::vector<IfaceEntry> out;
+  out.reserve(hooks.size());
+  for (const Hook& h : hooks) out.push_back(counters(h));
+  return out;
+}
+
+// The flow table is read between two readings of the interface counters;
+// when a packet crossed an interface meanwhile (it may or may not be in the
+// flows read), the table is read again, twice at most: the receipt then
+// compares interface and flow bytes of the same moment, not counts a packet
+// apart (what an idle or small window would show as unexplained). Under
+// steady traffic the last reading is kept: what is left is the packets of
+// one table read.
 void Wire::read(Snapshot& snap) {
   Impl& w = *impl_;
-  snap.ifaces.clear();
-  snap.ifaces.reserve(w.hooks.size());
-  for (const Hook& h : w.hooks) snap.ifaces.push_back(w.counters(h));
+  std::vector<IfaceEntry> before = w.all_counters();
+  uint32_t n = 0;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    n = w.flow_dump.read(w.progs.flows, NA_MAX_FLOWS);
+    snap.ifaces = w.all_counters();
+    if (same_counts(before, snap.ifaces)) break;
+    before = snap.ifaces;
+  }
   snap.ifaces_netns = w.netns;
-  uint32_t n = w.flow_dump.read(w.progs.flows, NA_MAX_FLOWS);
   snap.flows.clear();
   snap.flows.reserve(n);
   for (uint32_t i = 0; i < n; ++i) {
