@@ -204,14 +204,15 @@ void split_per_remote(const std::vector<FlowTraffic>& flows,
   for (size_t i = 0; i < conns.size(); ++i)
     if (unconnected_udp(conns[i].info)) at.emplace(conns[i].id, i);
   if (at.empty()) return;
+  std::unordered_map<uint32_t, uint32_t> l2_len;  // by ifindex, where known
+  for (const auto& i : ifaces)
+    if (i.l2_len != UINT32_MAX) l2_len.emplace(i.ifindex, i.l2_len);
   std::vector<ConnTraffic> parts;
   for (const FlowTraffic& f : flows) {
     auto it = f.owner ? at.find(*f.owner) : at.end();
-    auto iface = std::find_if(ifaces.begin(), ifaces.end(), [&](const IfaceTraffic& i) {
-      return i.ifindex == f.bytes.key.ifindex;
-    });
-    if (it == at.end() || iface == ifaces.end() || iface->l2_len == UINT32_MAX) continue;
-    parts.push_back(part_of(conns[it->second], f, iface->l2_len));
+    auto l2 = l2_len.find(f.bytes.key.ifindex);
+    if (it == at.end() || l2 == l2_len.end()) continue;
+    parts.push_back(part_of(conns[it->second], f, l2->second));
   }
   std::erase_if(conns, [](const ConnTraffic& c) {
     return unconnected_udp(c.info) && !c.per_remote && !c.tx && !c.rx && !c.wire.tx_wire &&

@@ -118,6 +118,8 @@ std::vector<FlowTraffic> classify(const std::vector<FlowEntry>& flows, uint32_t 
                                   const std::vector<IfaceTraffic>& ifaces) {
   std::vector<FlowTraffic> out;
   out.reserve(flows.size());
+  std::unordered_map<uint32_t, const IfaceTraffic*> iface_at;  // by ifindex
+  for (const auto& i : ifaces) iface_at.emplace(i.ifindex, &i);
   for (const FlowEntry& f : flows) {
     const FlowJoin::Owner* owner = f.key.family() ? join.find(f.key, netns) : nullptr;
     FlowTraffic t{.bytes = f, .cls = class_of(f.key, owner != nullptr, local)};
@@ -130,8 +132,7 @@ std::vector<FlowTraffic> classify(const std::vector<FlowEntry>& flows, uint32_t 
       bool dgram = owner->info.proto != IPPROTO_TCP && owner->info.proto != IPPROTO_SCTP;
       if (dgram) t.conn.loopback = t.owner->dgram_lo = f.key.ifindex == kLoopbackIfindex;
     }
-    for (const auto& i : ifaces)
-      if (i.ifindex == f.key.ifindex) t.iface = i.name;
+    if (auto i = iface_at.find(f.key.ifindex); i != iface_at.end()) t.iface = i->second->name;
     out.push_back(std::move(t));
   }
   return out;
@@ -156,38 +157,38 @@ void add_class(ReceiptLine& line, FlowClass c, uint64_t bytes) {
   }
 }
 
-// Retransmitted payload is part of its connection's flow bytes: it moves
-// from "process" to "retransmits" on the interface that carried the flow.
-void place_retrans(std::vector<ReceiptLine>& lines, const std::vector<FlowTraffic>& flows,
-                   const RetransEntry& r, uint32_t netns) {
-  if (r.key.ifindex != netns) return;
-  for (const FlowTraffic& f : flows) {
-    if (f.cls != FlowClass::process) continue;
-    FlowKey k = f.bytes.key;
-    k.ifindex = netns;
-    if (k != r.key) continue;
-    for (auto& line : lines)
-      if (line.ifindex == f.bytes.key.ifindex) {
-        uint64_t moved = std::min(r.bytes, line.process);
-        line.process -= moved;
-        line.retrans += moved;
-        return;
-      }
-  }
-}
-
 }  // namespace
 
+// Retransmitted payload is part of its connection's flow bytes: it moves
+// from "process" to "retransmits" on the interface that carried the flow
+// (retransmits in the interfaces' namespace `netns` only). One pass over
+// the flows and one over the retransmits, through indexes: a refresh may
+// hold tens of thousands of flows on hundreds of interfaces.
 Receipt make_receipt(const std::vector<IfaceTraffic>& ifaces, const std::vector<FlowTraffic>& flows,
                      const std::vector<RetransEntry>& retrans, uint32_t netns) {
   Receipt r;
-  for (const auto& i : ifaces)
+  std::unordered_map<uint32_t, size_t> line_at;  // by ifindex
+  for (const auto& i : ifaces) {
+    line_at.emplace(i.ifindex, r.interfaces.size());
     r.interfaces.push_back({.name = i.name, .ifindex = i.ifindex, .wire = i.tx_bytes + i.rx_bytes});
-  for (const FlowTraffic& f : flows)
-    for (auto& line : r.interfaces)
-      if (line.ifindex == f.bytes.key.ifindex)
-        add_class(line, f.cls, f.bytes.tx_bytes + f.bytes.rx_bytes);
-  for (const auto& e : retrans) place_retrans(r.interfaces, flows, e, netns);
+  }
+  std::unordered_map<FlowKey, size_t> carried_by;  // a connection's tuple -> its flow's line
+  for (const FlowTraffic& f : flows) {
+    auto line = line_at.find(f.bytes.key.ifindex);
+    if (line == line_at.end()) continue;
+    add_class(r.interfaces[line->second], f.cls, f.bytes.tx_bytes + f.bytes.rx_bytes);
+    FlowKey tuple = f.bytes.key;
+    tuple.ifindex = netns;
+    if (f.cls == FlowClass::process) carried_by.emplace(tuple, line->second);
+  }
+  for (const auto& e : retrans) {
+    auto line = e.key.ifindex == netns ? carried_by.find(e.key) : carried_by.end();
+    if (line == carried_by.end()) continue;
+    ReceiptLine& l = r.interfaces[line->second];
+    uint64_t moved = std::min(e.bytes, l.process);
+    l.process -= moved;
+    l.retrans += moved;
+  }
   for (auto& line : r.interfaces) {
     uint64_t explained =
         line.process + line.retrans + line.forwarded + line.non_socket + line.no_process;
