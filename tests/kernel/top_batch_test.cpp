@@ -290,5 +290,67 @@ TEST_F(TopBatchOptions, SortViewPidLoopbackDelayAndColumns) {
   }
 }
 
+// --bytes wire: the same rows in wire bytes. An unconnected UDP server in B
+// echoes 60 datagrams of a client in A; two `netacct top` in B on na1, --pid
+// the server, one in payload bytes (the default), one with --bytes wire. The
+// server's row sends its payload in the first, and that plus 42 bytes of
+// Ethernet, IPv4 and UDP headers per datagram in the second, whose first
+// line says "wire bytes/s".
+TEST_F(TopBatchOptions, BytesWireShowsTheSameRowsInWireBytes) {
+  constexpr int kDatagrams = 60;
+  constexpr uint64_t kHeaders = 14 + 20 + 8;
+  Server server = udpServer(nsB(), hostB(AF_INET), "na-tb-usrv",
+                            [](int fd, ChildCtx& ctx) { ctx.counts += udpEcho(fd, kDatagrams); });
+  const Endpoint to = server.ep;
+  Child client(nsA(), "na-tb-ucli", [to](ChildCtx& ctx) {
+    int fd = udpBound(hostA(AF_INET));
+    ctx.waitGo();
+    ctx.counts += udpPingPong(fd, &to, kDatagrams);
+    close(fd);
+  });
+  Spawn inB;
+  inB.netns = nsB();
+  auto top = [&](std::vector<std::string> extra) {
+    std::vector<std::string> a = {
+        "top",       "--batch",     "--count",     "0",
+        "--delay",   "0.5",         "--pid",       std::to_string(server.child.pid()),
+        "--backend", testBackend(), "--interface", "na1"};
+    a.insert(a.end(), extra.begin(), extra.end());
+    return std::make_unique<Process>(a, inB);
+  };
+  auto payload = top({}), wire = top({"--bytes", "wire"});
+  for (Process* p : {payload.get(), wire.get()})
+    ASSERT_TRUE(p->waitOutput(
+        [](auto&, const std::string& err) {
+          return err.find("netacct: ready") != std::string::npos;
+        },
+        scaled(20)))
+        << "netacct top did not start: " << p->err();
+  client.go();
+  client.finish();
+  const Counts moved = server.child.finish();
+  ASSERT_EQ(moved.tx, moved.rx) << "sanity: the server echoed every datagram";
+  const uint64_t on_wire = moved.tx + kHeaders * kDatagrams;
+  const pid_t pid = server.child.pid();
+  for (auto [p, want] : {std::pair{payload.get(), moved.tx}, std::pair{wire.get(), on_wire}}) {
+    const bool in_wire = p == wire.get();
+    SCOPED_TRACE(in_wire ? "--bytes wire" : "payload");
+    const Screen f = waitFrame(
+        *p,
+        [&](const Screen& sc) {
+          return near(totalOf(sc, rowOf(sc, pid), true), want) &&
+                 near(totalOf(sc, rowOf(sc, pid), false), want);
+        },
+        scaled(10));
+    ASSERT_FALSE(f.empty()) << "no frame with " << want << " bytes each way\n" << p->out();
+    EXPECT_NE(f[0].find(in_wire ? "  processes  wire bytes/s  " : "  processes  bytes/s  "),
+              std::string::npos)
+        << f[0];
+    kill(p->pid(), SIGTERM);
+    const auto status = p->waitExit(scaled(5));
+    ASSERT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << p->err();
+  }
+}
+
 }  // namespace
 }  // namespace kt

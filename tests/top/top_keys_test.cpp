@@ -222,6 +222,17 @@ TEST_F(Keys, EscapeWhileTypingClearsTheFilter) {
   EXPECT_EQ(st.filter, "");
 }
 
+// w switches rows between payload and wire bytes, where the wire layer runs.
+TEST_F(Keys, WTogglesWireBytesOnlyWithTheWireLayer) {
+  press(ch('w'));
+  EXPECT_EQ(st.query.layer, Layer::payload);  // --no-wire: nothing to show
+  st.wire_layer = true;
+  press(ch('w'));
+  EXPECT_EQ(st.query.layer, Layer::wire);
+  press(ch('w'));
+  EXPECT_EQ(st.query.layer, Layer::payload);
+}
+
 TEST_F(Keys, HelpOpensWithHOrQuestionMarkAndAnyKeyClosesIt) {
   for (char open : {'h', '?'}) {
     st = {};

@@ -558,8 +558,8 @@ TEST_F(Model, SlotsAreHintsRowsStayExact) {
   };
   const auto kWeb = v4(93, 184, 216, 34), kDb = v4(10, 0, 0, 9);
   step({proc(1, "curl", 100, 0)}, {at(conn(1, 1, kWeb, 443, 100, 0), 5)});
-  step({proc(2, "psql", 40, 0)}, {at(conn(2, 9, kDb, 5432, 40, 0), 5)});   // slot 5 reused
-  step({proc(1, "curl", 7, 0)}, {at(conn(1, 1, kWeb, 443, 7, 0), 6)});     // another slot
+  step({proc(2, "psql", 40, 0)}, {at(conn(2, 9, kDb, 5432, 40, 0), 5)});  // slot 5 reused
+  step({proc(1, "curl", 7, 0)}, {at(conn(1, 1, kWeb, 443, 7, 0), 6)});    // another slot
   step({proc(1, "curl", 3, 0)}, {at(conn(1, 1, kWeb, 443, 3, 0), kNoSlot)});
   step({proc(1, "curl", 1000, 0), proc(2, "psql", 2, 0)},
        {at(conn(1, 1, kWeb, 443, 1000, 0), 5), at(conn(2, 9, kDb, 5432, 2, 0), 6)});
@@ -600,4 +600,79 @@ TEST_F(Model, SlotsAreHintsRowsStayExact) {
   ASSERT_EQ(h.size(), 2u);
   EXPECT_EQ(h[0].totals.total_tx, 9u);
   EXPECT_EQ(h[1].totals.total_tx, 8u);
+}
+
+// The wire layer in top: rows keep payload and wire bytes apart, the query
+// picks which the view shows (w), a window in which a connection moved wire
+// bytes only (its FIN) keeps its row on view, and the totals of the wire
+// layer are the interfaces'.
+TEST_F(Model, WireLayerShowsThePacketsBytesOfTheSameRows) {
+  const uint32_t ns = 4026531840u;
+  ConnDelta c = conn(4121, 1, v4(93, 184, 216, 34), 443, 1000, 10000);
+  c.info.netns = ns;
+  FlowKey k{.ifindex = 3,
+            .ethertype = 0x0800,
+            .proto = IPPROTO_TCP,
+            .lport = 40001,
+            .rport = 443,
+            .laddr = {10, 0, 0, 1},
+            .raddr = {93, 184, 216, 34}};
+  auto wire_step = [&](std::vector<ProcDelta> p, std::vector<ConnDelta> cs, uint64_t tx,
+                       uint64_t rx) {
+    now += 1;
+    Window w = win(std::move(p), std::move(cs));
+    w.wire_netns = ns;
+    w.local_addrs = {{10, 0, 0, 1}};
+    w.flows = {{.key = k, .tx_bytes = tx, .rx_bytes = rx, .tx_packets = 1, .rx_packets = 1}};
+    // The interface also carried 100 bytes of ARP each way.
+    w.ifaces = {{.ifindex = 3,
+                 .netns = ns,
+                 .name = "eth0",
+                 .l2_len = 14,
+                 .tx_bytes = tx + 100,
+                 .rx_bytes = rx + 100}};
+    m.update(attributor.attribute(w), now);
+  };
+  wire_step({proc(4121, "postgres", 1000, 10000, 26)}, {c}, 1200, 10800);
+  wire_step({}, {}, 66, 66);  // t = 2: the FIN and its ACK, no payload
+
+  TopState st;
+  auto r = rows(st);
+  ASSERT_EQ(pids(r), std::vector<uint32_t>{4121});
+  EXPECT_EQ(r[0].totals.total_tx, 1000u);
+  EXPECT_EQ(r[0].rates.tx[0], 500);  // 1000 B over 2 s
+  EXPECT_EQ(m.totals().totals.total_tx, 1000u);
+
+  st.query.layer = Layer::wire;
+  r = rows(st);
+  ASSERT_EQ(pids(r), std::vector<uint32_t>{4121});
+  EXPECT_EQ(r[0].totals.total_tx, 1266u);
+  EXPECT_EQ(r[0].totals.total_rx, 10866u);
+  EXPECT_EQ(r[0].rates.tx[0], 633);  // 1266 B over 2 s
+  EXPECT_EQ(r[0].spark.tx[7], 1266.0 / 5);
+  for (GroupKind v : {GroupKind::connection, GroupKind::remote}) {
+    st.query.view = v;
+    r = rows(st);
+    ASSERT_EQ(r.size(), 1u) << view_name(v);
+    EXPECT_EQ(r[0].totals.total_tx, 1266u) << view_name(v);
+  }
+  // Interface rows are wire bytes in both layers.
+  for (Layer l : {Layer::payload, Layer::wire}) {
+    st.query = {.view = GroupKind::interface, .layer = l};
+    r = rows(st);
+    ASSERT_EQ(r.size(), 1u);
+    EXPECT_EQ(r[0].totals.total_tx, 1466u);
+  }
+  TopTotals t = m.totals(Layer::wire);
+  EXPECT_EQ(t.totals.total_tx, 1466u);
+  EXPECT_EQ(t.totals.total_rx, 11066u);
+
+  // A process that never had a packet on a watched interface (loopback
+  // excluded, say) shows no wire bytes, and ranks below.
+  step({proc(7, "curl", 5000, 0)});
+  st.query = {.layer = Layer::wire};
+  r = rows(st);
+  ASSERT_EQ(pids(r), (std::vector<uint32_t>{4121, 7}));
+  EXPECT_EQ(r[1].totals.total_tx, 0u);
+  EXPECT_EQ(pids(rows()), (std::vector<uint32_t>{7, 4121}));
 }

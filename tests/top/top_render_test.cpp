@@ -307,6 +307,17 @@ TEST(RenderTop, PausedAndFilter) {
   EXPECT_EQ(trimmed(f[2]), "cost   netacct cpu 12.2%  kernel n/a  evicted 12   filter: postgres");
 }
 
+// The first line says when rows show wire bytes.
+TEST(RenderTop, WireLayerNamedInTheFirstLine) {
+  TopState st;
+  st.query.layer = Layer::wire;
+  auto f = render_top(header(), procs(), st, 80, 0, true);
+  EXPECT_EQ(trimmed(f[0]), "netacct top 15:40:01  fentry  processes  wire bytes/s  h: help");
+  st.cumulative = st.bits = true;
+  f = render_top(header(), procs(), st, 80, 0, true);
+  EXPECT_EQ(trimmed(f[0]), "netacct top 15:40:01  fentry  processes  wire bits moved  h: help");
+}
+
 TEST(RenderTop, Help) {
   TopState st;
   st.help = true;
@@ -328,9 +339,9 @@ keys                                                                            
   p            pause                                                            |
   P            show or hide ports                                               |
   n            reverse DNS (looked up in the background)                        |
+  w            payload or wire bytes (with headers and retransmits)             |
   /            filter by program, address or port (Enter applies, Esc clears)   |
   h ?          this help (any key closes it)                                    |
-                                                                                |
                                                                                 |
                                                                                 |
 )",

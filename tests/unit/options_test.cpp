@@ -307,3 +307,16 @@ TEST(Options, TopSharesTheSelectionFlags) {
   EXPECT_EQ(c.selection.pids, (std::set<uint32_t>{5}));
   EXPECT_TRUE(c.selection.loopback);
 }
+
+// top --bytes: which bytes rows count at start; wire bytes need the wire layer.
+TEST(Options, TopBytesLayer) {
+  EXPECT_EQ(ok({"top"}).top.layer, Layer::payload);
+  EXPECT_EQ(ok({"top", "--bytes", "wire"}).top.layer, Layer::wire);
+  EXPECT_EQ(ok({"top", "--bytes", "payload"}).top.layer, Layer::payload);
+  EXPECT_EQ(usage_error({"top", "--bytes", "wire", "--no-wire"}).message,
+            "netacct: --bytes excludes --no-wire");
+  EXPECT_EQ(usage_error({"top", "--bytes", "headers"}).message,
+            "netacct: --bytes: must be one of payload, wire, got 'headers'");
+  EXPECT_EQ(usage_error({"report", "--bytes", "wire"}).message,
+            "netacct: The following arguments were not expected: wire --bytes");
+}

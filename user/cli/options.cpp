@@ -172,7 +172,11 @@ void add_top(CLI::App* sub, Command& cmd) {
   sub->add_flag("-b,--batch", o.batch,
                 "Plain-text frames, one per delay (default when stdout is not a terminal)");
   add_count(sub, "-n,--count", o.count, "frames", "Frames in batch mode, 0 = until interrupted");
+  add_choice(sub, "--bytes", o.layer, {{"payload", Layer::payload}, {"wire", Layer::wire}},
+             "What rows count at start: payload (what programs moved) or wire (their packets "
+             "with headers and retransmits); w toggles");
   add_wire(sub, cmd.wire);
+  sub->get_option("--bytes")->excludes("--no-wire");
   add_common(sub, cmd);
 }
 

@@ -25,6 +25,7 @@ struct TopOptions {
   double delay_s = 1;
   SortBy sort = SortBy::total;
   GroupKind view = GroupKind::process;
+  Layer layer = Layer::payload;  // --bytes
   bool resolve = false;
   bool batch = false;
   uint64_t count = 0;  // batch frames; 0 = until interrupted

@@ -70,6 +70,7 @@ TopState initial_state(const TopOptions& o) {
   TopState st;
   st.sort = o.sort;
   st.query.view = o.view;
+  st.query.layer = o.layer;
   st.dns = o.resolve;
   return st;
 }
@@ -84,6 +85,7 @@ struct Live {
         model(double(pipeline.last_mono_ns()) / 1e9, cmd.top.delay_s),
         state(initial_state(cmd.top)) {
     header.backend = backend_name(s.backend());
+    state.wire_layer = s.wire() != nullptr;
     state.name = [this](uint16_t f, const std::array<uint8_t, 16>& a) { return dns.lookup(f, a); };
   }
   const TopOptions& opts;
@@ -112,7 +114,7 @@ struct Live {
   // scrolling shows what was there.
   void select_rows() {
     header.clock = clock_text();
-    header.totals = model.totals();
+    header.totals = model.totals(state.query.layer);
     state.query.spark_buckets = spark_buckets;
     if (!state.paused)
       rows = frame_rows(model, state, room);

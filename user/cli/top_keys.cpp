@@ -99,6 +99,10 @@ bool apply_char(TopState& st, char c) {
     case 'n':
       st.dns = !st.dns;
       break;
+    case 'w':
+      if (st.wire_layer)
+        st.query.layer = st.query.layer == Layer::wire ? Layer::payload : Layer::wire;
+      break;
     case '/':
       st.editing = st.filter;
       break;

@@ -29,6 +29,8 @@ void sort_rows(std::vector<TopRow>& rows, SortBy by, size_t window) {
   });
 }
 
+const RowHistory TopModel::kNone;
+
 TopModel::TopModel(double start, double delay)
     : clock_(start, delay), tables_(2 * groupings().size()) {}
 
@@ -46,6 +48,9 @@ void TopModel::update(const Attributed& a, double now) {
   for (const auto& g : groupings())
     if (g.top_view) add(g, a);
   total_.add(clock_, a.tx_bytes, a.rx_bytes);
+  uint64_t wire_tx = 0, wire_rx = 0;
+  for (const auto& i : a.ifaces) wire_tx += i.tx_bytes, wire_rx += i.rx_bytes;
+  total_wire_.add(clock_, wire_tx, wire_rx);
   expire();
   // Rows kept until exit: a process found gone whose row is already idle
   // goes now, and so does what is known of it.
@@ -98,10 +103,14 @@ TopModel::Node* TopModel::touch(size_t table, const GroupKey& key, const Groupin
   return n;
 }
 
-void TopModel::moved(Node* n, uint64_t tx, uint64_t rx) {
+// A row is on view while either layer moved within the history.
+void TopModel::moved(Node* n, const TrafficItem& item) {
   Live& l = n->value;
-  l.history.add(clock_, tx, rx);
-  if (!tx && !rx) return;
+  l.history.add(clock_, item.tx, item.rx);
+  const WireBytes& w = item.wire;
+  if (!l.wire && (w.tx_wire || w.rx_wire)) l.wire = std::make_unique<RowHistory>();
+  if (l.wire) l.wire->add(clock_, w.tx_wire, w.rx_wire);
+  if (!item.tx && !item.rx && !w.tx_wire && !w.rx_wire) return;
   l.active_seq = clock_.seq();
   if (l.recent != kIdle) return;
   Table& t = tables_[l.table];
@@ -117,10 +126,10 @@ void TopModel::add(const Grouping& g, const Attributed& a) {
   for_each_item(g, a, [&](const TrafficItem& item) {
     GroupKey key = g.key(item);
     Node* n = touch(table, key, g, item, a, nullptr);
-    moved(n, item.tx, item.rx);
+    moved(n, item);
     if (!g.per_process_rows()) return;
     Node* p = touch(scoped_table, scoped(key, item.proc), g, item, a, n);
-    moved(p, item.tx, item.rx);
+    moved(p, item);
   });
 }
 
@@ -150,6 +159,7 @@ void TopModel::idle(Node* n) {
   t.recent.pop_back();
   l.recent = kIdle;
   l.history.release();
+  if (l.wire) l.wire->release();
   bool per_proc = l.table >= groupings().size();
   const Grouping& g = groupings()[l.table % groupings().size()];
   if (g.until_exit && !per_proc) {
@@ -160,11 +170,20 @@ void TopModel::idle(Node* n) {
   t.rows.erase(n);
 }
 
-TopRow TopModel::make_row(const Grouping& g, const Node& n, size_t buckets) const {
+// Interface rows hold wire bytes in `history`: the same in both layers.
+const RowHistory& TopModel::history(const Node& n, Layer layer) const {
   const Live& l = n.value;
-  TopRow r{.rates = l.history.rates(clock_),
-           .totals = l.history.totals(),
-           .spark = l.history.sparkline(clock_, buckets)};
+  if (layer == Layer::payload || groupings()[l.table % groupings().size()].source == Source::ifaces)
+    return l.history;
+  return l.wire ? *l.wire : kNone;
+}
+
+TopRow TopModel::make_row(const Grouping& g, const Node& n, const TopQuery& q) const {
+  const Live& l = n.value;
+  const RowHistory& h = history(n, q.layer);
+  TopRow r{.rates = h.rates(clock_),
+           .totals = h.totals(),
+           .spark = h.sparkline(clock_, q.spark_buckets)};
   r.row.key = n.key;
   r.row.conn = l.conn;
   if (g.source == Source::ifaces)
@@ -187,7 +206,7 @@ std::vector<TopModel::Ranked> TopModel::ranked(const TopQuery& q, SortBy by, siz
   out.reserve(q.drill ? 0 : t.recent.size());
   for (const Node* n : t.recent) {
     if (q.drill && n->key.proc != *q.drill) continue;
-    const RowHistory& h = n->value.history;
+    const RowHistory& h = history(*n, q.layer);
     auto [tx, rx] = h.rate(clock_, window);
     double value = by == SortBy::sent ? tx : by == SortBy::received ? rx : tx + rx;
     out.push_back({.row = n, .value = value, .total = h.totals().total_tx + h.totals().total_rx});
@@ -202,7 +221,7 @@ bool TopModel::before(const Ranked& a, const Ranked& b) {
 }
 
 TopRow TopModel::row(const TopQuery& q, const Ranked& r) const {
-  return make_row(grouping(q.view), *r.row, q.spark_buckets);
+  return make_row(grouping(q.view), *r.row, q);
 }
 
 std::vector<TopRow> TopModel::rows(const TopQuery& q) const {
@@ -211,8 +230,9 @@ std::vector<TopRow> TopModel::rows(const TopQuery& q) const {
   return out;
 }
 
-TopTotals TopModel::totals() const {
-  TopTotals t{.rates = total_.rates(clock_), .totals = total_.totals()};
+TopTotals TopModel::totals(Layer layer) const {
+  const RowHistory& h = layer == Layer::wire ? total_wire_ : total_;
+  TopTotals t{.rates = h.rates(clock_), .totals = h.totals()};
   t.processes = tables_[table_of(GroupKind::process, false)].recent.size();
   t.connections = tables_[table_of(GroupKind::connection, false)].rows.size();
   return t;

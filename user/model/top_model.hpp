@@ -9,6 +9,7 @@
 // for 40 s that is kept (a process's, until it exits) holds its totals only.
 #pragma once
 #include <deque>
+#include <memory>
 #include <optional>
 #include <unordered_map>
 #include <vector>
@@ -21,6 +22,12 @@ namespace netacct {
 
 enum class SortBy { sent, received, total };
 
+// Which bytes rows of processes, connections and remote hosts show: what
+// the applications moved, or what their packets weighed on the wire
+// (headers, ACKs, retransmits; wire layer only). Interface rows are wire
+// bytes in both.
+enum class Layer { payload, wire };
+
 struct TopRow {
   GroupRow row;  // identity (its byte fields are unused here)
   Rates rates;
@@ -32,6 +39,7 @@ struct TopQuery {
   GroupKind view = GroupKind::process;
   std::optional<ProcId> drill;  // only this process's rows
   size_t spark_buckets = 8;
+  Layer layer = Layer::payload;
 };
 
 struct TopTotals {
@@ -43,11 +51,12 @@ struct TopTotals {
 class TopModel {
   static constexpr uint32_t kIdle = UINT32_MAX;
   struct Live {
-    ConnInfo conn;    // rows fed by connections: the first connection's
-    IdentityRef who;  // rows of a process: its identity when the row began
-    RowHistory history;
-    uint64_t active_seq = 0;  // the sample of its last bytes
-    uint32_t recent = kIdle;  // index in its table's recent list; kIdle: none for 40 s
+    ConnInfo conn;                     // rows fed by connections: the first connection's
+    IdentityRef who;                   // rows of a process: its identity when the row began
+    RowHistory history;                // payload bytes (interfaces: wire bytes)
+    std::unique_ptr<RowHistory> wire;  // wire bytes, from the first window that had any
+    uint64_t active_seq = 0;           // the sample of its last bytes
+    uint32_t recent = kIdle;           // index in its table's recent list; kIdle: none for 40 s
     uint8_t table = 0;
   };
   using Node = FlatMap<GroupKey, Live>::Entry;
@@ -58,7 +67,7 @@ class TopModel {
   void update(const Attributed& a, double now);
   // The view's rows, unsorted and unfiltered.
   std::vector<TopRow> rows(const TopQuery& q) const;
-  TopTotals totals() const;
+  TopTotals totals(Layer layer = Layer::payload) const;
 
   // A row of a view as a frame ranks it: the rate it sorts by, its bytes
   // since start, and where to find it for the full row (until the next
@@ -100,17 +109,20 @@ class TopModel {
   // changes is updated at the next refresh; rows point here).
   std::unordered_map<uint32_t, IfaceTraffic> ifaces_;
   RowHistory total_;
+  RowHistory total_wire_;         // every interface's bytes
+  static const RowHistory kNone;  // a row's wire history before it had any
 
   size_t table_of(GroupKind kind, bool per_proc) const;
   void add(const Grouping& g, const Attributed& a);
   Node* touch(size_t table, const GroupKey& key, const Grouping& g, const TrafficItem& item,
               const Attributed& a, const Node* like);
-  void moved(Node* n, uint64_t tx, uint64_t rx);
+  void moved(Node* n, const TrafficItem& item);
+  const RowHistory& history(const Node& n, Layer layer) const;
   void expire();
   void idle(Node* n);
   void drop_if_exited(const ProcId& id);
   void mark_exited(const ProcId& id);
-  TopRow make_row(const Grouping& g, const Node& n, size_t buckets) const;
+  TopRow make_row(const Grouping& g, const Node& n, const TopQuery& q) const;
 };
 
 // Sorts by the direction and window, highest first; ties by bytes since

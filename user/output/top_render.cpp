@@ -266,6 +266,7 @@ std::string wire_line(const TopHeader& h, const TopState& st) {
 
 std::vector<std::string> header_lines(const TopHeader& h, const TopState& st) {
   std::string unit = st.bits ? "bits" : "bytes";
+  if (st.query.layer == Layer::wire) unit = "wire " + unit;
   std::string mode = st.cumulative ? unit + " moved" : unit + "/s";
   std::string view = view_name(st.query.view) + (h.drill_name.empty() ? "" : " of " + h.drill_name);
   std::string l1 = "netacct top " + h.clock + "  " + h.backend + "  " + view + "  " + mode +
@@ -313,6 +314,7 @@ std::vector<std::string> help_lines() {
       "  p            pause",
       "  P            show or hide ports",
       "  n            reverse DNS (looked up in the background)",
+      "  w            payload or wire bytes (with headers and retransmits)",
       "  /            filter by program, address or port (Enter applies, Esc clears)",
       "  h ?          this help (any key closes it)",
   };

@@ -25,6 +25,7 @@ struct TopState {
   bool paused = false;                 // p
   bool help = false;                   // h / ?
   bool dns = false;                    // n
+  bool wire_layer = false;             // the wire layer runs: w toggles query.layer
   size_t selected = 0;                 // index into the rows
   std::optional<std::string> editing;  // filter being typed after '/'
   Namer name;                          // names for remote addresses while `dns` is on
