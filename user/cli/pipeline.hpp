@@ -13,8 +13,7 @@ namespace netacct {
 class Pipeline {
  public:
   Pipeline(const Session& session, Selection selection)
-      : poller_(session.reader(), exits_),
-        attributor_(std::move(selection), resolver_) {}
+      : poller_(session.reader(), exits_), attributor_(std::move(selection), resolver_) {}
   Pipeline(const Pipeline&) = delete;
   Pipeline& operator=(const Pipeline&) = delete;
 

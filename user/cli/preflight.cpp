@@ -15,8 +15,7 @@ void warn_missing_pids(const std::set<uint32_t>& pids) {
       std::cerr << "netacct: warning: no process with PID " << pid << " (yet); watching for it\n";
 }
 
-std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signals,
-                                       int* exit_code) {
+std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signals, int* exit_code) {
   *exit_code = 1;
   Features features = probe_features();
   auto backend = preflight(features, cmd.backend, std::cerr);

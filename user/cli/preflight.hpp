@@ -48,7 +48,6 @@ void warn_missing_pids(const std::set<uint32_t>& pids);
 // nullptr after printing one line when netacct cannot run.
 // *exit_code says how it failed: 2 for a usage error (an interface that does
 // not exist), 1 for anything else.
-std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signals,
-                                       int* exit_code);
+std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signals, int* exit_code);
 
 }  // namespace netacct
