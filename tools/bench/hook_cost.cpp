@@ -514,8 +514,9 @@ bool kernel_has_tcx() {
 
 // "ingress" or "egress" for netacct's TC programs and the empty ones.
 std::string tcDirOf(const std::string& name) {
-  if (name == "wire_ingress_tc" || name == "ingress_empty") return kDirs[0];
-  if (name == "wire_egress_tc" || name == "egress_empty") return kDirs[1];
+  if (name == "wire_ingress_tc" || name == "ingress_empty" || name == "ingress_floor")
+    return kDirs[0];
+  if (name == "wire_egress_tc" || name == "egress_empty" || name == "egress_floor") return kDirs[1];
   return "";
 }
 
@@ -558,12 +559,13 @@ void dropClsact(const std::string& ns, const std::string& dev) {
   });
 }
 
-// The empty TC program on ingress and egress of `dev` in namespace `ns`: two
-// TCX links, or two direct-action filters under clsact.
+// The empty TC program (or the per-flow floor) on ingress and egress of
+// `dev` in namespace `ns`: two TCX links, or two direct-action filters under
+// clsact.
 class EmptyTc {
  public:
-  EmptyTc(empty_tc_bpf* skel, std::string ns, std::string dev, bool tcx)
-      : skel_(skel), ns_(std::move(ns)), dev_(std::move(dev)), tcx_(tcx) {}
+  EmptyTc(empty_tc_bpf* skel, std::string ns, std::string dev, bool tcx, bool floor = false)
+      : skel_(skel), ns_(std::move(ns)), dev_(std::move(dev)), tcx_(tcx), floor_(floor) {}
   ~EmptyTc() {
     try {
       detach();
@@ -575,8 +577,10 @@ class EmptyTc {
       ifindex_ = int(if_nametoindex(dev_.c_str()));
       if (!ifindex_) throw std::runtime_error("no interface " + dev_ + " in " + ns_);
       for (int dir = 0; dir < 2; ++dir) {
-        int prog =
-            bpf_program__fd(dir == 0 ? skel_->progs.ingress_empty : skel_->progs.egress_empty);
+        bpf_program* p = floor_
+                             ? (dir == 0 ? skel_->progs.ingress_floor : skel_->progs.egress_floor)
+                             : (dir == 0 ? skel_->progs.ingress_empty : skel_->progs.egress_empty);
+        int prog = bpf_program__fd(p);
         if (tcx_) {
           int fd = bpf_link_create(prog, ifindex_,
                                    bpf_attach_type(dir == 0 ? kTcxIngress : kTcxEgress), nullptr);
@@ -615,7 +619,7 @@ class EmptyTc {
  private:
   empty_tc_bpf* skel_;
   std::string ns_, dev_;
-  bool tcx_;
+  bool tcx_, floor_;
   int ifindex_ = 0;
   int links_[2] = {-1, -1};
   bool filters_[2] = {false, false};
@@ -672,9 +676,9 @@ void wire_phase(const std::string& title, const std::vector<WireConfig>& configs
     }
   }
   std::printf("\n%s\n", title.c_str());
-  std::printf("%-8s %-7s %25s %25s %8s %25s %6s %17s\n", "program", "attach",
+  std::printf("%-8s %-7s %25s %25s %8s %25s %6s %17s %25s %12s\n", "program", "attach",
               "empty ns/run (stats on)", "netacct ns/run (stats on)", "ratio", "paired ratio",
-              "<= 2x", "runs netacct/empty");
+              "<= 2x", "runs netacct/empty", "floor ns/run (stats on)", "floor ratio");
   std::vector<std::string> modes;
   for (const auto& c : configs)
     if (std::find(modes.begin(), modes.end(), c.mode) == modes.end()) modes.push_back(c.mode);
@@ -692,10 +696,12 @@ void wire_phase(const std::string& title, const std::vector<WireConfig>& configs
                       *std::min_element(paired.begin(), paired.end()),
                       *std::max_element(paired.begin(), paired.end()));
       const bool ok = ratio > 0 && ratio <= 2.0;
-      std::printf("%-8s %-7s %s %s %8.2f %25s %6s %8.0f/%-8.0f\n", dir, mode.c_str(),
+      const auto& f = ns[mode]["floor"][dir];
+      std::printf("%-8s %-7s %s %s %8.2f %25s %6s %8.0f/%-8.0f %s %12.2f\n", dir, mode.c_str(),
                   nsSpread(e, 25).c_str(), nsSpread(n, 25).c_str(), ratio, pr,
                   ratio > 0 ? (ok ? "PASS" : "FAIL") : "-", median(runs[mode]["netacct"][dir]),
-                  median(runs[mode]["empty"][dir]));
+                  median(runs[mode]["empty"][dir]), nsSpread(f, 25).c_str(),
+                  median(e) > 0 ? median(f) / median(e) : 0);
       verdicts.push_back({title.substr(0, 3) + " " + dir + " " + mode, ratio});
     }
   }
@@ -722,23 +728,26 @@ void wire_section(const std::string& netacct, const Netns& net, int repeat,
   const std::vector<std::string> common = {"report", "--interval", "3600",      "--format",
                                            "json",   "--backend",  "tracepoint"};
   for (const auto& mode : modes) {
-    // The empty program's configuration runs netacct too, with --no-wire:
-    // the same socket hooks on every packet, only the TC programs differ.
-    empties.push_back(std::make_unique<EmptyTc>(skel, ns, dev, mode == "tcx"));
-    EmptyTc* e = empties.back().get();
-    std::vector<std::string> no_wire = common;
-    no_wire.push_back("--no-wire");
-    auto bare = std::make_shared<std::unique_ptr<NetacctProc>>();
-    configs.push_back({"empty", mode,
-                       [=] {
-                         *bare = std::make_unique<NetacctProc>(netacct, no_wire, ns);
-                         return e->attach();
-                       },
-                       [=] {
-                         e->detach();
-                         bare->reset();
-                         if (mode == "legacy") dropClsact(ns, dev);
-                       }});
+    // The empty program's and the floor's configurations run netacct too,
+    // with --no-wire: the same socket hooks on every packet, only the TC
+    // programs differ.
+    for (bool floor : {false, true}) {
+      empties.push_back(std::make_unique<EmptyTc>(skel, ns, dev, mode == "tcx", floor));
+      EmptyTc* e = empties.back().get();
+      std::vector<std::string> no_wire = common;
+      no_wire.push_back("--no-wire");
+      auto bare = std::make_shared<std::unique_ptr<NetacctProc>>();
+      configs.push_back({floor ? "floor" : "empty", mode,
+                         [=] {
+                           *bare = std::make_unique<NetacctProc>(netacct, no_wire, ns);
+                           return e->attach();
+                         },
+                         [=] {
+                           e->detach();
+                           bare->reset();
+                           if (mode == "legacy") dropClsact(ns, dev);
+                         }});
+    }
     // tcx: netacct's default (--tc-attach auto), checked to be TCX links.
     std::vector<std::string> args = common;
     args.insert(args.end(), {"--interface", dev});
@@ -773,7 +782,10 @@ void wire_section(const std::string& netacct, const Netns& net, int repeat,
       "kernel BPF stats on: enabling the stats itself costs (two clock reads per run: the empty "
       "program's figure is mostly that). Ratio: netacct's median over the empty program's "
       "(the target's figure: at most 2x); paired: each repetition's netacct run over its empty "
-      "run, median [min..max].\n",
+      "run, median [min..max]. Floor: the least a per-flow counter costs "
+      "(tools/bench/empty_tc.bpf.c, ingress_floor/egress_floor: the flow key read in place, one "
+      "LRU hash lookup, one atomic add), run the same way; floor ratio: its median over the "
+      "empty program's, the lowest ratio any design that counts per flow can reach.\n",
       dev.c_str(), repeat);
   std::vector<WireVerdict> verdicts;
   // Receiver and sender each on a CPU of its own: left to the scheduler, the
@@ -810,27 +822,28 @@ void hook_section(const Netns& net, const std::string& new_bin, const std::strin
   int cg = mount ? open(mount->c_str(), O_RDONLY | O_DIRECTORY) : -1;
   if (cg < 0) std::fprintf(stderr, "note: no empty cgroup ingress program (no cgroup2 mount?)\n");
   bpf_link* ingress = nullptr;
-  std::vector<Config> configs = {
-      {"empty",
-       [&] {
-         if (empty_hooks_bpf__attach(empty) != 0)
-           throw std::runtime_error("cannot attach the empty hooks");
-         if (cg >= 0) ingress = bpf_program__attach_cgroup(empty->progs.dgram_ingress_empty, cg);
-         return ids_of(empty->obj);
-       },
-       [&] {
-         empty_hooks_bpf__detach(empty);
-         if (ingress) bpf_link__destroy(ingress);
-         ingress = nullptr;
-       }},
-      {"floor",
-       [&] {
-         if (floor_hooks_bpf__attach(floor) != 0)
-           throw std::runtime_error("cannot attach the floor hooks");
-         return ids_of(floor->obj);
-       },
-       [&] { floor_hooks_bpf__detach(floor); }},
-      netacct_config("new", new_bin)};
+  std::vector<Config> configs = {{"empty",
+                                  [&] {
+                                    if (empty_hooks_bpf__attach(empty) != 0)
+                                      throw std::runtime_error("cannot attach the empty hooks");
+                                    if (cg >= 0)
+                                      ingress = bpf_program__attach_cgroup(
+                                          empty->progs.dgram_ingress_empty, cg);
+                                    return ids_of(empty->obj);
+                                  },
+                                  [&] {
+                                    empty_hooks_bpf__detach(empty);
+                                    if (ingress) bpf_link__destroy(ingress);
+                                    ingress = nullptr;
+                                  }},
+                                 {"floor",
+                                  [&] {
+                                    if (floor_hooks_bpf__attach(floor) != 0)
+                                      throw std::runtime_error("cannot attach the floor hooks");
+                                    return ids_of(floor->obj);
+                                  },
+                                  [&] { floor_hooks_bpf__detach(floor); }},
+                                 netacct_config("new", new_bin)};
   if (!old_bin.empty()) configs.push_back(netacct_config("old", old_bin));
   phase("TCP over veth (64 MiB, 64 KiB writes)", configs, repeat,
         [&] { tcpStream(net, net.a(), "10.214.0.1", 64ull << 20); });
