@@ -581,6 +581,7 @@ class EmptyTc {
                              ? (dir == 0 ? skel_->progs.ingress_floor : skel_->progs.egress_floor)
                              : (dir == 0 ? skel_->progs.ingress_empty : skel_->progs.egress_empty);
         int prog = bpf_program__fd(p);
+        const auto t0 = std::chrono::steady_clock::now();
         if (tcx_) {
           int fd = bpf_link_create(prog, ifindex_,
                                    bpf_attach_type(dir == 0 ? kTcxIngress : kTcxEgress), nullptr);
@@ -597,10 +598,16 @@ class EmptyTc {
             throw std::runtime_error("tc filter on " + dev_ + ": " + strerror(-err));
           filters_[dir] = true;
         }
+        attach_ms_.push_back(
+            std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0)
+                .count());
       }
     });
     return ids_of(skel_->obj);
   }
+  // How long each attach took (one TCX link, or one filter with its clsact).
+  const std::vector<double>& attach_ms() const { return attach_ms_; }
+  bool tcx() const { return tcx_; }
   void detach() {
     for (int& fd : links_)
       if (fd >= 0) close(std::exchange(fd, -1));
@@ -623,6 +630,7 @@ class EmptyTc {
   int ifindex_ = 0;
   int links_[2] = {-1, -1};
   bool filters_[2] = {false, false};
+  std::vector<double> attach_ms_;
 };
 
 // One wire configuration: the empty program or netacct, attached as TCX
@@ -798,6 +806,22 @@ void wire_section(const std::string& netacct, const Netns& net, int repeat,
   wire_phase(
       "UDP over veth (10000 unconnected 64 B round trips)", configs, repeat,
       [&] { udpRoundTrips(net, net.a(), "10.214.0.1", 10000, cpus); }, verdicts);
+  // What attaching costs in this kernel, whoever attaches: a TCX link waits
+  // for an RCU grace period under the RTNL lock (bpf_mprog_commit ->
+  // synchronize_rcu), a cls_bpf filter does not; a netacct watching N
+  // interfaces makes 2N of them at start.
+  std::map<std::string, std::vector<double>> attach_ms;
+  for (const auto& e : empties) {
+    auto& v = attach_ms[e->tcx() ? "tcx" : "legacy"];
+    v.insert(v.end(), e->attach_ms().begin(), e->attach_ms().end());
+  }
+  std::printf(
+      "\nattach time of the empty and floor programs on %s, per TCX link or clsact filter, "
+      "median [min..max] ms:",
+      dev.c_str());
+  for (const auto& [mode, ms] : attach_ms)
+    std::printf("  %s %s", mode.c_str(), nsSpread(ms, 0).c_str());
+  std::printf("\n");
   empties.clear();
   empty_tc_bpf__destroy(skel);
   auto worst = std::max_element(verdicts.begin(), verdicts.end(),
