@@ -16,12 +16,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <cstdlib>
-#include <map>
-#include <memory>
 #include <set>
-#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -29,176 +25,29 @@
 #include "support/fixture.hpp"
 #include "support/flows_drop.hpp"
 #include "support/flows_net.hpp"
+#include "support/flows_view.hpp"
 
 namespace kt {
 namespace {
 
 using json = nlohmann::json;
 
-// An interval no test reaches: the only report is the one printed at SIGINT.
-constexpr double kOneWindow = 3600;
+using flows::ConnWire;
+using flows::describeFlows;
+using flows::ethIp;
+using flows::expectReceiptsMatchFlows;
+using flows::flowOf;
+using flows::FlowView;
+using flows::kEth;
+using flows::receiptLine;
+using flows::startIn;
+using flows::wireOf;
+
 constexpr uint64_t kBulk = 4 * MiB + 321;
-// What a packet adds to its payload on a veth: Ethernet 14, IPv4 20 or
-// IPv6 40, then UDP 8 or TCP 20 (+ 12 of timestamps); 100 bounds any TCP
-// segment's headers.
-constexpr uint64_t kEth = 14, kUdp = 8, kTcp = 20, kTcpHeaderBound = 100;
+// What a packet adds to its payload on a veth: Ethernet and IP (ethIp), then
+// UDP 8 or TCP 20 (+ 12 of timestamps); 100 bounds any TCP segment's headers.
+constexpr uint64_t kUdp = 8, kTcp = 20, kTcpHeaderBound = 100;
 constexpr uint64_t kArpFrame = kEth + 28;
-uint64_t ethIp(int family) { return kEth + (family == AF_INET6 ? 40 : 20); }
-
-// netacct's report in `ns`, watching `ifaces` only.
-std::unique_ptr<Netacct> startIn(const std::string& ns, const std::vector<std::string>& ifaces,
-                                 double interval = kOneWindow) {
-  NetacctOptions o;
-  o.interval = interval;
-  for (const auto& i : ifaces) o.extra.insert(o.extra.end(), {"--interface", i});
-  Spawn how;
-  how.netns = ns;
-  return std::make_unique<Netacct>(o, how);
-}
-
-int64_t signedField(const json& e, const char* key) {
-  if (e.is_object() && e.contains(key) && e[key].is_number_integer()) return e[key].get<int64_t>();
-  ADD_FAILURE() << "field \"" << key << "\" missing or not an integer in " << e.dump();
-  return 0;
-}
-
-// Every flows[] entry of a run, for failure messages.
-std::string describeFlows(const NetacctRun& run) {
-  std::ostringstream o;
-  for (size_t i = 0; i < run.reports.size(); ++i)
-    for (const auto& f : arrayField(run.reports[i], "flows")) o << "\n  [" << i << "] " << f.dump();
-  return o.str();
-}
-
-// One flow (interface, proto, local, remote) over every report of a run.
-struct FlowView {
-  uint64_t tx = 0, rx = 0, tx_packets = 0, rx_packets = 0;
-  int entries = 0;
-  std::set<std::string> classes, owners, comms;  // owners, comms: as JSON ("null", "1234")
-  std::set<bool> forwarded;
-};
-
-bool sameFlow(const json& e, const std::string& iface, const std::string& proto, const json& local,
-              const json& remote) {
-  return e.value("interface", json()) == iface && e.value("proto", json()) == proto &&
-         e.value("local", json()) == local && e.value("remote", json()) == remote;
-}
-
-FlowView flowOf(const NetacctRun& run, const std::string& iface, const std::string& proto,
-                const json& local, const json& remote) {
-  FlowView v;
-  for (const auto& r : run.reports)
-    for (const auto& e : arrayField(r, "flows")) {
-      if (!sameFlow(e, iface, proto, local, remote)) continue;
-      ++v.entries;
-      v.tx += u64Field(e, "tx_wire_bytes");
-      v.rx += u64Field(e, "rx_wire_bytes");
-      v.tx_packets += u64Field(e, "tx_packets");
-      v.rx_packets += u64Field(e, "rx_packets");
-      v.classes.insert(strField(e, "class"));
-      v.owners.insert(e.value("pid", json("<missing>")).dump());
-      v.comms.insert(e.value("comm", json("<missing>")).dump());
-      v.forwarded.insert(boolField(e, "forwarded"));
-    }
-  return v;
-}
-
-// The wire bytes of `pid`'s rows in `table` ("processes", "connections";
-// those with this local and remote end, if given), summed over the run.
-struct ConnWire {
-  uint64_t tx = 0, rx = 0;  // payload
-  uint64_t tx_wire = 0, rx_wire = 0, retrans = 0;
-  int entries = 0;
-};
-
-ConnWire wireOf(const NetacctRun& run, const char* table, pid_t pid, const std::string& local = "",
-                const std::string& remote = "") {
-  ConnWire w;
-  for (const auto& r : run.reports)
-    for (const auto& e : arrayField(r, table)) {
-      if (e.value("pid", json()) != pid) continue;
-      if (!local.empty() &&
-          (e.value("local", json()) != local || e.value("remote", json()) != remote))
-        continue;
-      ++w.entries;
-      w.tx += u64Field(e, "tx_bytes");
-      w.rx += u64Field(e, "rx_bytes");
-      w.tx_wire += u64Field(e, "tx_wire_bytes");
-      w.rx_wire += u64Field(e, "rx_wire_bytes");
-      w.retrans += u64Field(e, "retrans_bytes");
-    }
-  return w;
-}
-
-// The receipt's line for `iface` in one report. A window in which the
-// interface moved nothing has none (nor an interfaces[] entry): then zeros.
-json receiptLine(const json& report, const std::string& iface) {
-  const json none;
-  const json& receipt = report.contains("receipt") ? report["receipt"] : none;
-  for (const auto& l : arrayField(receipt, "interfaces"))
-    if (l.value("name", json()) == iface) return l;
-  bool listed = false;
-  for (const auto& i : arrayField(report, "interfaces")) listed |= i.value("name", json()) == iface;
-  EXPECT_FALSE(listed) << "no receipt line for " << iface << " in " << report.dump().substr(0, 600);
-  json zero = {{"name", iface}, {"unexplained_bytes", 0}};
-  for (const char* key : {"wire_bytes", "process_bytes", "retrans_bytes", "forwarded_bytes",
-                          "non_socket_bytes", "no_process_bytes"})
-    zero[key] = 0u;
-  return zero;
-}
-
-// A receipt line's classes add up to its wire bytes, exactly.
-void expectAddsUp(const json& line) {
-  const uint64_t parts = u64Field(line, "process_bytes") + u64Field(line, "retrans_bytes") +
-                         u64Field(line, "forwarded_bytes") + u64Field(line, "non_socket_bytes") +
-                         u64Field(line, "no_process_bytes");
-  EXPECT_EQ(int64_t(parts) + signedField(line, "unexplained_bytes"),
-            int64_t(u64Field(line, "wire_bytes")))
-      << line.dump();
-}
-
-// In every report: each receipt line adds up; its wire bytes are what
-// interfaces[] says the interface moved; each class holds exactly the bytes
-// of that report's flows of that class on that interface (process and
-// retransmits together: retransmits move out of their connection's flow);
-// the total line is the sum of the interface lines; |unexplained| < 1 %.
-void expectReceiptsMatchFlows(const NetacctRun& run) {
-  for (size_t i = 0; i < run.reports.size(); ++i) {
-    SCOPED_TRACE("report " + std::to_string(i));
-    const json& r = run.reports[i];
-    json total = {{"wire_bytes", 0},       {"process_bytes", 0},    {"retrans_bytes", 0},
-                  {"forwarded_bytes", 0},  {"non_socket_bytes", 0}, {"no_process_bytes", 0},
-                  {"unexplained_bytes", 0}};
-    for (const auto& iface : arrayField(r, "interfaces")) {
-      const std::string name = strField(iface, "name");
-      const json line = receiptLine(r, name);
-      expectAddsUp(line);
-      EXPECT_EQ(u64Field(line, "wire_bytes"),
-                u64Field(iface, "tx_wire_bytes") + u64Field(iface, "rx_wire_bytes"))
-          << name;
-      std::map<std::string, uint64_t> byClass;
-      for (const auto& f : arrayField(r, "flows"))
-        if (f.value("interface", json()) == name)
-          byClass[strField(f, "class")] +=
-              u64Field(f, "tx_wire_bytes") + u64Field(f, "rx_wire_bytes");
-      EXPECT_EQ(u64Field(line, "process_bytes") + u64Field(line, "retrans_bytes"),
-                byClass["process"])
-          << line.dump();
-      EXPECT_EQ(u64Field(line, "forwarded_bytes"), byClass["forwarded"]) << line.dump();
-      EXPECT_EQ(u64Field(line, "non_socket_bytes"), byClass["non_socket"]) << line.dump();
-      EXPECT_EQ(u64Field(line, "no_process_bytes"), byClass["no_process"]) << line.dump();
-      EXPECT_LT(std::llabs(signedField(line, "unexplained_bytes")) * 100,
-                std::max<int64_t>(1, int64_t(u64Field(line, "wire_bytes"))))
-          << line.dump();
-      for (auto& [key, sum] : total.items())
-        sum = key == "unexplained_bytes" ? json(sum.get<int64_t>() + signedField(line, key.c_str()))
-                                         : json(sum.get<uint64_t>() + u64Field(line, key.c_str()));
-    }
-    const json& receipt = r.value("receipt", json());
-    for (const auto& [key, sum] : total.items())
-      EXPECT_EQ(receipt.value("total", json()).value(key, json()), sum) << key;
-  }
-}
 
 // a is b within 1 %.
 void expectWithinPercent(uint64_t a, uint64_t b, const std::string& what) {

@@ -83,7 +83,8 @@ case "$MODE" in
     # The wire layer's tests (TC, flows) run once, in a guest of their own
     # (on the kprobe backend, whose sockets the flows join by tuple too):
     # in every guest they would not fit the time a guest has under TCG.
-    WIRE_TESTS='Wire*:Flows*'
+    # SCTP's test (payload and flows; the host kernel has no SCTP) with them.
+    WIRE_TESTS='Wire*:Flows*:Sctp*'
     if [ "$MODE" = wire ]; then
       FILTER=${FILTER:-$WIRE_TESTS}
       MODE=kprobe

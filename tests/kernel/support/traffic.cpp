@@ -44,8 +44,8 @@ void setTimeout(int fd, int opt, int ms) {
   if (setsockopt(fd, SOL_SOCKET, opt, &tv, sizeof tv) != 0) fail("setsockopt timeout");
 }
 
-int newSocket(int family, int type) {
-  int fd = socket(family, type | SOCK_CLOEXEC, 0);
+int newSocket(int family, int type, int protocol = 0) {
+  int fd = socket(family, type | SOCK_CLOEXEC, protocol);
   if (fd < 0) fail("socket");
   setTimeout(fd, SO_RCVTIMEO, kIoTimeoutMs);
   setTimeout(fd, SO_SNDTIMEO, kIoTimeoutMs);  // also bounds connect()
@@ -128,8 +128,10 @@ Endpoint peerEndpoint(int fd) {
 
 int tcpListen(const std::string& host) { return tcpListenOn(Endpoint{host, 0}); }
 
-int tcpListenOn(const Endpoint& at) {
-  int fd = newSocket(at.family(), SOCK_STREAM);
+int tcpListenOn(const Endpoint& at) { return streamListenOn(at, IPPROTO_TCP); }
+
+int streamListenOn(const Endpoint& at, int protocol) {
+  int fd = newSocket(at.family(), SOCK_STREAM, protocol);
   int one = 1;
   setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
   bindTo(fd, at);
@@ -148,8 +150,10 @@ int tcpConnectFrom(const Endpoint& from, const Endpoint& to) {
   return fd;
 }
 
-int tcpConnect(const Endpoint& to) {
-  int fd = newSocket(to.family(), SOCK_STREAM);
+int tcpConnect(const Endpoint& to) { return streamConnect(to, IPPROTO_TCP); }
+
+int streamConnect(const Endpoint& to, int protocol) {
+  int fd = newSocket(to.family(), SOCK_STREAM, protocol);
   sockaddr_storage ss;
   socklen_t len = to.fill(ss);
   if (retryEintr([&] { return connect(fd, reinterpret_cast<sockaddr*>(&ss), len); }) != 0)
@@ -288,6 +292,21 @@ uint64_t recvToEof(int fd, RecvCall how, size_t chunk) {
   }
 }
 
+uint64_t recvExactly(int fd, uint64_t total, size_t chunk) {
+  std::vector<char> buf(chunk);
+  uint64_t got = 0;
+  while (got < total) {
+    ssize_t n =
+        recvOnce(fd, buf.data(), std::min<uint64_t>(buf.size(), total - got), RecvCall::Read);
+    if (n < 0) fail("read");
+    if (n == 0)
+      throw std::runtime_error("end of stream after " + std::to_string(got) + " of " +
+                               std::to_string(total) + " bytes");
+    got += n;
+  }
+  return got;
+}
+
 uint64_t sendNonblocking(int fd, uint64_t total, size_t chunk, NonblockingStats* stats) {
   setNonblocking(fd);
   const char* src = pattern(chunk);
@@ -393,6 +412,21 @@ Counts duplexExchange(int fd, uint64_t total) {
   if (send_error) std::rethrow_exception(send_error);
   if (recv_error) std::rethrow_exception(recv_error);
   return c;
+}
+
+// ---- SCTP ----
+
+bool sctpUsable(int family, std::string& why) {
+  int fd = socket(family, SOCK_STREAM | SOCK_CLOEXEC, IPPROTO_SCTP);
+  if (fd < 0) {
+    why = std::string("this kernel has no SCTP (socket(") +
+          (family == AF_INET6 ? "AF_INET6" : "AF_INET") +
+          ", SOCK_STREAM, IPPROTO_SCTP): " + std::strerror(errno) +
+          "; CONFIG_IP_SCTP unset or the sctp module not loadable)";
+    return false;
+  }
+  close(fd);
+  return true;
 }
 
 // ---- io_uring ----

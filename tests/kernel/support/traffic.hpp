@@ -34,7 +34,11 @@ int tcpListenOn(const Endpoint& at);     // bound to at (port 0: ephemeral)
 // two network namespaces.
 int tcpConnectFrom(const Endpoint& from, const Endpoint& to);
 int tcpConnect(const Endpoint& to);
-int tcpAccept(int listen_fd);           // bounded wait
+int tcpAccept(int listen_fd);  // bounded wait (any stream protocol's listener)
+// SOCK_STREAM sockets of another protocol (IPPROTO_SCTP: one-to-one style),
+// as tcpListenOn and tcpConnect make them.
+int streamListenOn(const Endpoint& at, int protocol);
+int streamConnect(const Endpoint& to, int protocol);
 int udpBound(const std::string& host);  // bound to host:0
 int udpSocket(int family);              // unbound
 void setRecvTimeout(int fd, int ms);
@@ -52,6 +56,9 @@ ssize_t recvOnce(int fd, void* buf, size_t len, RecvCall how);
 // Stream helpers.
 uint64_t sendBytes(int fd, uint64_t total, SendCall how = SendCall::Write, size_t chunk = 64 * KiB);
 uint64_t recvToEof(int fd, RecvCall how = RecvCall::Read, size_t chunk = 64 * KiB);
+// Reads exactly `total` bytes (throws at an earlier end of stream): for
+// protocols without a half-close (SCTP), where a reader cannot wait for EOF.
+uint64_t recvExactly(int fd, uint64_t total, size_t chunk = 64 * KiB);
 // Nonblocking sends of `chunk`; what each returned is summed. `stats`, if
 // given, counts the sends that returned less than asked, and EAGAINs.
 struct NonblockingStats {
@@ -65,6 +72,9 @@ uint64_t spliceToEof(int sock);                    // splice(sock -> pipe), then
 uint64_t peekThenReadToEof(int sock);              // MSG_PEEK, then read the same bytes
 // Sends `total` from a second thread (then SHUT_WR) while reading to EOF.
 Counts duplexExchange(int fd, uint64_t total);
+
+// Whether an SCTP socket of `family` can be made here; if not, why.
+bool sctpUsable(int family, std::string& why);
 
 // io_uring (liburing) one request at a time.
 bool uringUsable(std::string& why);
