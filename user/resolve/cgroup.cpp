@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -49,39 +48,6 @@ std::optional<std::string> find_cgroup2_mount(const std::string& mountinfo) {
     std::string id, parent, devno, root, mountpoint;
     head >> id >> parent >> devno >> root >> mountpoint;
     return unescape_mount(mountpoint);
-  }
-  return std::nullopt;
-}
-
-namespace {
-
-// "docker-<id>.scope" -> "<id>" when name has this prefix and suffix.
-std::optional<std::string> strip(const std::string& name, const std::string& prefix,
-                                 const std::string& suffix) {
-  if (name.size() <= prefix.size() + suffix.size()) return std::nullopt;
-  if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
-  if (name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) return std::nullopt;
-  return name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
-}
-
-}  // namespace
-
-std::optional<std::string> container_name(const std::string& cgroup_path) {
-  static const std::vector<std::pair<std::string, std::string>> runtimes = {
-      {"docker-", "docker"},
-      {"cri-containerd-", "containerd"},
-      {"crio-", "crio"},
-      {"libpod-", "podman"},
-  };
-  // The innermost named group wins: walk components from the leaf up.
-  fs::path p(cgroup_path);
-  for (auto it = p.end(); it != p.begin();) {
-    std::string name = (--it)->string();
-    // podman's and CRI-O's container monitors are not containers
-    if (name.starts_with("libpod-conmon-") || name.starts_with("crio-conmon-")) return std::nullopt;
-    for (const auto& [prefix, runtime] : runtimes)
-      if (auto id = strip(name, prefix, ".scope")) return runtime + ":" + id->substr(0, 12);
-    if (name.ends_with(".service")) return name;
   }
   return std::nullopt;
 }

@@ -16,8 +16,11 @@ std::optional<std::string> find_cgroup2_mount(
     const std::string& mountinfo = "/proc/self/mountinfo");
 
 // Name a cgroup path the way its runtime does: "docker:0123456789ab",
-// "containerd:...", "podman:...", "crio:...", or a systemd unit
+// "containerd:...", "podman:...", "crio:...", "cri:..." (a Kubernetes
+// container under the cgroupfs driver), "lxc:<name>", or a systemd service
 // ("nginx.service"). nullopt for anything else (user sessions, the root).
+// The path alone, no state read: resolve/containers.hpp's ContainerNamer
+// gives the names operators know. Defined in containers.cpp.
 std::optional<std::string> container_name(const std::string& cgroup_path);
 
 class CgroupResolver {
