@@ -52,21 +52,37 @@ std::optional<std::string> find_cgroup2_mount(const std::string& mountinfo) {
   return std::nullopt;
 }
 
-CgroupResolver::CgroupResolver(std::optional<std::string> mount) : mount_(std::move(mount)) {}
+CgroupResolver::CgroupResolver(std::optional<std::string> mount, std::size_t max_retired)
+    : mount_(std::move(mount)), max_retired_(max_retired) {}
 
+// Walks the whole tree. Paths of ids no longer in it are kept (cgroup ids
+// are never reused), so a deleted cgroup keeps its name in every report
+// that covers it; the newest max_retired_ of them are kept.
 void CgroupResolver::rescan() {
-  paths_.clear();
   if (missing_.size() > 4096) missing_.clear();  // bounded memory
   if (!mount_) return;
+  ++walk_;
   std::error_code ec;
   struct stat st {};
-  if (::stat(mount_->c_str(), &st) == 0) paths_[st.st_ino] = "/";
+  if (::stat(mount_->c_str(), &st) == 0) paths_[st.st_ino] = {"/", walk_};
   auto opts = fs::directory_options::skip_permission_denied;
   for (fs::recursive_directory_iterator it(*mount_, opts, ec), end; it != end; it.increment(ec)) {
     if (ec) break;
     if (!it->is_directory(ec)) continue;
     if (::stat(it->path().c_str(), &st) == 0)
-      paths_[st.st_ino] = "/" + fs::relative(it->path(), *mount_).string();
+      paths_[st.st_ino] = {"/" + fs::relative(it->path(), *mount_).string(), walk_};
+  }
+  retire_gone();
+}
+
+// Ids seen by the previous walk and not by this one were deleted since.
+void CgroupResolver::retire_gone() {
+  for (const auto& [id, known] : paths_)
+    if (known.walk == walk_ - 1) retired_.push_back(id);
+  while (retired_.size() > max_retired_) {
+    auto it = paths_.find(retired_.front());
+    if (it != paths_.end() && it->second.walk != walk_) paths_.erase(it);
+    retired_.pop_front();
   }
 }
 
@@ -80,7 +96,7 @@ std::optional<std::string> CgroupResolver::path(uint64_t cgroup_id) {
     if (it == paths_.end()) missing_.insert(cgroup_id);
   }
   if (it == paths_.end()) return std::nullopt;
-  return it->second;
+  return it->second.path;
 }
 
 }  // namespace netacct

@@ -1,7 +1,9 @@
 // cgroup id -> path -> container or unit name. A cgroup v2 id is the inode
 // number of its directory, so the mount is walked once and cached.
 #pragma once
+#include <cstddef>
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -25,15 +27,28 @@ std::optional<std::string> container_name(const std::string& cgroup_path);
 
 class CgroupResolver {
  public:
-  explicit CgroupResolver(std::optional<std::string> mount = find_cgroup2_mount());
-  // Path relative to the cgroup2 root ("/system.slice/ssh.service").
+  // Deleted cgroups whose paths are kept; the oldest are forgotten first.
+  static constexpr std::size_t kMaxRetired = 8192;
+
+  explicit CgroupResolver(std::optional<std::string> mount = find_cgroup2_mount(),
+                          std::size_t max_retired = kMaxRetired);
+  // Path relative to the cgroup2 root ("/system.slice/ssh.service"); a
+  // cgroup deleted after it was seen keeps its path.
   std::optional<std::string> path(uint64_t cgroup_id);
 
  private:
+  struct Known {
+    std::string path;
+    uint64_t walk;  // the last rescan that found it
+  };
   std::optional<std::string> mount_;
-  std::unordered_map<uint64_t, std::string> paths_;
+  std::size_t max_retired_;
+  std::unordered_map<uint64_t, Known> paths_;
+  std::deque<uint64_t> retired_;  // ids gone from the tree, oldest first
+  uint64_t walk_ = 0;
   std::unordered_set<uint64_t> missing_;
   void rescan();
+  void retire_gone();
 };
 
 }  // namespace netacct
