@@ -5,6 +5,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <vector>
 
 using namespace netacct;
 namespace fs = std::filesystem;
@@ -148,6 +149,39 @@ TEST_F(CgroupResolverTest, FindsCgroupCreatedAfterFirstWalk) {
   EXPECT_EQ(r.path(inode(dir / "a")), "/a");
   fs::create_directories(dir / "b" / "c");
   EXPECT_EQ(r.path(inode(dir / "b" / "c")), "/b/c");
+}
+
+// A cgroup removed while netacct runs keeps its path through later walks
+// (ids are never reused), so its bytes stay named in reports.
+TEST_F(CgroupResolverTest, DeletedCgroupKeepsItsPath) {
+  fs::create_directories(dir / "system.slice" / "gone.service");
+  uint64_t gone = inode(dir / "system.slice" / "gone.service");
+  CgroupResolver r(dir.string());
+  EXPECT_EQ(r.path(gone), "/system.slice/gone.service");
+  // Made before the removal: ext4 (unlike cgroupfs) reuses inode numbers.
+  fs::create_directories(dir / "new.slice");
+  fs::remove(dir / "system.slice" / "gone.service");
+  EXPECT_EQ(r.path(inode(dir / "new.slice")), "/new.slice");  // a new walk
+  EXPECT_EQ(r.path(gone), "/system.slice/gone.service");
+  EXPECT_EQ(r.path(~uint64_t{0}), std::nullopt);  // and another
+  EXPECT_EQ(r.path(gone), "/system.slice/gone.service");
+}
+
+// Deleted cgroups' paths are bounded: the newest max_retired are kept.
+TEST_F(CgroupResolverTest, DeletedPathsAreBounded) {
+  const size_t max_retired = 16, n = max_retired + 3;
+  std::vector<uint64_t> ids;
+  for (size_t i = 0; i < n; ++i) {
+    fs::create_directory(dir / std::to_string(i));
+    ids.push_back(inode(dir / std::to_string(i)));
+  }
+  CgroupResolver r(dir.string(), max_retired);
+  EXPECT_EQ(r.path(ids[0]), "/0");
+  for (size_t i = 0; i < n; ++i) fs::remove(dir / std::to_string(i));
+  EXPECT_EQ(r.path(~uint64_t{0}), std::nullopt);  // the walk that retires them
+  size_t kept = 0;
+  for (size_t i = 0; i < n; ++i) kept += r.path(ids[i]) == "/" + std::to_string(i);
+  EXPECT_EQ(kept, max_retired);
 }
 
 TEST_F(CgroupResolverTest, NoMount) {

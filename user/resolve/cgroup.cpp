@@ -6,7 +6,6 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
-#include <vector>
 
 namespace fs = std::filesystem;
 
@@ -53,54 +52,37 @@ std::optional<std::string> find_cgroup2_mount(const std::string& mountinfo) {
   return std::nullopt;
 }
 
-namespace {
+CgroupResolver::CgroupResolver(std::optional<std::string> mount, std::size_t max_retired)
+    : mount_(std::move(mount)), max_retired_(max_retired) {}
 
-// "docker-<id>.scope" -> "<id>" when name has this prefix and suffix.
-std::optional<std::string> strip(const std::string& name, const std::string& prefix,
-                                 const std::string& suffix) {
-  if (name.size() <= prefix.size() + suffix.size()) return std::nullopt;
-  if (name.compare(0, prefix.size(), prefix) != 0) return std::nullopt;
-  if (name.compare(name.size() - suffix.size(), suffix.size(), suffix) != 0) return std::nullopt;
-  return name.substr(prefix.size(), name.size() - prefix.size() - suffix.size());
-}
-
-}  // namespace
-
-std::optional<std::string> container_name(const std::string& cgroup_path) {
-  static const std::vector<std::pair<std::string, std::string>> runtimes = {
-      {"docker-", "docker"},
-      {"cri-containerd-", "containerd"},
-      {"crio-", "crio"},
-      {"libpod-", "podman"},
-  };
-  // The innermost named group wins: walk components from the leaf up.
-  fs::path p(cgroup_path);
-  for (auto it = p.end(); it != p.begin();) {
-    std::string name = (--it)->string();
-    // podman's and CRI-O's container monitors are not containers
-    if (name.starts_with("libpod-conmon-") || name.starts_with("crio-conmon-")) return std::nullopt;
-    for (const auto& [prefix, runtime] : runtimes)
-      if (auto id = strip(name, prefix, ".scope")) return runtime + ":" + id->substr(0, 12);
-    if (name.ends_with(".service")) return name;
-  }
-  return std::nullopt;
-}
-
-CgroupResolver::CgroupResolver(std::optional<std::string> mount) : mount_(std::move(mount)) {}
-
+// Walks the whole tree. Paths of ids no longer in it are kept (cgroup ids
+// are never reused), so a deleted cgroup keeps its name in every report
+// that covers it; the newest max_retired_ of them are kept.
 void CgroupResolver::rescan() {
-  paths_.clear();
   if (missing_.size() > 4096) missing_.clear();  // bounded memory
   if (!mount_) return;
+  ++walk_;
   std::error_code ec;
   struct stat st {};
-  if (::stat(mount_->c_str(), &st) == 0) paths_[st.st_ino] = "/";
+  if (::stat(mount_->c_str(), &st) == 0) paths_[st.st_ino] = {"/", walk_};
   auto opts = fs::directory_options::skip_permission_denied;
   for (fs::recursive_directory_iterator it(*mount_, opts, ec), end; it != end; it.increment(ec)) {
     if (ec) break;
     if (!it->is_directory(ec)) continue;
     if (::stat(it->path().c_str(), &st) == 0)
-      paths_[st.st_ino] = "/" + fs::relative(it->path(), *mount_).string();
+      paths_[st.st_ino] = {"/" + fs::relative(it->path(), *mount_).string(), walk_};
+  }
+  retire_gone();
+}
+
+// Ids seen by the previous walk and not by this one were deleted since.
+void CgroupResolver::retire_gone() {
+  for (const auto& [id, known] : paths_)
+    if (known.walk == walk_ - 1) retired_.push_back(id);
+  while (retired_.size() > max_retired_) {
+    auto it = paths_.find(retired_.front());
+    if (it != paths_.end() && it->second.walk != walk_) paths_.erase(it);
+    retired_.pop_front();
   }
 }
 
@@ -114,7 +96,7 @@ std::optional<std::string> CgroupResolver::path(uint64_t cgroup_id) {
     if (it == paths_.end()) missing_.insert(cgroup_id);
   }
   if (it == paths_.end()) return std::nullopt;
-  return it->second;
+  return it->second.path;
 }
 
 }  // namespace netacct
