@@ -66,6 +66,13 @@ struct {
 } proc_slots SEC(".maps");
 
 struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, NA_MAX_CGROUPS);
+	__type(key, __u64);
+	__type(value, struct na_cgroup_val);
+} cgroups SEC(".maps");
+
+struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
 	__uint(map_flags, BPF_F_MMAPABLE);
 	__uint(max_entries, NA_MAX_CONNS);
@@ -641,6 +648,28 @@ static __always_inline void cache_slots(struct sock *sk, struct sock_cache *sc,
 	}
 }
 
+/* The bytes to the mover's current cgroup (netacct.h, `cgroups`); the
+ * process entry follows it there, so its rows name the cgroup it is in now. */
+static __always_inline void count_cgroup(struct na_proc_slot *proc, __u64 bytes, int tx, int lo)
+{
+	__u64 id = bpf_get_current_cgroup_id();
+	struct na_cgroup_val *v = bpf_map_lookup_elem(&cgroups, &id);
+	if (!v) {
+		struct na_cgroup_val zero = {};
+		bpf_map_update_elem(&cgroups, &id, &zero, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&cgroups, &id);
+		if (!v) {
+			STAT_INC(insert_failed);
+			return;
+		}
+	}
+	__sync_fetch_and_add(tx ? (lo ? &v->lo_tx_bytes : &v->tx_bytes) :
+				  (lo ? &v->lo_rx_bytes : &v->rx_bytes),
+			     bytes);
+	if (proc && proc->val.cgroup_id != id)
+		proc->val.cgroup_id = id;
+}
+
 /* Credit bytes to the current process and to (socket, process). dgram_lo is
  * the datagram's own classification, or BY_ROUTE for a stream socket.
  * The process is counted before its connection, and userspace reads
@@ -679,6 +708,7 @@ static __always_inline void account(struct sock *sk, __u64 bytes, int tx, int dg
 		cache_slots(sk, sc, &pkey, part, conn, ci, proc, pi);
 	int lo = conn ? (conn->val.flags & NA_CONN_LOOPBACK) :
 			(dgram_lo == BY_ROUTE ? route_is_loopback(sk) : dgram_lo);
+	count_cgroup(proc, bytes, tx, lo);
 	if (proc) {
 		__u64 *ctr = tx ? (lo ? &proc->val.lo_tx_bytes : &proc->val.tx_bytes) :
 				  (lo ? &proc->val.lo_rx_bytes : &proc->val.rx_bytes);

@@ -162,6 +162,25 @@ struct na_conn_slot {
 	__u8 pad[24];
 };
 
+/*
+ * `cgroups`: payload bytes per cgroup v2 id (the inode of the cgroup's
+ * directory), counted at each send and receive in the cgroup the moving
+ * task is in at that moment (bpf_get_current_cgroup_id), so a process moved
+ * into a container after its first send counts there from then on. Its own
+ * map, not a sum of process entries: a container's totals stay exact when
+ * its processes exit or their entries go. Counted before the process entry
+ * (and read after it): no container ever shows fewer bytes than its
+ * processes. A full map leaves a cgroup uncounted (insert_failed).
+ */
+#define NA_MAX_CGROUPS 8192
+
+struct na_cgroup_val {
+	__u64 tx_bytes;
+	__u64 rx_bytes;
+	__u64 lo_tx_bytes;
+	__u64 lo_rx_bytes;
+};
+
 /* The change feed: one bit per slot, set by the kernel after it adds to the
  * slot (and when it marks a process exec'd); userspace swaps each word with 0
  * and then reads the slots whose bits were set. An add either comes before

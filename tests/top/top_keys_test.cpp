@@ -147,13 +147,15 @@ TEST_F(Keys, TabCyclesViews) {
   press(kTab);
   EXPECT_EQ(st.query.view, GroupKind::interface);
   press(kTab);
+  EXPECT_EQ(st.query.view, GroupKind::container);
+  press(kTab);
   EXPECT_EQ(st.query.view, GroupKind::process);
 }
 
 // Regression (fixed): Tab keeps the drill-down all the way back to the processes view,
 // whose title then reads "processes of PID N" over the full process list
-// (process rows ignore the drill). Interfaces have no process: a drill-down
-// skips their view.
+// (process rows ignore the drill). Interfaces and containers have no
+// process: a drill-down skips their views.
 TEST_F(Keys, TabBackToProcessesLeavesTheDrillDown) {
   press(kEnter);
   press(kTab);

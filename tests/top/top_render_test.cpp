@@ -331,7 +331,7 @@ keys                                                                            
   up/down j/k  move the selection                                               |
   Enter        show the selected process's connections and remote hosts         |
   Backspace    back (also Esc)                                                  |
-  Tab          cycle views: processes, connections, remote hosts, interfaces    |
+  Tab          views: processes, connections, remotes, interfaces, containers   |
   s / r / t    sort by sent / received / total                                  |
   1 / 2 / 3    sort by the 2 s / 10 s / 40 s average                            |
   c            rate or cumulative bytes                                         |

@@ -289,16 +289,16 @@ TEST(Options, GroupingChoicesFollowTheTable) {
     if (g.top_view)
       EXPECT_EQ(ok({"top", "--view", g.plural.c_str()}).top.view, g.kind) << g.plural;
     else
-      EXPECT_EQ(
-          usage_error({"top", "--view", g.plural.c_str()}).message,
-          "netacct: --view: must be one of processes, connections, remotes, interfaces, got '" +
-              g.plural + "'");
+      EXPECT_EQ(usage_error({"top", "--view", g.plural.c_str()}).message,
+                "netacct: --view: must be one of processes, connections, remotes, interfaces, "
+                "containers, got '" +
+                    g.plural + "'");
   }
   EXPECT_EQ(ok({"report", "--by", "remote"}).report.by, GroupKind::remote);
   UsageError e = usage_error({"report", "--by", "host"});
-  EXPECT_EQ(
-      e.message,
-      "netacct: --by: must be one of process, connection, remote, interface, flow, got 'host'");
+  EXPECT_EQ(e.message,
+            "netacct: --by: must be one of process, connection, remote, interface, flow, "
+            "container, got 'host'");
   EXPECT_EQ(e.hint, "(see 'netacct report --help')");
 }
 
@@ -319,4 +319,16 @@ TEST(Options, TopBytesLayer) {
             "netacct: --bytes: must be one of payload, wire, got 'headers'");
   EXPECT_EQ(usage_error({"report", "--bytes", "wire"}).message,
             "netacct: The following arguments were not expected: wire --bytes");
+}
+
+// --containers: the container grouping, in report (--by) and top (--view).
+TEST(Options, Containers) {
+  EXPECT_EQ(ok({"report", "--containers"}).report.by, GroupKind::container);
+  EXPECT_EQ(ok({"report", "--by", "container"}).report.by, GroupKind::container);
+  EXPECT_EQ(ok({"top", "--containers"}).top.view, GroupKind::container);
+  EXPECT_EQ(ok({"top", "--view", "containers"}).top.view, GroupKind::container);
+  EXPECT_EQ(usage_error({"report", "--containers", "--by", "process"}).message,
+            "netacct: --by excludes --containers");
+  EXPECT_EQ(usage_error({"top", "--view", "processes", "--containers"}).message,
+            "netacct: --view excludes --containers");
 }

@@ -92,6 +92,39 @@ GroupRow flow(const FlowTraffic& f, std::string comm) {
   return row;
 }
 
+// A Kubernetes container (curl's) and a systemd service (nginx's).
+const std::string kPodId(64, 'c');
+const ContainerTraffic kPod{
+    .cgroup_id = 9001,
+    .name = std::make_shared<const CgroupName>(CgroupName{
+        .path = "/kubepods.slice/kubepods-pod1.slice/cri-containerd-" + kPodId + ".scope",
+        .runtime = "containerd",
+        .id = kPodId,
+        .name = "shop/web-7d4/curl",
+        .pod = "web-7d4",
+        .namespace_ = "shop"}),
+    .tx = 1536,
+    .rx = 1048576,
+    .wire = {.tx_wire = 2000, .rx_wire = 1099000, .retrans = 100},
+    .processes = 1};
+const ContainerTraffic kNginxUnit{
+    .cgroup_id = 77,
+    .name = std::make_shared<const CgroupName>(CgroupName{.path = "/system.slice/nginx.service",
+                                                          .runtime = "systemd",
+                                                          .id = "nginx.service",
+                                                          .name = "nginx.service"}),
+    .tx = 500,
+    .rx = 20,
+    .processes = 1};
+
+GroupRow container(const ContainerTraffic& c) {
+  GroupRow row{
+      .key = {.cgroup = c.cgroup_id}, .container = &c, .tx = c.tx, .rx = c.rx, .wire = c.wire};
+  row.tx_rate = double(row.tx) / 5;
+  row.rx_rate = double(row.rx) / 5;
+  return row;
+}
+
 const std::array<uint8_t, 16> kFd1 = {0xfd, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
 const std::array<uint8_t, 16> kDb5 = {0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 5};
 
@@ -126,6 +159,7 @@ Report fixed_report() {
                 remote(AF_INET, {10, 0, 0, 2}, 500, 20, 1, 1)}},
       {.kind = GroupKind::interface, .rows = {iface(kEth0)}},
       {.kind = GroupKind::flow, .rows = {flow(kCurlFlow, "curl"), flow(kArp, "")}},
+      {.kind = GroupKind::container, .rows = {container(kPod), container(kNginxUnit)}},
   };
   r.receipt.interfaces = {{.name = "eth0",
                            .ifindex = 2,
@@ -181,7 +215,17 @@ TEST(Output, JsonLineGolden) {
       R"("tx_wire_bytes":2000},{"comm":"nginx","family":"ipv4","local":"10.0.0.1:53",)"
       R"("netns":4026531840,"pid":17,"proto":"udp","remote":"10.0.0.2:5353","retrans_bytes":0,)"
       R"("rx_bytes":20,"rx_rate":4.0,"rx_wire_bytes":0,"tx_bytes":500,"tx_rate":100.0,)"
-      R"("tx_wire_bytes":0}],"end":"2023-11-14T22:13:25.123Z","flows":[{"class":"process",)"
+      R"("tx_wire_bytes":0}],"containers":[{"cgroup":"/kubepods.slice/kubepods-pod1.slice/)"
+      R"(cri-containerd-cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.scope",)"
+      R"("cgroup_id":9001,"id":"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",)"
+      R"("name":"shop/web-7d4/curl","namespace":"shop","pod":"web-7d4","processes":1,)"
+      R"("retrans_bytes":100,"runtime":"containerd","rx_bytes":1048576,"rx_rate":209715.2,)"
+      R"("rx_wire_bytes":1099000,"tx_bytes":1536,"tx_rate":307.2,"tx_wire_bytes":2000},)"
+      R"({"cgroup":"/system.slice/nginx.service","cgroup_id":77,"id":"nginx.service",)"
+      R"("name":"nginx.service","namespace":null,"pod":null,"processes":1,"retrans_bytes":0,)"
+      R"("runtime":"systemd","rx_bytes":20,"rx_rate":4.0,"rx_wire_bytes":0,"tx_bytes":500,)"
+      R"("tx_rate":100.0,"tx_wire_bytes":0}],)"
+      R"("end":"2023-11-14T22:13:25.123Z","flows":[{"class":"process",)"
       R"("comm":"curl","family":"ipv6","forwarded":false,"interface":"eth0",)"
       R"("local":"[fd00::1]:40000","pid":4242,"proto":"tcp","remote":"[2001:db8::5]:443",)"
       R"("rx_packets":750,"rx_rate":219800.0,"rx_wire_bytes":1099000,"tx_packets":25,)"

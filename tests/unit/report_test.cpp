@@ -446,7 +446,7 @@ TEST(Report, AssemblesOnlyTheTablesTheSinkPrints) {
   EXPECT_EQ(ReportWriter(out, Format::json, GroupKind::connection).tables(), every_grouping());
   EXPECT_EQ(every_grouping(),
             (std::vector<GroupKind>{GroupKind::process, GroupKind::connection, GroupKind::remote,
-                                    GroupKind::interface, GroupKind::flow}));
+                                    GroupKind::interface, GroupKind::flow, GroupKind::container}));
   Attributor attributor({}, res);
   Attributed a = attributor.attribute(w);
   Report one = assemble(a, "h", "b", {GroupKind::connection}), all = assemble(a, "h", "b");

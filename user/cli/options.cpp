@@ -155,6 +155,10 @@ void add_report(CLI::App* sub, Command& cmd) {
              "Output format");
   add_choice(sub, "--by", o.by, grouping_names(&Grouping::name),
              "Rows per grouping (text and csv; JSON has every one)");
+  sub->add_flag_callback(
+         "--containers", [&o] { o.by = GroupKind::container; },
+         "Rows per container or cgroup (the same as --by container)")
+      ->excludes("--by");
   add_selection(sub, cmd.selection);
   add_wire(sub, cmd.wire);
   add_common(sub, cmd);
@@ -168,6 +172,10 @@ void add_top(CLI::App* sub, Command& cmd) {
              {{"sent", SortBy::sent}, {"recv", SortBy::received}, {"total", SortBy::total}},
              "Sort by");
   add_choice(sub, "--view", o.view, grouping_names(&Grouping::plural, true), "First view");
+  sub->add_flag_callback(
+         "--containers", [&o] { o.view = GroupKind::container; },
+         "Start in the containers view (the same as --view containers)")
+      ->excludes("--view");
   sub->add_flag("--resolve", o.resolve, "Reverse DNS for remote addresses (background lookups)");
   sub->add_flag("-b,--batch", o.batch,
                 "Plain-text frames, one per delay (default when stdout is not a terminal)");

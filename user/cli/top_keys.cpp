@@ -32,14 +32,14 @@ void edit_filter(TopState& st, const Key& key) {
 
 // Tab follows the groupings table, back to the first after the last.
 // Views in table order, those top has (top_view) only; a drill-down shows
-// one process's rows: views without processes (interfaces) are skipped
-// while in one.
+// one process's rows: views whose rows have no process (interfaces,
+// containers) are skipped while in one.
 GroupKind next_view(GroupKind v, bool drill) {
   const auto& table = groupings();
   size_t i = 0;
   while (i < table.size() && table[i].kind != v) ++i;
   do i = (i + 1) % table.size();
-  while (!table[i].top_view || (drill && table[i].source == Source::ifaces));
+  while (!table[i].top_view || (drill && !table[i].has_process && !table[i].per_process_rows()));
   return table[i].kind;
 }
 

@@ -14,6 +14,7 @@
 
 #include "kernel/abi.hpp"
 #include "kernel/libbpf_log.hpp"
+#include "kernel/map_dump.hpp"
 #include "kernel/snapshot.hpp"
 #include "netacct.skel.h"
 
@@ -90,7 +91,8 @@ bool abi_matches(netacct_bpf* skel) {
          bpf_map__value_size(skel->maps.proc_slots) == sizeof(na_proc_slot) &&
          bpf_map__value_size(skel->maps.conn_slots) == sizeof(na_conn_slot) &&
          bpf_map__max_entries(skel->maps.touched) == NA_TOUCHED_WORDS &&
-         bpf_map__value_size(skel->maps.ifaces) == sizeof(na_iface_val);
+         bpf_map__value_size(skel->maps.ifaces) == sizeof(na_iface_val) &&
+         bpf_map__value_size(skel->maps.cgroups) == sizeof(na_cgroup_val);
 }
 
 std::string errno_text(int err) { return strerror(err < 0 ? -err : err); }
@@ -210,7 +212,8 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
                           cfg.wire, error);
     if (!s->wire_) return nullptr;
   }
-  s->source_ = std::make_unique<Source>(*s->reader_, s->wire_.get());
+  s->source_ =
+      std::make_unique<Source>(*s->reader_, s->wire_.get(), bpf_map__fd(skel->maps.cgroups));
   // Without the baseline every hook still counts; only a read already
   // blocked when netacct started can miss its first bytes: a warning.
   std::string why;
@@ -223,9 +226,11 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
 
 class Session::Source : public SnapshotSource {
  public:
-  Source(MapReader& reader, Wire* wire) : reader_(reader), wire_(wire) {}
+  Source(MapReader& reader, Wire* wire, int cgroups)
+      : reader_(reader), wire_(wire), cgroups_fd_(cgroups) {}
   Snapshot read() override {
     Snapshot s = reader_.read();
+    read_cgroups(s);
     if (wire_) wire_->read(s);
     return s;
   }
@@ -236,6 +241,22 @@ class Session::Source : public SnapshotSource {
  private:
   MapReader& reader_;
   Wire* wire_;
+  int cgroups_fd_;
+  MapDump<uint64_t, na_cgroup_val> cgroups_;
+
+  // After the processes (reader_.read()): see Snapshot::cgroups.
+  void read_cgroups(Snapshot& s) {
+    uint32_t n = cgroups_.read(cgroups_fd_, NA_MAX_CGROUPS);
+    s.cgroups.reserve(n);
+    for (uint32_t i = 0; i < n; ++i) {
+      const na_cgroup_val& v = cgroups_.values[i];
+      s.cgroups.push_back({.id = cgroups_.keys[i],
+                           .bytes = {.tx = v.tx_bytes,
+                                     .rx = v.rx_bytes,
+                                     .lo_tx = v.lo_tx_bytes,
+                                     .lo_rx = v.lo_rx_bytes}});
+    }
+  }
 };
 
 Session::Session(netacct_bpf* skel, Backend b) : skel_(skel), backend_(b) {}

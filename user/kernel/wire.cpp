@@ -25,6 +25,7 @@
 #include <utility>
 
 #include "kernel/abi.hpp"
+#include "kernel/map_dump.hpp"
 
 namespace netacct {
 namespace {
@@ -177,31 +178,6 @@ uint32_t prog_id(int prog_fd) {
   return bpf_obj_get_info_by_fd(prog_fd, &info, &len) == 0 ? info.id : 0;
 }
 
-// Every entry of a hash map keyed by na_flow_key, in batches of a few
-// system calls (one per entry would cost a refresh ~1 us per flow), into
-// buffers kept from one read to the next.
-template <typename V>
-struct Dump {
-  std::vector<na_flow_key> keys;
-  std::vector<V> values;
-  uint32_t read(int fd, uint32_t max) {
-    keys.resize(max);
-    values.resize(max);
-    uint32_t total = 0, token = 0;
-    bool first = true;
-    while (total < max) {
-      uint32_t count = max - total;
-      LIBBPF_OPTS(bpf_map_batch_opts, opts);
-      int err = bpf_map_lookup_batch(fd, first ? nullptr : &token, &token, keys.data() + total,
-                                     values.data() + total, &count, &opts);
-      total += count;
-      first = false;
-      if (err) break;  // ENOENT: the end; anything else: what was read so far
-    }
-    return total;
-  }
-};
-
 FlowKey flow_key(const na_flow_key& k) {
   FlowKey f{.ifindex = k.ifindex,
             .ethertype = k.ethertype,
@@ -353,8 +329,8 @@ struct Wire::Impl {
   std::vector<Hook> hooks;
   LinkWatch watch;
   std::unique_ptr<Guard> guard;  // legacy path only
-  Dump<na_wire_val> flow_dump;
-  Dump<na_retrans_val> retrans_dump;
+  MapDump<na_flow_key, na_wire_val> flow_dump;
+  MapDump<na_flow_key, na_retrans_val> retrans_dump;
   std::vector<std::array<uint8_t, 16>> addrs = local_addresses();
   int ncpus = libbpf_num_possible_cpus();
 

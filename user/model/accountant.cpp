@@ -123,6 +123,7 @@ void Accountant::prime(Snapshot snap) {
   base_conns_ = conns_.size();
   ifaces_ = std::move(snap.ifaces);
   advance_wire(snap, nullptr);
+  advance_cgroups(snap.cgroups, nullptr);
   conns_deleted_ = 0;
 }
 
@@ -144,6 +145,7 @@ Window Accountant::advance(Snapshot snap) {
   w.insert_failed = snap.stats.insert_failed - failed_before;
   advance_ifaces(std::move(snap.ifaces), snap.ifaces_netns, &w);
   advance_wire(snap, &w);
+  advance_cgroups(snap.cgroups, &w);
   return w;
 }
 
@@ -167,6 +169,16 @@ void Accountant::advance_ifaces(std::vector<IfaceEntry> now, uint32_t netns, Win
     if (t.tx_packets || t.rx_packets) w->ifaces.push_back(std::move(t));
   }
   ifaces_ = std::move(now);
+}
+
+// The kernel only adds to a cgroup's entry (none is evicted): one first
+// seen since the last read moved all of its counters.
+void Accountant::advance_cgroups(const std::vector<CgroupEntry>& now, Window* w) {
+  for (const CgroupEntry& e : now) {
+    ByteCounters& prev = cgroups_[e.id];
+    if (w && !(e.bytes == prev)) w->cgroups.push_back({.id = e.id, .bytes = e.bytes - prev});
+    prev = e.bytes;
+  }
 }
 
 namespace {

@@ -36,7 +36,8 @@ struct Window {
   std::vector<FlowEntry> flows;      // flows whose counters moved (deltas)
   std::vector<RetransEntry> retrans;
   std::vector<std::array<uint8_t, 16>> local_addrs;  // as in the snapshot
-  uint32_t wire_netns = 0;  // the network namespace the interfaces and flows are in
+  uint32_t wire_netns = 0;           // the network namespace the interfaces and flows are in
+  std::vector<CgroupEntry> cgroups;  // cgroups whose counters moved (deltas)
   // Processes the poller found gone at this poll (they may have moved
   // bytes in this window): the one answer to "has it exited?".
   std::vector<ProcId> exited;
@@ -91,9 +92,11 @@ class Accountant {
   std::vector<IfaceEntry> ifaces_;                // the interfaces' counters at the last read
   std::unordered_map<FlowKey, FlowEntry> flows_;  // the flows' counters at the last read
   std::unordered_map<FlowKey, RetransEntry> retrans_;
+  std::unordered_map<uint64_t, ByteCounters> cgroups_;  // at the last read
 
   void advance_ifaces(std::vector<IfaceEntry> now, uint32_t netns, Window* w);
   void advance_wire(Snapshot& snap, Window* w);
+  void advance_cgroups(const std::vector<CgroupEntry>& now, Window* w);
 
   void apply(Snapshot& snap, Window* w);
   void add_proc(const ProcEntry& p, Procs::Ref n, bool fresh, Window* w);

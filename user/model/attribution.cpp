@@ -252,6 +252,51 @@ void Attributor::add_wire(const Window& w, Attributed& a) {
       a.flows.push_back(std::move(f));
 }
 
+// Asked again at each window that has the cgroup (the resolver caches; a
+// runtime may write its state after the container's first bytes), kept
+// when the cgroup is gone: a removed cgroup keeps its name.
+const std::shared_ptr<const CgroupName>& Attributor::cgroup_name(uint64_t id) {
+  auto& ref = cgroup_names_[id];
+  CgroupName now = resolver_.cgroup(id);
+  bool same = ref && ref->path == now.path && ref->name == now.name && ref->pod == now.pod;
+  if (!same && (now.path || !ref)) ref = std::make_shared<const CgroupName>(std::move(now));
+  return ref;
+}
+
+// Containers: each cgroup's payload as the kernel counted it (the selected
+// processes' sum with --pid, which the per-cgroup counters cannot narrow),
+// and its processes' wire bytes.
+void Attributor::add_containers(const Window& w, Attributed& a) {
+  std::unordered_map<uint64_t, size_t> at;
+  auto row = [&](uint64_t id) -> ContainerTraffic& {
+    auto [it, fresh] = at.try_emplace(id, a.containers.size());
+    if (fresh) a.containers.push_back({.cgroup_id = id, .name = cgroup_name(id)});
+    return a.containers[it->second];
+  };
+  const bool whole = selection_.pids.empty();
+  if (whole)
+    for (const auto& c : w.cgroups) {
+      uint64_t tx = c.bytes.total_tx(selection_.loopback),
+               rx = c.bytes.total_rx(selection_.loopback);
+      if (!tx && !rx) continue;
+      ContainerTraffic& r = row(c.id);
+      r.tx += tx;
+      r.rx += rx;
+    }
+  for (const auto& p : a.procs) {
+    if (!p.who) continue;
+    ContainerTraffic& r = row(p.who->cgroup_id);
+    if (!whole) {
+      r.tx += p.tx;
+      r.rx += p.rx;
+    }
+    r.wire.tx_wire += p.wire.tx_wire;
+    r.wire.rx_wire += p.wire.rx_wire;
+    r.wire.retrans += p.wire.retrans;
+    ++r.processes;
+  }
+}
+
 // A process stays in the poller's exit list for two polls (found gone, then
 // its entries deleted after one last read); its identity is kept until then.
 void Attributor::add_exited(const Window& w, Attributed& a) {
@@ -282,6 +327,7 @@ Attributed Attributor::attribute(const Window& w) {
   a.loss.insert_failed = w.insert_failed;
   a.ifaces = w.ifaces;  // devices, not processes: --pid does not narrow them
   add_wire(w, a);
+  add_containers(w, a);
   return a;
 }
 

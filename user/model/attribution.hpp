@@ -41,6 +41,11 @@ struct Identity {
 struct CgroupName {
   std::optional<std::string> path;       // "/system.slice/nginx.service"
   std::optional<std::string> container;  // "docker:0123456789ab", "nginx.service"
+  // The container or unit the cgroup is, as its runtime names it
+  // (resolve/containers): runtime "docker", "containerd", "crio",
+  // "podman", "lxc", "systemd" or empty (a plain cgroup, named by its path).
+  std::string runtime, id, name;
+  std::optional<std::string> pod, namespace_;  // Kubernetes
 };
 
 // What attribution needs from the system: procfs, cgroupfs and the password
@@ -83,6 +88,18 @@ struct ConnTraffic {
   bool per_remote = false;
 };
 
+// A cgroup's traffic in a window. Payload bytes are the kernel's per-cgroup
+// counters (exact: bytes of processes that exited, or whose entries went,
+// stay counted), or with --pid the selected processes' sum; wire bytes are
+// its processes'. `processes`: those in it that moved bytes in the window.
+struct ContainerTraffic {
+  uint64_t cgroup_id = 0;
+  std::shared_ptr<const CgroupName> name;
+  uint64_t tx = 0, rx = 0;
+  WireBytes wire;
+  uint64_t processes = 0;
+};
+
 // Where bytes went that per-socket detail does not show.
 struct Loss {
   uint64_t conns_evicted = 0;    // since start
@@ -105,6 +122,7 @@ struct Attributed {
   std::vector<ProcId> exited;                   // selected processes that exited at this poll
   std::vector<IfaceTraffic> ifaces;             // wire traffic per interface
   std::vector<FlowTraffic> flows;               // per flow (of selected processes, with --pid)
+  std::vector<ContainerTraffic> containers;     // per cgroup
   Receipt receipt;                              // each interface's bytes broken down
   uint64_t tx_bytes = 0, rx_bytes = 0;
   Loss loss;
@@ -130,6 +148,10 @@ class Attributor {
   std::unordered_set<ProcId> gone_, was_gone_;  // the poller's exit list, this poll and the last
 
   FlowJoin join_;  // connections by tuple, for the wire layer
+  // Every cgroup named so far, kept: a cgroup removed since keeps its name.
+  std::unordered_map<uint64_t, std::shared_ptr<const CgroupName>> cgroup_names_;
+  const std::shared_ptr<const CgroupName>& cgroup_name(uint64_t id);
+  void add_containers(const Window& w, Attributed& a);
   const IdentityRef& identify(const ProcId& id, const ProcInfo& info);
   void add_procs(const Window& w, Attributed& a);
   void add_conns(const Window& w, Attributed& a);

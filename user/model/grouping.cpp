@@ -378,6 +378,79 @@ Grouping flow_grouping() {
           })};
 }
 
+// A container row's name fields; null where the cgroup has none.
+Cell cgroup_text(const GroupRow& r, std::optional<std::string> CgroupName::*field) {
+  return r.container && r.container->name && (r.container->name.get()->*field)
+             ? Cell(*(r.container->name.get()->*field))
+             : Cell();
+}
+Cell cgroup_word(const GroupRow& r, std::string CgroupName::*field) {
+  return r.container && r.container->name && !(r.container->name.get()->*field).empty()
+             ? Cell(r.container->name.get()->*field)
+             : Cell();
+}
+
+Grouping container_grouping() {
+  return {
+      .kind = GroupKind::container,
+      .name = "container",
+      .plural = "containers",
+      .title = "containers",
+      .source = Source::cgroups,
+      .key = [](const TrafficItem& i) { return GroupKey{.cgroup = i.container->cgroup_id}; },
+      .columns = with_traffic(
+          {{.name = "name",
+            .title = "CONTAINER",
+            .unit = Unit::text,
+            .sinks = kAll,
+            .get =
+                [](const GroupRow& r) {
+                  Cell name = cgroup_word(r, &CgroupName::name);
+                  if (!std::holds_alternative<std::monostate>(name)) return name;
+                  Cell path = cgroup_text(r, &CgroupName::path);
+                  if (!std::holds_alternative<std::monostate>(path)) return path;
+                  return Cell("cgroup " + std::to_string(r.key.cgroup));
+                }},
+           {.name = "runtime",
+            .title = "RUNTIME",
+            .unit = Unit::text,
+            .sinks = kAll,
+            .get = [](const GroupRow& r) { return cgroup_word(r, &CgroupName::runtime); }},
+           {.name = "id",
+            .title = "",
+            .unit = Unit::text,
+            .sinks = kJson | kCsv,
+            .get = [](const GroupRow& r) { return cgroup_word(r, &CgroupName::id); }},
+           {.name = "pod",
+            .title = "",
+            .unit = Unit::text,
+            .sinks = kJson | kCsv,
+            .get = [](const GroupRow& r) { return cgroup_text(r, &CgroupName::pod); }},
+           {.name = "namespace",
+            .title = "",
+            .unit = Unit::text,
+            .sinks = kJson | kCsv,
+            .get = [](const GroupRow& r) { return cgroup_text(r, &CgroupName::namespace_); }},
+           {.name = "cgroup",
+            .title = "",
+            .unit = Unit::text,
+            .sinks = kJson | kCsv,
+            .get = [](const GroupRow& r) { return cgroup_text(r, &CgroupName::path); }},
+           {.name = "cgroup_id",
+            .title = "",
+            .unit = Unit::count,
+            .sinks = kJson | kCsv,
+            .get = [](const GroupRow& r) -> Cell { return r.key.cgroup; }}},
+          with_wire({{.name = "processes",
+                      .title = "PROCESSES",
+                      .unit = Unit::count,
+                      .sinks = kAll,
+                      .get = [](const GroupRow& r) -> Cell {
+                        return r.container ? Cell(r.container->processes) : Cell();
+                      }}})),
+  };
+}
+
 }  // namespace
 
 size_t item_count(const Grouping& g, const Attributed& a) {
@@ -390,14 +463,16 @@ size_t item_count(const Grouping& g, const Attributed& a) {
       return a.ifaces.size();
     case Source::flows:
       return a.flows.size();
+    case Source::cgroups:
+      return a.containers.size();
   }
   return 0;
 }
 
 const std::vector<Grouping>& groupings() {
   static const std::vector<Grouping> table = {process_grouping(), connection_grouping(),
-                                              remote_grouping(), interface_grouping(),
-                                              flow_grouping()};
+                                              remote_grouping(),  interface_grouping(),
+                                              flow_grouping(),    container_grouping()};
   return table;
 }
 
@@ -422,6 +497,7 @@ GroupRow new_row(const Grouping& g, const TrafficItem& item, const Attributed& a
   if (item.conn) row.conn = item.conn->info;
   row.iface = item.iface;
   row.flow = item.flow;
+  row.container = item.container;
   return row;
 }
 

@@ -16,10 +16,10 @@
 namespace netacct {
 
 // Index into groupings(), in the order views cycle and JSON arrays appear.
-enum class GroupKind { process, connection, remote, interface, flow };
+enum class GroupKind { process, connection, remote, interface, flow, container };
 
 // What feeds a grouping's rows.
-enum class Source { procs, conns, ifaces, flows };
+enum class Source { procs, conns, ifaces, flows, cgroups };
 
 // One row's identity in every grouping; fields a grouping does not use stay
 // zero, so keys of one grouping compare field by field.
@@ -29,6 +29,7 @@ struct GroupKey {
   RemoteKey remote;
   uint32_t ifindex = 0;
   uint16_t port = 0;  // a per-remote row of an unconnected socket: the remote's
+  uint64_t cgroup = 0;
   auto operator<=>(const GroupKey&) const = default;
 };
 
@@ -36,9 +37,10 @@ struct GroupKey {
 // one interface's wire bytes.
 struct TrafficItem {
   ProcId proc;
-  const ConnTraffic* conn = nullptr;    // null for a process's own total
-  const IfaceTraffic* iface = nullptr;  // interfaces only
-  const FlowTraffic* flow = nullptr;    // flows only
+  const ConnTraffic* conn = nullptr;            // null for a process's own total
+  const IfaceTraffic* iface = nullptr;          // interfaces only
+  const FlowTraffic* flow = nullptr;            // flows only
+  const ContainerTraffic* container = nullptr;  // containers only
   uint64_t tx = 0, rx = 0;
   const Identity* who = nullptr;  // the process's, if known
   WireBytes wire;
@@ -52,7 +54,8 @@ struct GroupRow {
   // The interface (interface grouping): valid while the Attributed (report)
   // or the model (top) it was made from is.
   const IfaceTraffic* iface = nullptr;
-  const FlowTraffic* flow = nullptr;  // the flow (flow grouping), likewise
+  const FlowTraffic* flow = nullptr;            // the flow (flow grouping), likewise
+  const ContainerTraffic* container = nullptr;  // the cgroup (container grouping), likewise
   uint64_t tx = 0, rx = 0;
   WireBytes wire;                           // processes and connections
   double tx_rate = 0, rx_rate = 0;          // over the report's window
@@ -126,6 +129,10 @@ void for_each_item(const Grouping& g, const Attributed& a, F&& f) {
       for (const auto& i : a.ifaces)
         f(TrafficItem{.iface = &i, .tx = i.tx_bytes, .rx = i.rx_bytes});
       break;
+    case Source::cgroups:
+      for (const auto& c : a.containers)
+        f(TrafficItem{.container = &c, .tx = c.tx, .rx = c.rx, .wire = c.wire});
+      break;
   }
 }
 
@@ -146,8 +153,8 @@ struct std::hash<netacct::GroupKey> {
       a = a << 8 | k.remote.addr[i];
       b = b << 8 | k.remote.addr[8 + i];
     }
-    uint64_t h =
-        std::hash<netacct::ProcId>()(k.proc) ^ (k.cookie + k.ifindex) * 0x94d049bb133111ebull;
+    uint64_t h = std::hash<netacct::ProcId>()(k.proc) ^
+                 (k.cookie + k.ifindex + k.cgroup) * 0x94d049bb133111ebull;
     h ^= (a * 0x9e3779b97f4a7c15ull) ^ (b + k.remote.family) * 0xbf58476d1ce4e5b9ull;
     return size_t(h ^ (h >> 29));
   }

@@ -45,6 +45,7 @@ void TopModel::update(const Attributed& a, double now) {
   for (const auto& [id, who] : a.who) who_.get(id, fresh)->value = who;
   for (const auto& id : a.exited) mark_exited(id);
   for (const auto& i : a.ifaces) ifaces_[i.ifindex] = i;  // names, for interface rows
+  for (const auto& c : a.containers) containers_[c.cgroup_id] = c;
   for (const auto& g : groupings())
     if (g.top_view) add(g, a);
   total_.add(clock_, a.tx_bytes, a.rx_bytes);
@@ -188,6 +189,9 @@ TopRow TopModel::make_row(const Grouping& g, const Node& n, const TopQuery& q) c
   r.row.conn = l.conn;
   if (g.source == Source::ifaces)
     if (auto it = ifaces_.find(n.key.ifindex); it != ifaces_.end()) r.row.iface = &it->second;
+  if (g.source == Source::cgroups)
+    if (auto it = containers_.find(n.key.cgroup); it != containers_.end())
+      r.row.container = &it->second;
   if (g.has_process) {
     // The process's latest identity: exited, or renamed since the row began.
     if (const auto* who = who_.find(n.key.proc))

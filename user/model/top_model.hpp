@@ -108,6 +108,8 @@ class TopModel {
   // Every interface seen, by ifindex: what interface rows show (a name that
   // changes is updated at the next refresh; rows point here).
   std::unordered_map<uint32_t, IfaceTraffic> ifaces_;
+  // Every cgroup seen, by id, likewise (its name: a removed one keeps it).
+  std::unordered_map<uint64_t, ContainerTraffic> containers_;
   RowHistory total_;
   RowHistory total_wire_;         // every interface's bytes
   static const RowHistory kNone;  // a row's wire history before it had any

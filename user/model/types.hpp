@@ -46,6 +46,13 @@ struct ByteCounters {
   uint64_t total_rx(bool loopback) const { return rx + (loopback ? lo_rx : 0); }
 };
 
+// A cgroup's payload bytes (monotonic), counted in the kernel in the cgroup
+// the moving task was in at each send and receive (bpf/netacct.h, cgroups).
+struct CgroupEntry {
+  uint64_t id = 0;  // cgroup v2 id: the inode of its directory
+  ByteCounters bytes;
+};
+
 // Where a snapshot source keeps an entry (the kernel's slot index), when it
 // has such a place: the same entry is usually in the same place at the next
 // read, so state kept per entry is found there without hashing its id (a
@@ -181,6 +188,9 @@ struct Snapshot {
   std::vector<FlowEntry> flows;
   std::vector<RetransEntry> retrans;
   std::vector<std::array<uint8_t, 16>> local_addrs;  // IPv4 in the first 4 bytes
+  // Every cgroup's counters (whole map), read after the processes: no
+  // cgroup shows fewer bytes than the processes in it.
+  std::vector<CgroupEntry> cgroups;
 };
 
 // Where snapshots come from: the kernel's maps in the product

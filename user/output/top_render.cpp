@@ -295,7 +295,7 @@ std::vector<std::string> header_lines(const TopHeader& h, const TopState& st) {
 std::string views_list() {
   std::string out;
   for (const auto& g : groupings())
-    if (g.top_view) out += (out.empty() ? "" : ", ") + g.title;
+    if (g.top_view) out += (out.empty() ? "" : ", ") + g.plural;
   return out;
 }
 
@@ -306,7 +306,7 @@ std::vector<std::string> help_lines() {
       "  up/down j/k  move the selection",
       "  Enter        show the selected process's connections and remote hosts",
       "  Backspace    back (also Esc)",
-      "  Tab          cycle views: " + views_list(),
+      "  Tab          views: " + views_list(),
       "  s / r / t    sort by sent / received / total",
       "  1 / 2 / 3    sort by the 2 s / 10 s / 40 s average",
       "  c            rate or cumulative bytes",

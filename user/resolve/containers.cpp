@@ -1,6 +1,7 @@
 #include "resolve/containers.hpp"
 
 #include <algorithm>
+#include <cstdlib>
 #include <exception>
 #include <filesystem>
 #include <fstream>
@@ -354,6 +355,15 @@ void ContainerNamer::remember(const std::string& path, Cached entry) {
     cache_.erase(order_.front());
     order_.pop_front();
   }
+}
+
+RuntimeRoots runtime_roots() {
+  RuntimeRoots r;
+  if (const char* v = std::getenv("NETACCT_DOCKER_ROOT")) r.docker = v;
+  if (const char* v = std::getenv("NETACCT_CONTAINERD_ROOT")) r.containerd = v;
+  if (const char* v = std::getenv("NETACCT_CRIO_ROOT")) r.crio = {v};
+  if (const char* v = std::getenv("NETACCT_PODMAN_ROOT")) r.podman = {v};
+  return r;
 }
 
 }  // namespace netacct

@@ -81,6 +81,11 @@ struct RuntimeRoots {
 // it (a service inside an LXC container is the container's).
 ContainerInfo classify_cgroup(const std::string& cgroup_path);
 
+// The default roots, each replaced by an environment variable when set:
+// NETACCT_DOCKER_ROOT, NETACCT_CONTAINERD_ROOT, NETACCT_CRIO_ROOT and
+// NETACCT_PODMAN_ROOT (one directory each; tests point them at fixtures).
+RuntimeRoots runtime_roots();
+
 // classify_cgroup, then the runtime's state on disk. Caches per path, so a
 // deleted container keeps its name. Not thread-safe.
 class ContainerNamer {

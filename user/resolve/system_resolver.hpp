@@ -5,6 +5,7 @@
 
 #include "model/attribution.hpp"
 #include "resolve/cgroup.hpp"
+#include "resolve/containers.hpp"
 #include "resolve/procfs.hpp"
 
 namespace netacct {
@@ -14,7 +15,14 @@ class SystemResolver : public Resolver {
   std::optional<std::string> exe(uint32_t pid) override { return procfs_.exe(pid); }
   CgroupName cgroup(uint64_t id) override {
     CgroupName out{.path = cgroups_.path(id)};
-    if (out.path) out.container = container_name(*out.path);
+    if (!out.path) return out;
+    out.container = container_name(*out.path);
+    ContainerInfo c = containers_.name(*out.path);
+    out.runtime = std::move(c.runtime);
+    out.id = std::move(c.id);
+    out.name = std::move(c.name);
+    out.pod = std::move(c.pod);
+    out.namespace_ = std::move(c.namespace_);
     return out;
   }
   std::optional<std::string> user(uint32_t uid) override {
@@ -26,6 +34,7 @@ class SystemResolver : public Resolver {
  private:
   ProcFs procfs_;
   CgroupResolver cgroups_;
+  ContainerNamer containers_{runtime_roots()};
   std::map<uint32_t, std::optional<std::string>> users_;
 };
 
