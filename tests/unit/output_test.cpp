@@ -144,6 +144,7 @@ Report fixed_report() {
   curl.who.exe = "/usr/bin/curl";
   curl.who.user = "alice";
   curl.who.cgroup = "/user.slice/user-1000.slice/session-2.scope";
+  curl.who.container_pid = 7;
   GroupRow nginx = process(17, "nginx", 33, 500, 20);
   nginx.who.cgroup = "/system.slice/nginx.service";
   nginx.who.container = "nginx.service";
@@ -238,11 +239,13 @@ TEST(Output, JsonLineGolden) {
       R"("interval_s":5.0,"loss":{"evicted_connections":2,"failed_inserts":1,)"
       R"("unattributed_rx_bytes":0,"unattributed_tx_bytes":0},)"
       R"("processes":[{"cgroup":"/user.slice/user-1000.slice/session-2.scope","comm":"curl",)"
-      R"("container":null,"exe":"/usr/bin/curl","exited":false,"pid":4242,"retrans_bytes":100,)"
+      R"("container":null,"container_pid":7,"exe":"/usr/bin/curl","exited":false,"pid":4242,)"
+      R"("retrans_bytes":100,)"
       R"("rx_bytes":1048576,"rx_rate":209715.2,"rx_wire_bytes":1099000,"tx_bytes":1536,)"
       R"("tx_rate":307.2,"tx_wire_bytes":2000,"uid":1000,"user":"alice"},)"
       R"({"cgroup":"/system.slice/nginx.service","comm":"nginx","container":"nginx.service",)"
-      R"("exe":null,"exited":true,"pid":17,"retrans_bytes":0,"rx_bytes":20,"rx_rate":4.0,)"
+      R"("container_pid":null,"exe":null,"exited":true,"pid":17,"retrans_bytes":0,"rx_bytes":20,)"
+      R"("rx_rate":4.0,)"
       R"("rx_wire_bytes":0,"tx_bytes":500,"tx_rate":100.0,"tx_wire_bytes":0,"uid":33,)"
       R"("user":null}],"receipt":{"interfaces":[{"forwarded_bytes":0,"index":2,"name":"eth0",)"
       R"("no_process_bytes":0,"non_socket_bytes":1600,"process_bytes":1100900,)"

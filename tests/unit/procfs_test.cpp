@@ -102,3 +102,21 @@ TEST(ProcFsReal, ThisProcessExists) {
   EXPECT_TRUE(p.pid_exists(uint32_t(getpid())));
   EXPECT_EQ(p.exe(uint32_t(getpid())), fs::read_symlink("/proc/self/exe").string());
 }
+
+// NSpid lists the PID in each PID namespace from this one inwards: a
+// process in a container has two or more, the last is what it sees itself.
+TEST_F(ProcFsTest, NsPidIsTheInnermostPidOfAProcessInAPidNamespace) {
+  auto status = [&](uint32_t pid, const std::string& nspid) {
+    fs::create_directories(root / std::to_string(pid));
+    std::ofstream(root / std::to_string(pid) / "status") << "Name:\tsh\nTgid:\t" << pid << "\n"
+                                                         << nspid << "PPid:\t1\n";
+  };
+  status(4242, "NSpid:\t4242\t17\t1\n");
+  status(77, "NSpid:\t77\n");
+  status(88, "");  // a kernel before 4.1
+  ProcFs p(root.string());
+  EXPECT_EQ(p.ns_pid(4242), 1u);
+  EXPECT_EQ(p.ns_pid(77), std::nullopt);
+  EXPECT_EQ(p.ns_pid(88), std::nullopt);
+  EXPECT_EQ(p.ns_pid(99), std::nullopt);  // gone
+}

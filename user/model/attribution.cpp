@@ -65,6 +65,7 @@ const IdentityRef& Attributor::identify(const ProcId& id, const ProcInfo& info) 
   who.exited = who.exited || gone_.count(id) > 0;
   if (fresh) who.user = resolver_.user(info.uid);
   if (!who.exited) who.exe = resolver_.exe(id.tgid);
+  if (!who.exited && fresh) who.container_pid = resolver_.ns_pid(id.tgid);
   CgroupName cg = resolver_.cgroup(info.cgroup_id);
   who.cgroup = cg.path;
   who.container = cg.container;

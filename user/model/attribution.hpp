@@ -35,6 +35,7 @@ struct Identity {
   uint32_t uid = 0;
   uint64_t cgroup_id = 0;
   SharedText user, exe, cgroup, container;
+  std::optional<uint32_t> container_pid;  // its PID in its own PID namespace, if in one
   bool exited = false;
 };
 
@@ -56,6 +57,8 @@ class Resolver {
   virtual std::optional<std::string> exe(uint32_t pid) = 0;
   virtual std::optional<std::string> user(uint32_t uid) = 0;
   virtual CgroupName cgroup(uint64_t cgroup_id) = 0;
+  // The PID inside the process's own PID namespace; nullopt outside one.
+  virtual std::optional<uint32_t> ns_pid(uint32_t) { return std::nullopt; }
 };
 
 struct Identity;

@@ -119,7 +119,15 @@ Grouping process_grouping() {
                       .title = "",
                       .unit = Unit::flag,
                       .sinks = kAll,
-                      .get = [](const GroupRow& r) -> Cell { return r.who.exited; }}})),
+                      .get = [](const GroupRow& r) -> Cell { return r.who.exited; }},
+                     // JSON only: CSV's columns keep their places.
+                     {.name = "container_pid",
+                      .title = "",
+                      .unit = Unit::count,
+                      .sinks = kJson,
+                      .get = [](const GroupRow& r) -> Cell {
+                        return r.who.container_pid ? Cell(uint64_t(*r.who.container_pid)) : Cell();
+                      }}})),
   };
 }
 

@@ -7,6 +7,8 @@
 #include <algorithm>
 #include <charconv>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <string_view>
 #include <vector>
 
@@ -55,6 +57,21 @@ std::optional<std::string> ProcFs::exe(uint32_t tgid) const {
   auto target = std::filesystem::read_symlink(root_ + "/" + std::to_string(tgid) + "/exe", ec);
   if (ec) return std::nullopt;
   return target.string();
+}
+
+std::optional<uint32_t> ProcFs::ns_pid(uint32_t tgid) const {
+  std::ifstream in(root_ + "/" + std::to_string(tgid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (!line.starts_with("NSpid:")) continue;
+    std::istringstream fields(line.substr(6));
+    std::vector<uint64_t> pids;
+    for (uint64_t p; fields >> p;) pids.push_back(p);
+    // "NSpid: 4242 7": this namespace's PID first, the innermost last.
+    if (pids.size() < 2 || pids.back() > UINT32_MAX) return std::nullopt;
+    return uint32_t(pids.back());
+  }
+  return std::nullopt;
 }
 
 std::optional<std::string> user_name(uint32_t uid) {

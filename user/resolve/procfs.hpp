@@ -16,6 +16,10 @@ class ProcFs {
   bool alive(const ProcId& id) const;
   bool pid_exists(uint32_t pid) const;
   std::optional<std::string> exe(uint32_t tgid) const;
+  // The process's PID in its own (innermost) PID namespace, from the NSpid
+  // line of /proc/PID/status (Linux >= 4.1): nullopt when it is in this
+  // PID namespace, has exited, or the line is missing.
+  std::optional<uint32_t> ns_pid(uint32_t tgid) const;
 
  private:
   std::string root_;

@@ -13,6 +13,7 @@ namespace netacct {
 class SystemResolver : public Resolver {
  public:
   std::optional<std::string> exe(uint32_t pid) override { return procfs_.exe(pid); }
+  std::optional<uint32_t> ns_pid(uint32_t pid) override { return procfs_.ns_pid(pid); }
   CgroupName cgroup(uint64_t id) override {
     CgroupName out{.path = cgroups_.path(id)};
     if (!out.path) return out;
