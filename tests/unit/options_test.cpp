@@ -332,3 +332,19 @@ TEST(Options, Containers) {
   EXPECT_EQ(usage_error({"top", "--view", "processes", "--containers"}).message,
             "netacct: --view excludes --containers");
 }
+
+// --cgroup: repeatable cgroup v2 paths (a trailing '/' dropped), on every
+// command that selects.
+TEST(Options, CgroupPaths) {
+  for (const char* cmd : {"report", "top"}) {
+    Command c = ok({cmd, "--cgroup", "/system.slice/", "--cgroup", "/kubepods.slice/x.scope"});
+    EXPECT_EQ(c.selection.cgroups,
+              (std::vector<std::string>{"/system.slice", "/kubepods.slice/x.scope"}));
+  }
+  EXPECT_EQ(ok({"report", "--cgroup", "/"}).selection.cgroups, std::vector<std::string>{"/"});
+  for (const char* bad : {"system.slice", "", "/a/../b", "/.."})
+    EXPECT_EQ(usage_error({"report", "--cgroup", bad}).message,
+              std::string("netacct: --cgroup: must be a cgroup path from the cgroup v2 root, like "
+                          "/system.slice/nginx.service, got '") +
+                  bad + "'");
+}

@@ -7,6 +7,7 @@
 #include <sys/socket.h>
 
 #include <map>
+#include <memory>
 #include <sstream>
 
 #include "output/report.hpp"
@@ -587,4 +588,96 @@ TEST(Report, WireBytesWithoutPayloadStillHaveTheirRows) {
   ASSERT_EQ(flows.size(), 1u);
   EXPECT_EQ(flows[0].who.comm, "app");
   EXPECT_EQ(r.receipt.total.process, 198u);
+}
+
+// Containers: each cgroup's payload is the kernel's per-cgroup count (which
+// holds the bytes of a process that is no longer in the window, here the
+// 300 of an exited one in cgroup 7), its processes' count and wire bytes
+// come from the window's processes, and a cgroup gone since keeps its name.
+// --cgroup keeps the processes, connections and containers at or below a
+// path; with --pid, a container is its selected processes' sum.
+TEST(Report, ContainersFromTheKernelsPerCgroupCountsAndTheCgroupFilter) {
+  FakeResolver res;
+  const std::string web = "/system.slice/docker-" + std::string(64, 'a') + ".scope";
+  res.cgroups[7] = {.path = web, .runtime = "docker", .id = std::string(64, 'a'), .name = "web"};
+  res.cgroups[8] = {.path = "/system.slice/nginx.service",
+                    .runtime = "systemd",
+                    .id = "nginx.service",
+                    .name = "nginx.service"};
+  Window w = window({proc(1, {.tx = 1000, .rx = 10}, "app", 1000, 7),
+                     proc(2, {.tx = 50, .rx = 5}, "app", 1000, 7),
+                     proc(3, {.tx = 400, .rx = 40}, "nginx", 33, 8)},
+                    {conn(1, 1000, 10), conn(3, 400, 40)});
+  w.cgroups = {{.id = 7, .bytes = {.tx = 1350, .rx = 15, .lo_tx = 99}},
+               {.id = 8, .bytes = {.tx = 400, .rx = 40}}};
+  auto containers = [](const Report& r) {
+    std::map<uint64_t, const GroupRow*> out;
+    for (const auto& row : r.rows(GroupKind::container)) out[row.key.cgroup] = &row;
+    return out;
+  };
+  // Rows point into the Attributed they were made from: keep each alive.
+  std::vector<std::unique_ptr<Attributed>> held;
+  auto assemble = [&](const Window& win, Selection sel, Resolver& r) {
+    Attributor attributor(std::move(sel), r);
+    held.push_back(std::make_unique<Attributed>(attributor.attribute(win)));
+    return netacct::assemble(*held.back(), "h", "b");
+  };
+  Report all = assemble(w, {}, res);
+  auto c = containers(all);
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[7]->tx, 1350u);  // loopback excluded, as everywhere
+  EXPECT_EQ(c[7]->rx, 15u);
+  EXPECT_EQ(c[7]->container->processes, 2u);
+  EXPECT_EQ(c[7]->container->name->name, "web");
+  EXPECT_EQ(c[8]->tx, 400u);
+
+  Report by_path = assemble(w, {.cgroups = {"/system.slice/nginx.service"}}, res);
+  EXPECT_EQ(procs(by_path).size(), 1u);
+  EXPECT_EQ(procs(by_path)[0].key.proc.tgid, 3u);
+  ASSERT_EQ(conns(by_path).size(), 1u);
+  EXPECT_EQ(conns(by_path)[0].key.proc.tgid, 3u);
+  EXPECT_EQ(containers(by_path).size(), 1u);
+  EXPECT_EQ(by_path.tx_bytes, 400u);
+  Report subtree = assemble(w, {.cgroups = {"/system.slice"}}, res);
+  EXPECT_EQ(procs(subtree).size(), 3u);
+  EXPECT_EQ(containers(subtree).size(), 2u);
+  EXPECT_EQ(procs(assemble(w, {.cgroups = {"/system.sl"}}, res)).size(), 0u)
+      << "a path matches whole components";
+
+  Report pid = assemble(w, {.pids = {1}}, res);
+  c = containers(pid);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[7]->tx, 1000u);
+  EXPECT_EQ(c[7]->container->processes, 1u);
+
+  // The cgroup is removed: the resolver no longer knows it; its name stays.
+  Attributor attributor({}, res);
+  attributor.attribute(w);
+  res.cgroups.erase(7);
+  Window after = window({proc(2, {.tx = 5}, "app", 1000, 7)});
+  after.cgroups = {{.id = 7, .bytes = {.tx = 5}}};
+  Attributed a = attributor.attribute(after);
+  Report gone = netacct::assemble(a, "h", "b");
+  c = containers(gone);
+  ASSERT_EQ(c.size(), 1u);
+  EXPECT_EQ(c[7]->container->name->name, "web");
+  EXPECT_EQ(c[7]->tx, 5u);
+}
+
+TEST(Selection, CgroupPathsMatchThemselvesAndTheirSubtrees) {
+  Selection s{.cgroups = {"/kubepods.slice", "/system.slice/a.service"}};
+  auto wants = [&](const char* p) {
+    std::string path = p;
+    return s.wants_cgroup(&path);
+  };
+  EXPECT_TRUE(wants("/kubepods.slice"));
+  EXPECT_TRUE(wants("/kubepods.slice/kubepods-pod1.slice/cri-containerd-x.scope"));
+  EXPECT_FALSE(wants("/kubepods.slicex"));
+  EXPECT_TRUE(wants("/system.slice/a.service"));
+  EXPECT_FALSE(wants("/system.slice/a.service2"));
+  EXPECT_FALSE(wants("/system.slice"));
+  EXPECT_FALSE(s.wants_cgroup(nullptr));
+  EXPECT_TRUE(Selection{}.wants_cgroup(nullptr));
+  std::string any = "/user.slice";
+  EXPECT_TRUE(Selection{.cgroups = {"/"}}.wants_cgroup(&any));
 }

@@ -102,6 +102,28 @@ void add_choice(CLI::App* sub, const std::string& flags, E& target,
 // What every command shows: the same flags, into the one Selection.
 void add_selection(CLI::App* sub, Selection& sel) {
   add_pids(sub, sel.pids);
+  sub->add_option_function<std::vector<std::string>>(
+         "--cgroup",
+         [&sel](const std::vector<std::string>& paths) {
+           for (std::string p : paths) {
+             while (p.size() > 1 && p.back() == '/') p.pop_back();
+             sel.cgroups.push_back(p);
+           }
+         },
+         "Only processes in this cgroup v2 path or below it, as /proc/PID/cgroup shows it "
+         "(repeatable)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            bool ok = v.starts_with("/") && v.find("/../") == std::string::npos &&
+                      !v.ends_with("/..") && v.find('\0') == std::string::npos;
+            if (ok) return "";
+            return "must be a cgroup path from the cgroup v2 root, like "
+                   "/system.slice/nginx.service, "
+                   "got '" +
+                   v + "'";
+          },
+          ""))
+      ->type_name("PATH");
   sub->add_flag("--loopback", sel.loopback, "Include loopback traffic (excluded by default)");
 }
 

@@ -4,6 +4,7 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <string_view>
 
 #include "model/flat_index.hpp"
 
@@ -53,6 +54,25 @@ const Identity& Attributed::identity(const ProcId& id) const {
 // once per process, and again only after an exec (a new name) or a move to
 // another cgroup. A process found gone is never resolved: its PID may
 // already name another program.
+bool Selection::wants_cgroup(const std::string* path) const {
+  if (cgroups.empty()) return true;
+  if (!path) return false;
+  for (const auto& c : cgroups) {
+    std::string_view prefix = c == "/" ? "" : std::string_view(c);
+    if (path->starts_with(prefix) &&
+        (path->size() == prefix.size() || (*path)[prefix.size()] == '/'))
+      return true;
+  }
+  return false;
+}
+
+bool Attributor::selected(const ProcId& id) const {
+  if (!selection_.wants(id.tgid)) return false;
+  if (selection_.cgroups.empty()) return true;
+  const auto* k = known_.find(id);
+  return k && selection_.wants_cgroup(k->value->cgroup ? &*k->value->cgroup : nullptr);
+}
+
 const IdentityRef& Attributor::identify(const ProcId& id, const ProcInfo& info) {
   bool fresh = false;
   IdentityRef& ref = known_.get(id, fresh)->value;
@@ -81,7 +101,9 @@ void Attributor::add_procs(const Window& w, Attributed& a) {
     uint64_t tx = d.bytes.total_tx(selection_.loopback);
     uint64_t rx = d.bytes.total_rx(selection_.loopback);
     if (!tx && !rx) continue;
-    const IdentityRef& who = a.who[d.id] = identify(d.id, d.info);
+    const IdentityRef& named = identify(d.id, d.info);
+    if (!selection_.wants_cgroup(named->cgroup ? &*named->cgroup : nullptr)) continue;
+    const IdentityRef& who = a.who[d.id] = named;
     a.procs.push_back({.id = d.id, .tx = tx, .rx = rx, .who = who.get()});
     a.tx_bytes += tx;
     a.rx_bytes += rx;
@@ -111,7 +133,7 @@ void Attributor::add_conns(const Window& w, Attributed& a) {
   auto same = [&](const ProcId& id) { return [&](uint32_t k) { return shown[k].proc == id; }; };
   a.conns.reserve(w.conns.size());
   for (const auto& d : w.conns) {
-    if (!selection_.wants(d.id.proc.tgid) || (d.info.loopback && !selection_.loopback)) continue;
+    if (!selected(d.id.proc) || (d.info.loopback && !selection_.loopback)) continue;
     auto [i, fresh] =
         at.find_or_add(std::hash<ProcId>()(d.id.proc), uint32_t(shown.size()), same(d.id.proc));
     if (fresh) shown.push_back({.proc = d.id.proc, .who = owner(d.id.proc, a)});
@@ -238,7 +260,7 @@ void Attributor::add_wire(const Window& w, Attributed& a) {
   a.receipt = make_receipt(w.ifaces, flows, retrans, w.wire_netns);
   Rows rows(a);
   auto shown = [&](const ConnId& id, const ConnInfo& info) {
-    return selection_.wants(id.proc.tgid) && (!info.loopback || selection_.loopback);
+    return selected(id.proc) && (!info.loopback || selection_.loopback);
   };
   for (const auto& f : flows)
     if (f.owner && shown(*f.owner, f.conn))
@@ -249,7 +271,7 @@ void Attributor::add_wire(const Window& w, Attributed& a) {
       rows.add(o->id, o->info, owner(o->id.proc, a), {.retrans = r.bytes});
   split_per_remote(flows, w.ifaces, a.conns);
   for (auto& f : flows)
-    if (selection_.pids.empty() || (f.owner && selection_.wants(f.owner->proc.tgid)))
+    if (!selection_.narrowed() || (f.owner && selected(f.owner->proc)))
       a.flows.push_back(std::move(f));
 }
 
@@ -277,6 +299,8 @@ void Attributor::add_containers(const Window& w, Attributed& a) {
   const bool whole = selection_.pids.empty();
   if (whole)
     for (const auto& c : w.cgroups) {
+      const auto& path = cgroup_name(c.id)->path;
+      if (!selection_.wants_cgroup(path ? &*path : nullptr)) continue;
       uint64_t tx = c.bytes.total_tx(selection_.loopback),
                rx = c.bytes.total_rx(selection_.loopback);
       if (!tx && !rx) continue;
@@ -302,7 +326,7 @@ void Attributor::add_containers(const Window& w, Attributed& a) {
 // its entries deleted after one last read); its identity is kept until then.
 void Attributor::add_exited(const Window& w, Attributed& a) {
   for (const auto& id : w.exited)
-    if (selection_.wants(id.tgid)) a.exited.push_back(id);
+    if (selected(id)) a.exited.push_back(id);
   for (const auto& id : was_gone_)
     if (auto* k = known_.find(id); k && !gone_.count(id)) known_.erase(k);
   was_gone_ = gone_;

@@ -23,8 +23,14 @@ namespace netacct {
 // What every command shows: one definition, applied in one place.
 struct Selection {
   std::set<uint32_t> pids;  // empty: every process
-  bool loopback = false;    // include traffic that stays on this host
+  // cgroup paths ("/system.slice/docker-<id>.scope"), each with its
+  // subtree; empty: every cgroup
+  std::vector<std::string> cgroups;
+  bool loopback = false;  // include traffic that stays on this host
   bool wants(uint32_t pid) const { return pids.empty() || pids.count(pid) > 0; }
+  // A cgroup path (null: unknown) is one of `cgroups` or below one.
+  bool wants_cgroup(const std::string* path) const;
+  bool narrowed() const { return !pids.empty() || !cgroups.empty(); }
 };
 
 // Who a process is, resolved once (and again only when the kernel reports
@@ -156,6 +162,9 @@ class Attributor {
   const std::shared_ptr<const CgroupName>& cgroup_name(uint64_t id);
   void add_containers(const Window& w, Attributed& a);
   const IdentityRef& identify(const ProcId& id, const ProcInfo& info);
+  // --pid and --cgroup: a process, by its PID and the cgroup its identity
+  // names (known_: a process not named yet is not selected by --cgroup).
+  bool selected(const ProcId& id) const;
   void add_procs(const Window& w, Attributed& a);
   void add_conns(const Window& w, Attributed& a);
   const Identity* owner(const ProcId& id, Attributed& a) const;
