@@ -166,6 +166,34 @@ TEST_F(Keys, TabBackToProcessesLeavesTheDrillDown) {
   EXPECT_FALSE(st.query.drill);
 }
 
+// Enter on a container shows its processes, Enter on one of them its
+// connections; Backspace walks back the same way. Tab leaves the container.
+TEST_F(Keys, ContainerDrillsToItsProcessesThenToAProcess) {
+  TopRow web;
+  web.row.key.cgroup = 9001;
+  TopRow proc;
+  proc.row.key.proc = {4121, 7};
+  st.query.view = GroupKind::container;
+  ASSERT_TRUE(apply_key(st, kEnter, std::vector<TopRow>{web}));
+  EXPECT_EQ(st.query.view, GroupKind::process);
+  EXPECT_EQ(st.query.cgroup, 9001u);
+  ASSERT_TRUE(apply_key(st, kEnter, std::vector<TopRow>{proc}));
+  EXPECT_EQ(st.query.view, GroupKind::connection);
+  EXPECT_EQ(st.query.drill, (ProcId{4121, 7}));
+  EXPECT_EQ(st.query.cgroup, 9001u);
+  press(kBack);
+  EXPECT_EQ(st.query.view, GroupKind::process);
+  EXPECT_FALSE(st.query.drill);
+  EXPECT_EQ(st.query.cgroup, 9001u);
+  press(kBack);
+  EXPECT_EQ(st.query.view, GroupKind::container);
+  EXPECT_FALSE(st.query.cgroup);
+  ASSERT_TRUE(apply_key(st, kEnter, std::vector<TopRow>{web}));
+  press(kTab);
+  EXPECT_EQ(st.query.view, GroupKind::connection);
+  EXPECT_FALSE(st.query.cgroup);
+}
+
 TEST_F(Keys, SortKeys) {
   press(ch('s'));
   EXPECT_EQ(st.sort, SortBy::sent);

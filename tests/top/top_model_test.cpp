@@ -676,3 +676,32 @@ TEST_F(Model, WireLayerShowsThePacketsBytesOfTheSameRows) {
   EXPECT_EQ(r[1].totals.total_tx, 0u);
   EXPECT_EQ(pids(rows()), (std::vector<uint32_t>{7, 4121}));
 }
+
+// A container drilled into: the processes view shows the processes in that
+// cgroup only (by their latest identity), the containers view each cgroup
+// with its name.
+TEST_F(Model, ProcessesOfAContainer) {
+  ProcDelta web = proc(4121, "postgres", 3000, 30000, 26);
+  web.info.cgroup_id = 9001;
+  ProcDelta other = proc(7, "curl", 100, 2000, 4242);
+  other.info.cgroup_id = 77;
+  now += 1;
+  Window w = win({web, other});
+  w.cgroups = {{.id = 9001, .bytes = {.tx = 3000, .rx = 30000}},
+               {.id = 77, .bytes = {.tx = 100, .rx = 2000}}};
+  m.update(attributor.attribute(w), now);
+  TopState st = view(GroupKind::container);
+  auto r = rows(st);
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0].row.key.cgroup, 9001u);
+  EXPECT_EQ(r[0].totals.total_tx, 3000u);
+  ASSERT_NE(r[0].row.container, nullptr);
+  EXPECT_EQ(r[0].row.container->processes, 1u);
+  st = view(GroupKind::process);
+  st.query.cgroup = 9001;
+  EXPECT_EQ(pids(rows(st)), std::vector<uint32_t>{4121});
+  st.query.cgroup = 77;
+  EXPECT_EQ(pids(rows(st)), std::vector<uint32_t>{7});
+  ASSERT_NE(m.container(77), nullptr);
+  EXPECT_EQ(m.container(12345), nullptr);
+}

@@ -329,7 +329,7 @@ cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0                         
 keys                                                                            |
   q            quit                                                             |
   up/down j/k  move the selection                                               |
-  Enter        show the selected process's connections and remote hosts         |
+  Enter        a process's connections and remote hosts; a container's processes|
   Backspace    back (also Esc)                                                  |
   Tab          views: processes, connections, remotes, interfaces, containers   |
   s / r / t    sort by sent / received / total                                  |

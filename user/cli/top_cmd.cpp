@@ -121,7 +121,14 @@ struct Live {
     else if (!rows.complete())
       rows = frame_rows(model, state, SIZE_MAX);
     header.drill_name.clear();
-    if (state.query.drill) header.drill_name = "PID " + std::to_string(state.query.drill->tgid);
+    if (state.query.drill) {
+      header.drill_name = "PID " + std::to_string(state.query.drill->tgid);
+    } else if (state.query.cgroup) {
+      const ContainerTraffic* c = model.container(*state.query.cgroup);
+      header.drill_name = c && c->name && !c->name->name.empty()
+                              ? escape_visible(c->name->name)
+                              : "cgroup " + std::to_string(*state.query.cgroup);
+    }
     if (rows.count && state.selected >= rows.count) state.selected = rows.count - 1;
   }
   std::vector<std::string> frame(size_t width, size_t height, bool utf8) {

@@ -43,20 +43,34 @@ GroupKind next_view(GroupKind v, bool drill) {
   return table[i].kind;
 }
 
+// Back one level: a process's connections -> the processes (of the
+// container drilled into, if any) -> the containers.
 void back(TopState& st) {
   if (st.query.drill) {
     st.query.drill.reset();
     st.query.view = GroupKind::process;
+    st.selected = 0;
+  } else if (st.query.cgroup) {
+    st.query.cgroup.reset();
+    st.query.view = GroupKind::container;
     st.selected = 0;
   } else if (!st.filter.empty()) {
     st.filter.clear();
   }
 }
 
+// Enter: a container -> its processes; a process -> its connections.
 void drill(TopState& st, const TopRow* selected) {
-  if (st.query.view != GroupKind::process || !selected) return;
-  st.query.drill = selected->row.key.proc;
-  st.query.view = GroupKind::connection;
+  if (!selected) return;
+  if (st.query.view == GroupKind::container) {
+    st.query.cgroup = selected->row.key.cgroup;
+    st.query.view = GroupKind::process;
+  } else if (st.query.view == GroupKind::process) {
+    st.query.drill = selected->row.key.proc;
+    st.query.view = GroupKind::connection;
+  } else {
+    return;
+  }
   st.selected = 0;
 }
 
@@ -179,6 +193,7 @@ bool apply(TopState& st, const Key& key, size_t count,
     case Key::tab:
       st.query.view = next_view(st.query.view, bool(st.query.drill));
       if (st.query.view == GroupKind::process) st.query.drill.reset();  // back out of a drill-down
+      st.query.cgroup.reset();  // the views Tab reaches are the whole host's
       st.selected = 0;
       break;
     case Key::character:

@@ -210,6 +210,7 @@ std::vector<TopModel::Ranked> TopModel::ranked(const TopQuery& q, SortBy by, siz
   out.reserve(q.drill ? 0 : t.recent.size());
   for (const Node* n : t.recent) {
     if (q.drill && n->key.proc != *q.drill) continue;
+    if (q.cgroup && q.view == GroupKind::process && cgroup_of(*n) != *q.cgroup) continue;
     const RowHistory& h = history(*n, q.layer);
     auto [tx, rx] = h.rate(clock_, window);
     double value = by == SortBy::sent ? tx : by == SortBy::received ? rx : tx + rx;
@@ -232,6 +233,18 @@ std::vector<TopRow> TopModel::rows(const TopQuery& q) const {
   std::vector<TopRow> out;
   for (const Ranked& r : ranked(q, SortBy::total, 0)) out.push_back(row(q, r));
   return out;
+}
+
+// A process row's cgroup: its process's latest identity's (it may have
+// moved), else the one it began with.
+uint64_t TopModel::cgroup_of(const Node& n) const {
+  if (const auto* who = who_.find(n.key.proc)) return who->value->cgroup_id;
+  return n.value.who ? n.value.who->cgroup_id : 0;
+}
+
+const ContainerTraffic* TopModel::container(uint64_t cgroup_id) const {
+  auto it = containers_.find(cgroup_id);
+  return it == containers_.end() ? nullptr : &it->second;
 }
 
 TopTotals TopModel::totals(Layer layer) const {

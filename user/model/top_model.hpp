@@ -38,6 +38,9 @@ struct TopRow {
 struct TopQuery {
   GroupKind view = GroupKind::process;
   std::optional<ProcId> drill;  // only this process's rows
+  // A container drilled into: the processes view shows only those in this
+  // cgroup (as each process's latest identity names it).
+  std::optional<uint64_t> cgroup;
   size_t spark_buckets = 8;
   Layer layer = Layer::payload;
 };
@@ -68,6 +71,8 @@ class TopModel {
   // The view's rows, unsorted and unfiltered.
   std::vector<TopRow> rows(const TopQuery& q) const;
   TopTotals totals(Layer layer = Layer::payload) const;
+  // The latest of a cgroup seen (its name), or null.
+  const ContainerTraffic* container(uint64_t cgroup_id) const;
 
   // A row of a view as a frame ranks it: the rate it sorts by, its bytes
   // since start, and where to find it for the full row (until the next
@@ -120,6 +125,7 @@ class TopModel {
               const Attributed& a, const Node* like);
   void moved(Node* n, const TrafficItem& item);
   const RowHistory& history(const Node& n, Layer layer) const;
+  uint64_t cgroup_of(const Node& n) const;
   void expire();
   void idle(Node* n);
   void drop_if_exited(const ProcId& id);

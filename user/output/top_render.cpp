@@ -304,7 +304,7 @@ std::vector<std::string> help_lines() {
       "keys",
       "  q            quit",
       "  up/down j/k  move the selection",
-      "  Enter        show the selected process's connections and remote hosts",
+      "  Enter        a process's connections and remote hosts; a container's processes",
       "  Backspace    back (also Esc)",
       "  Tab          views: " + views_list(),
       "  s / r / t    sort by sent / received / total",
