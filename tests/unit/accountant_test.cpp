@@ -650,3 +650,23 @@ TEST(Accountant, SameDeltasAsThePlainAccountantOverRandomPolls) {
     if (::testing::Test::HasFatalFailure()) return;
   }
 }
+
+// Per-cgroup counters: deltas since the last read; the bytes counted before
+// prime are never reported, a cgroup first seen since counts whole, one that
+// did not move is left out.
+TEST(Accountant, CgroupDeltas) {
+  Accountant acc;
+  Snapshot s0 = snap(0);
+  s0.cgroups = {{.id = 7, .bytes = {100, 200, 1, 2}}, {.id = 8, .bytes = {5, 5, 0, 0}}};
+  acc.prime(s0);
+  Snapshot s1 = snap(1);
+  s1.cgroups = {{.id = 7, .bytes = {150, 200, 1, 3}},
+                {.id = 8, .bytes = {5, 5, 0, 0}},
+                {.id = 9, .bytes = {40, 0, 0, 0}}};
+  Window w = acc.advance(s1);
+  ASSERT_EQ(w.cgroups.size(), 2u);
+  EXPECT_EQ(w.cgroups[0].id, 7u);
+  EXPECT_EQ(w.cgroups[0].bytes, (ByteCounters{50, 0, 0, 1}));
+  EXPECT_EQ(w.cgroups[1].id, 9u);
+  EXPECT_EQ(w.cgroups[1].bytes, (ByteCounters{40, 0, 0, 0}));
+}
