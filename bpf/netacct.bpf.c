@@ -69,8 +69,15 @@ struct {
 	__uint(type, BPF_MAP_TYPE_HASH);
 	__uint(max_entries, NA_MAX_CGROUPS);
 	__type(key, __u64);
-	__type(value, struct na_cgroup_val);
+	__type(value, __u32);
 } cgroups SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, NA_MAX_CGROUPS);
+	__type(key, __u32);
+	__type(value, struct na_cgroup_slot);
+} cgroup_slots SEC(".maps");
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -104,6 +111,7 @@ struct {
 /* The next never-used slot of each array. */
 __u64 next_proc_slot = 0;
 __u64 next_conn_slot = 0;
+__u64 next_cgroup_slot = 0;
 /* Entry ids: unique since load, never 0. */
 __u64 last_entry_id = 0;
 
@@ -317,6 +325,7 @@ static __always_inline struct na_proc_slot *proc_entry(const struct na_proc_key 
 	__builtin_memset(&p->val, 0, sizeof(p->val));
 	p->val.uid = (__u32)bpf_get_current_uid_gid();
 	p->val.cgroup_id = bpf_get_current_cgroup_id();
+	p->cgroup_slot = 0;
 	BPF_CORE_READ_STR_INTO(&p->val.comm, task, group_leader, comm);
 	return slot_insert(&procs, key, &free_procs, &proc_slots, p, &p->id, i, NA_CONN_WORDS, idx);
 }
@@ -648,26 +657,61 @@ static __always_inline void cache_slots(struct sock *sk, struct sock_cache *sc,
 	}
 }
 
-/* The bytes to the mover's current cgroup (netacct.h, `cgroups`); the
- * process entry follows it there, so its rows name the cgroup it is in now. */
+/* A cgroup's slot, found through `cgroups` or made: the slot's id is set
+ * before the slot is published, so a reader never finds a slot of another
+ * cgroup. Of two CPUs making the same cgroup's slot, the second uses the
+ * first's (its own stays at zero). */
+static __always_inline struct na_cgroup_slot *cgroup_slot(__u64 id, __u32 *idx)
+{
+	__u32 *found = bpf_map_lookup_elem(&cgroups, &id);
+	if (!found) {
+		__u64 n = __sync_fetch_and_add(&next_cgroup_slot, 1);
+		__u32 i = n;
+		struct na_cgroup_slot *s =
+			n < NA_MAX_CGROUPS ? bpf_map_lookup_elem(&cgroup_slots, &i) : NULL;
+		if (!s)
+			return NULL;
+		s->id = id;
+		if (bpf_map_update_elem(&cgroups, &id, &i, BPF_NOEXIST) == 0) {
+			*idx = i;
+			return s;
+		}
+		found = bpf_map_lookup_elem(&cgroups, &id);
+		if (!found)
+			return NULL;
+	}
+	*idx = *found;
+	return bpf_map_lookup_elem(&cgroup_slots, found);
+}
+
+/* The bytes to the mover's current cgroup (netacct.h, `cgroups`), through
+ * the slot its process entry remembers while it stays there; the process
+ * entry follows it into a new one, so its rows name the cgroup it is in. */
 static __always_inline void count_cgroup(struct na_proc_slot *proc, __u64 bytes, int tx, int lo)
 {
 	__u64 id = bpf_get_current_cgroup_id();
-	struct na_cgroup_val *v = bpf_map_lookup_elem(&cgroups, &id);
-	if (!v) {
-		struct na_cgroup_val zero = {};
-		bpf_map_update_elem(&cgroups, &id, &zero, BPF_NOEXIST);
-		v = bpf_map_lookup_elem(&cgroups, &id);
-		if (!v) {
+	struct na_cgroup_slot *s = NULL;
+	if (proc && proc->cgroup_slot && proc->val.cgroup_id == id) {
+		__u32 i = proc->cgroup_slot - 1;
+		s = bpf_map_lookup_elem(&cgroup_slots, &i);
+		if (s && s->id != id)
+			s = NULL;
+	}
+	if (!s) {
+		__u32 i = 0;
+		s = cgroup_slot(id, &i);
+		if (!s) {
 			STAT_INC(insert_failed);
 			return;
 		}
+		if (proc) {
+			proc->val.cgroup_id = id;
+			proc->cgroup_slot = i + 1;
+		}
 	}
-	__sync_fetch_and_add(tx ? (lo ? &v->lo_tx_bytes : &v->tx_bytes) :
-				  (lo ? &v->lo_rx_bytes : &v->rx_bytes),
+	__sync_fetch_and_add(tx ? (lo ? &s->val.lo_tx_bytes : &s->val.tx_bytes) :
+				  (lo ? &s->val.lo_rx_bytes : &s->val.rx_bytes),
 			     bytes);
-	if (proc && proc->val.cgroup_id != id)
-		proc->val.cgroup_id = id;
 }
 
 /* Credit bytes to the current process and to (socket, process). dgram_lo is

@@ -152,7 +152,8 @@ struct na_proc_slot {
 	__u64 id;
 	struct na_proc_key key;
 	struct na_proc_val val;
-	__u8 pad[40];
+	__u32 cgroup_slot; /* + 1: the cgroup_slots entry of val.cgroup_id; 0 none yet */
+	__u8 pad[36];
 };
 
 struct na_conn_slot {
@@ -170,7 +171,13 @@ struct na_conn_slot {
  * map, not a sum of process entries: a container's totals stay exact when
  * its processes exit or their entries go. Counted before the process entry
  * (and read after it): no container ever shows fewer bytes than its
- * processes. A full map leaves a cgroup uncounted (insert_failed).
+ * processes. The counters are slots of an array (`cgroup_slots`, the first
+ * next_cgroup_slot of them used, never freed during a run), found through
+ * the `cgroups` hash (id -> slot) and cached in the mover's process slot,
+ * so an event of a process that stays in its cgroup costs one array load,
+ * not a hash lookup. A full array leaves a cgroup uncounted (insert_failed).
+ * A slot whose id is set but whose counters stay 0 lost a race to publish
+ * the same cgroup: it carries nothing.
  */
 #define NA_MAX_CGROUPS 8192
 
@@ -179,6 +186,12 @@ struct na_cgroup_val {
 	__u64 rx_bytes;
 	__u64 lo_tx_bytes;
 	__u64 lo_rx_bytes;
+};
+
+struct na_cgroup_slot {
+	__u64 id; /* cgroup v2 id; set before the slot is published in `cgroups` */
+	struct na_cgroup_val val;
+	__u8 pad[24];
 };
 
 /* The change feed: one bit per slot, set by the kernel after it adds to the

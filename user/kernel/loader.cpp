@@ -8,6 +8,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -92,7 +93,7 @@ bool abi_matches(netacct_bpf* skel) {
          bpf_map__value_size(skel->maps.conn_slots) == sizeof(na_conn_slot) &&
          bpf_map__max_entries(skel->maps.touched) == NA_TOUCHED_WORDS &&
          bpf_map__value_size(skel->maps.ifaces) == sizeof(na_iface_val) &&
-         bpf_map__value_size(skel->maps.cgroups) == sizeof(na_cgroup_val);
+         bpf_map__value_size(skel->maps.cgroup_slots) == sizeof(na_cgroup_slot);
 }
 
 std::string errno_text(int err) { return strerror(err < 0 ? -err : err); }
@@ -213,7 +214,8 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
     if (!s->wire_) return nullptr;
   }
   s->source_ =
-      std::make_unique<Source>(*s->reader_, s->wire_.get(), bpf_map__fd(skel->maps.cgroups));
+      std::make_unique<Source>(*s->reader_, s->wire_.get(), bpf_map__fd(skel->maps.cgroup_slots),
+                               &skel->bss->next_cgroup_slot);
   // Without the baseline every hook still counts; only a read already
   // blocked when netacct started can miss its first bytes: a warning.
   std::string why;
@@ -226,8 +228,10 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
 
 class Session::Source : public SnapshotSource {
  public:
-  Source(MapReader& reader, Wire* wire, int cgroups)
-      : reader_(reader), wire_(wire), cgroups_fd_(cgroups) {}
+  // `cgroup_slots`: the array's fd; `used`: how many of its slots the
+  // kernel has handed out (next_cgroup_slot, in the object's .bss).
+  Source(MapReader& reader, Wire* wire, int cgroup_slots, const volatile __u64* used)
+      : reader_(reader), wire_(wire), cgroup_slots_fd_(cgroup_slots), cgroup_slots_used_(used) {}
   Snapshot read() override {
     Snapshot s = reader_.read();
     read_cgroups(s);
@@ -241,16 +245,21 @@ class Session::Source : public SnapshotSource {
  private:
   MapReader& reader_;
   Wire* wire_;
-  int cgroups_fd_;
-  MapDump<uint64_t, na_cgroup_val> cgroups_;
+  int cgroup_slots_fd_;
+  const volatile __u64* cgroup_slots_used_;
+  MapDump<uint32_t, na_cgroup_slot> cgroups_;
 
-  // After the processes (reader_.read()): see Snapshot::cgroups.
+  // After the processes (reader_.read()): see Snapshot::cgroups. A slot at
+  // zero carries nothing (one that lost a race, or not counted yet).
   void read_cgroups(Snapshot& s) {
-    uint32_t n = cgroups_.read(cgroups_fd_, NA_MAX_CGROUPS);
+    uint64_t used = *cgroup_slots_used_;
+    uint32_t n =
+        cgroups_.read(cgroup_slots_fd_, uint32_t(std::min<uint64_t>(used, NA_MAX_CGROUPS)));
     s.cgroups.reserve(n);
     for (uint32_t i = 0; i < n; ++i) {
-      const na_cgroup_val& v = cgroups_.values[i];
-      s.cgroups.push_back({.id = cgroups_.keys[i],
+      const na_cgroup_val& v = cgroups_.values[i].val;
+      if (!v.tx_bytes && !v.rx_bytes && !v.lo_tx_bytes && !v.lo_rx_bytes) continue;
+      s.cgroups.push_back({.id = cgroups_.values[i].id,
                            .bytes = {.tx = v.tx_bytes,
                                      .rx = v.rx_bytes,
                                      .lo_tx = v.lo_tx_bytes,
