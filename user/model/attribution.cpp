@@ -50,10 +50,6 @@ const Identity& Attributed::identity(const ProcId& id) const {
   return it == who.end() ? unknown : *it->second;
 }
 
-// Resolving costs syscalls (readlink, getpwuid, a cgroup walk), so it runs
-// once per process, and again only after an exec (a new name) or a move to
-// another cgroup. A process found gone is never resolved: its PID may
-// already name another program.
 bool Selection::wants_cgroup(const std::string* path) const {
   if (cgroups.empty()) return true;
   if (!path) return false;
@@ -73,6 +69,10 @@ bool Attributor::selected(const ProcId& id) const {
   return k && selection_.wants_cgroup(k->value->cgroup ? &*k->value->cgroup : nullptr);
 }
 
+// Resolving costs syscalls (readlink, getpwuid, a cgroup walk), so it runs
+// once per process, and again only after an exec (a new name) or a move to
+// another cgroup. A process found gone is never resolved: its PID may
+// already name another program.
 const IdentityRef& Attributor::identify(const ProcId& id, const ProcInfo& info) {
   bool fresh = false;
   IdentityRef& ref = known_.get(id, fresh)->value;
@@ -298,15 +298,14 @@ void Attributor::add_containers(const Window& w, Attributed& a) {
   };
   const bool whole = selection_.pids.empty();
   if (whole)
-    for (const auto& c : w.cgroups) {
-      const auto& path = cgroup_name(c.id)->path;
-      if (!selection_.wants_cgroup(path ? &*path : nullptr)) continue;
+    for (const auto& c : w.cgroups) {  // each cgroup once
       uint64_t tx = c.bytes.total_tx(selection_.loopback),
                rx = c.bytes.total_rx(selection_.loopback);
       if (!tx && !rx) continue;
-      ContainerTraffic& r = row(c.id);
-      r.tx += tx;
-      r.rx += rx;
+      const auto& name = cgroup_name(c.id);
+      if (!selection_.wants_cgroup(name->path ? &*name->path : nullptr)) continue;
+      at.emplace(c.id, a.containers.size());
+      a.containers.push_back({.cgroup_id = c.id, .name = name, .tx = tx, .rx = rx});
     }
   for (const auto& p : a.procs) {
     if (!p.who) continue;
