@@ -657,6 +657,26 @@ static __always_inline void cache_slots(struct sock *sk, struct sock_cache *sc,
 	}
 }
 
+/* kernfs_node's parent before Linux 6.15, which renamed it __parent. */
+struct kernfs_node___old {
+	struct kernfs_node *parent;
+} __attribute__((preserve_access_index));
+
+/* The current task's cgroup (the one just counted): its directory name and
+ * its parent's id, for userspace to name it even once it is gone. */
+static __always_inline void name_cgroup(struct na_cgroup_slot *s)
+{
+	struct task_struct *task = (struct task_struct *)bpf_get_current_task();
+	struct kernfs_node *kn = BPF_CORE_READ(task, cgroups, dfl_cgrp, kn);
+	struct kernfs_node *parent;
+	if (bpf_core_field_exists(kn->__parent))
+		parent = BPF_CORE_READ(kn, __parent);
+	else
+		parent = BPF_CORE_READ((struct kernfs_node___old *)kn, parent);
+	s->parent_id = parent ? BPF_CORE_READ(parent, id) : 0;
+	bpf_probe_read_kernel_str(s->name, sizeof(s->name), BPF_CORE_READ(kn, name));
+}
+
 /* A cgroup's slot, found through `cgroups` or made: the slot's id is set
  * before the slot is published, so a reader never finds a slot of another
  * cgroup. Of two CPUs making the same cgroup's slot, the second uses the
@@ -672,6 +692,7 @@ static __always_inline struct na_cgroup_slot *cgroup_slot(__u64 id, __u32 *idx)
 		if (!s)
 			return NULL;
 		s->id = id;
+		name_cgroup(s);
 		if (bpf_map_update_elem(&cgroups, &id, &i, BPF_NOEXIST) == 0) {
 			*idx = i;
 			return s;

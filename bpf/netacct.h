@@ -177,9 +177,13 @@ struct na_conn_slot {
  * so an event of a process that stays in its cgroup costs one array load,
  * not a hash lookup. A full array leaves a cgroup uncounted (insert_failed).
  * A slot whose id is set but whose counters stay 0 lost a race to publish
- * the same cgroup: it carries nothing.
+ * the same cgroup: it carries nothing. A slot also holds the cgroup's
+ * directory name and its parent's id, read when the slot is made: a cgroup
+ * created and removed between two reads of userspace (a `docker run --rm`
+ * shorter than a refresh) is still named, from its parent's path.
  */
 #define NA_MAX_CGROUPS 8192
+#define NA_CGROUP_NAME_LEN 80
 
 struct na_cgroup_val {
 	__u64 tx_bytes;
@@ -191,7 +195,8 @@ struct na_cgroup_val {
 struct na_cgroup_slot {
 	__u64 id; /* cgroup v2 id; set before the slot is published in `cgroups` */
 	struct na_cgroup_val val;
-	__u8 pad[24];
+	__u64 parent_id;	       /* 0 for the root */
+	char name[NA_CGROUP_NAME_LEN]; /* the directory's name, NUL-terminated (cut if longer) */
 };
 
 /* The change feed: one bit per slot, set by the kernel after it adds to the

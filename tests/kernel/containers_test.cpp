@@ -448,14 +448,10 @@ TEST_F(ContainersTest, GroupRemovedMidWindowKeepsItsNameAndBytes) {
 // removed, all before netacct's next read: netacct is stopped meanwhile),
 // as a `docker run --rm` shorter than the interval: reported by name, with
 // its exact bytes.
-// DISABLED: fails today (run it with --gtest_also_run_disabled_tests).
-// netacct maps a cgroup id to its path only when it assembles a report
-// (CgroupResolver walks the tree on a miss), and by then this group is
-// gone: its entry has the exact bytes but "name": "cgroup <id>" and null
-// runtime, id and cgroup, and its process's "cgroup" is null. Enable it
-// when netacct learns groups' paths while they exist (issue 11: "a cgroup
-// removed mid-window is still reported by name").
-TEST_F(ContainersTest, DISABLED_GroupBornAndRemovedInOneWindowIsNamed) {
+// By the time netacct reads the group's id it is gone from the cgroup tree:
+// the name comes from what the kernel recorded when it first counted the
+// group (its directory name and its parent's id).
+TEST_F(ContainersTest, GroupBornAndRemovedInOneWindowIsNamed) {
   const std::string id = randomContainerId();
   runtimes_.docker(id, "brief");
   Netacct na({}, spawn());
@@ -517,9 +513,8 @@ TEST_F(ContainersTest, HundredShortLivedProcessesSumExactly) {
 // container's processes are): its bytes count to the container, and its
 // row carries its host PID. The child joins the group, unshares its PID
 // namespace and forks: the grandchild is PID 1 there and moves the bytes.
-// TODO(container_pid): issue 11 asks for the PID inside the container on
-// process rows (`container_pid`, 1 here); not implemented yet, so not
-// asserted.
+// Its row's container_pid is 1: it is still running when netacct names
+// it (it waits for the test after moving its bytes).
 TEST_F(ContainersTest, ProcessInItsOwnPidNamespaceCountsToItsContainer) {
   const std::string id = randomContainerId();
   runtimes_.podman(id, "pidns");
@@ -536,6 +531,7 @@ TEST_F(ContainersTest, ProcessInItsOwnPidNamespaceCountsToItsContainer) {
       throw std::system_error(errno, std::generic_category(), "unshare(CLONE_NEWPID)");
     const pid_t inner = fork();
     if (inner < 0) throw std::system_error(errno, std::generic_category(), "fork");
+    if (inner > 0) ctx.post(inner);  // its PID as the host sees it (fork() returns that here)
     if (inner == 0) {
       // PID 1 of the new namespace; never returns into the test.
       prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -550,6 +546,7 @@ TEST_F(ContainersTest, ProcessInItsOwnPidNamespaceCountsToItsContainer) {
         c.rx += recvToEof(fd);
         close(fd);
         ctx.post(c.tx, c.rx);
+        ctx.waitGo();  // alive while netacct names it
         _exit(0);
       } catch (...) {
         _exit(3);
@@ -559,12 +556,13 @@ TEST_F(ContainersTest, ProcessInItsOwnPidNamespaceCountsToItsContainer) {
     if (waitpid(inner, &status, 0) != inner || !WIFEXITED(status) || WEXITSTATUS(status) != 0)
       throw std::runtime_error("the process in the PID namespace failed: status " +
                                std::to_string(status));
-    ctx.post(inner);  // its PID as the host sees it (fork() returns that here)
   });
-  const auto [inner_tx, inner_rx] = outer.nextPost();
   const pid_t inner_pid = static_cast<pid_t>(outer.nextPost().first);
-  const Counts outer_own = outer.finish(), s = server.child.finish();
+  const auto [inner_tx, inner_rx] = outer.nextPost();
+  const Counts s = server.child.finish();
   const NetacctRun run = na.stop();
+  outer.go();
+  const Counts outer_own = outer.finish();
   ASSERT_TRUE(run.exitedZero()) << run.describe();
   EXPECT_EQ(outer_own.tx + outer_own.rx, 0u);
   const Counts inner{inner_tx, inner_rx};
@@ -573,6 +571,14 @@ TEST_F(ContainersTest, ProcessInItsOwnPidNamespaceCountsToItsContainer) {
   expectGroupExact(run, g, inner);
   expectAccounted(run, inner_pid, "na-pn-inner", inner);
   EXPECT_EQ(groupOf(run, g).pids, (std::set<long long>{inner_pid})) << describeGroup(run, g);
+  int rows = 0;
+  for (const auto& r : run.reports)
+    for (const auto& p : arrayField(r, "processes"))
+      if (p.value("pid", json()) == inner_pid) {
+        ++rows;
+        EXPECT_EQ(p.value("container_pid", json()), 1) << p.dump();
+      }
+  EXPECT_EQ(rows, 1) << run.describe();
 }
 
 }  // namespace

@@ -259,11 +259,14 @@ class Session::Source : public SnapshotSource {
     for (uint32_t i = 0; i < n; ++i) {
       const na_cgroup_val& v = cgroups_.values[i].val;
       if (!v.tx_bytes && !v.rx_bytes && !v.lo_tx_bytes && !v.lo_rx_bytes) continue;
-      s.cgroups.push_back({.id = cgroups_.values[i].id,
+      const na_cgroup_slot& slot = cgroups_.values[i];
+      s.cgroups.push_back({.id = slot.id,
                            .bytes = {.tx = v.tx_bytes,
                                      .rx = v.rx_bytes,
                                      .lo_tx = v.lo_tx_bytes,
-                                     .lo_rx = v.lo_rx_bytes}});
+                                     .lo_rx = v.lo_rx_bytes},
+                           .name = std::string(slot.name, strnlen(slot.name, sizeof slot.name)),
+                           .parent = slot.parent_id});
     }
   }
 };

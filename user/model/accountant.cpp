@@ -176,7 +176,9 @@ void Accountant::advance_ifaces(std::vector<IfaceEntry> now, uint32_t netns, Win
 void Accountant::advance_cgroups(const std::vector<CgroupEntry>& now, Window* w) {
   for (const CgroupEntry& e : now) {
     ByteCounters& prev = cgroups_[e.id];
-    if (w && !(e.bytes == prev)) w->cgroups.push_back({.id = e.id, .bytes = e.bytes - prev});
+    if (w && !(e.bytes == prev))
+      w->cgroups.push_back(
+          {.id = e.id, .bytes = e.bytes - prev, .name = e.name, .parent = e.parent});
     prev = e.bytes;
   }
 }

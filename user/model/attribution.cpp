@@ -86,7 +86,7 @@ const IdentityRef& Attributor::identify(const ProcId& id, const ProcInfo& info) 
   if (fresh) who.user = resolver_.user(info.uid);
   if (!who.exited) who.exe = resolver_.exe(id.tgid);
   if (!who.exited && fresh) who.container_pid = resolver_.ns_pid(id.tgid);
-  CgroupName cg = resolver_.cgroup(info.cgroup_id);
+  const CgroupName& cg = *cgroup_name(info.cgroup_id);
   who.cgroup = cg.path;
   who.container = cg.container;
   ref = std::make_shared<const Identity>(std::move(who));
@@ -278,9 +278,23 @@ void Attributor::add_wire(const Window& w, Attributed& a) {
 // Asked again at each window that has the cgroup (the resolver caches; a
 // runtime may write its state after the container's first bytes), kept
 // when the cgroup is gone: a removed cgroup keeps its name.
+// The resolver's name for the id; for a cgroup already gone, the kernel's
+// record of it: its directory name under its parent's path.
+CgroupName Attributor::resolve_cgroup(uint64_t id) {
+  CgroupName now = resolver_.cgroup(id);
+  auto rec = cgroup_records_.find(id);
+  if (now.path || rec == cgroup_records_.end() || rec->second->name.empty()) return now;
+  auto known = cgroup_names_.find(rec->second->parent);
+  std::optional<std::string> parent = known != cgroup_names_.end() && known->second->path
+                                          ? known->second->path
+                                          : resolver_.cgroup(rec->second->parent).path;
+  if (!parent) return now;
+  return resolver_.name_path((*parent == "/" ? "" : *parent) + "/" + rec->second->name);
+}
+
 const std::shared_ptr<const CgroupName>& Attributor::cgroup_name(uint64_t id) {
   auto& ref = cgroup_names_[id];
-  CgroupName now = resolver_.cgroup(id);
+  CgroupName now = resolve_cgroup(id);
   bool same = ref && ref->path == now.path && ref->name == now.name && ref->pod == now.pod;
   if (!same && (now.path || !ref)) ref = std::make_shared<const CgroupName>(std::move(now));
   return ref;
@@ -336,6 +350,8 @@ Attributed Attributor::attribute(const Window& w) {
                .end_mono = w.end_mono,
                .start_wall = w.start_wall,
                .end_wall = w.end_wall};
+  cgroup_records_.clear();
+  for (const auto& c : w.cgroups) cgroup_records_[c.id] = &c;
   // Exits first, so this window's identities already carry them.
   gone_ = {w.exited.begin(), w.exited.end()};
   for (const auto& id : gone_)

@@ -65,6 +65,9 @@ class Resolver {
   virtual CgroupName cgroup(uint64_t cgroup_id) = 0;
   // The PID inside the process's own PID namespace; nullopt outside one.
   virtual std::optional<uint32_t> ns_pid(uint32_t) { return std::nullopt; }
+  // Names a cgroup path the way cgroup() names an id's (for a cgroup gone
+  // before its id was resolved, whose path netacct pieced together).
+  virtual CgroupName name_path(const std::string& path) { return {.path = path}; }
 };
 
 struct Identity;
@@ -159,7 +162,10 @@ class Attributor {
   FlowJoin join_;  // connections by tuple, for the wire layer
   // Every cgroup named so far, kept: a cgroup removed since keeps its name.
   std::unordered_map<uint64_t, std::shared_ptr<const CgroupName>> cgroup_names_;
+  // This window's kernel records of cgroups (name, parent), by id.
+  std::unordered_map<uint64_t, const CgroupEntry*> cgroup_records_;
   const std::shared_ptr<const CgroupName>& cgroup_name(uint64_t id);
+  CgroupName resolve_cgroup(uint64_t id);
   void add_containers(const Window& w, Attributed& a);
   const IdentityRef& identify(const ProcId& id, const ProcInfo& info);
   // --pid and --cgroup: a process, by its PID and the cgroup its identity

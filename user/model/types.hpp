@@ -51,6 +51,10 @@ struct ByteCounters {
 struct CgroupEntry {
   uint64_t id = 0;  // cgroup v2 id: the inode of its directory
   ByteCounters bytes;
+  // What the kernel read when it first counted the cgroup: its directory's
+  // name and its parent's id (names it once it is gone).
+  std::string name;
+  uint64_t parent = 0;
 };
 
 // Where a snapshot source keeps an entry (the kernel's slot index), when it

@@ -15,8 +15,11 @@ class SystemResolver : public Resolver {
   std::optional<std::string> exe(uint32_t pid) override { return procfs_.exe(pid); }
   std::optional<uint32_t> ns_pid(uint32_t pid) override { return procfs_.ns_pid(pid); }
   CgroupName cgroup(uint64_t id) override {
-    CgroupName out{.path = cgroups_.path(id)};
-    if (!out.path) return out;
+    std::optional<std::string> path = cgroups_.path(id);
+    return path ? name_path(*path) : CgroupName{};
+  }
+  CgroupName name_path(const std::string& path) override {
+    CgroupName out{.path = path};
     out.container = container_name(*out.path);
     ContainerInfo c = containers_.name(*out.path);
     out.runtime = std::move(c.runtime);
