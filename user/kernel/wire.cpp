@@ -369,9 +369,21 @@ struct Wire::Impl {
     return 0;
   }
 
+  // Another netacct starting at the same moment may attach at the priority
+  // found free here first (the kernel then refuses this one: EEXIST): what
+  // was attached at it goes, and the next free one is tried.
   int attach_legacy(Hook& h) {
-    h.prio = free_prio(h.link.index);
-    if (!h.prio) return -EBUSY;
+    for (int tries = 0; tries < 8; ++tries) {
+      h.prio = free_prio(h.link.index);
+      if (!h.prio) return -EBUSY;
+      int err = attach_legacy_at(h);
+      if (err != -EEXIST) return err;
+      detach_filters(h);
+    }
+    return -EBUSY;
+  }
+
+  int attach_legacy_at(Hook& h) {
     for (int dir = 0; dir < 2; ++dir) {
       bpf_tc_hook hook = tc_hook(h.link.index, dir);
       int err = bpf_tc_hook_create(&hook);  // clsact: made once, kept
@@ -394,16 +406,26 @@ struct Wire::Impl {
     return 0;
   }
 
-  void detach(Hook& h) {
-    for (int& fd : h.links)
-      if (fd >= 0) close(std::exchange(fd, -1));
+  // The legacy filters at h.prio, ours only (a filter at that priority that
+  // the kernel refused to make is another's, and a detach by handle and
+  // priority of a filter running another program would remove it: so only
+  // the directions attached are detached).
+  void detach_filters(Hook& h) {
     for (int dir = 0; h.prio && dir < 2; ++dir) {
       bpf_tc_hook hook = tc_hook(h.link.index, dir);
+      bpf_tc_opts q = tc_opts(h.prio);
+      if (bpf_tc_query(&hook, &q) != 0 || q.prog_id != prog_id(prog(dir))) continue;
       bpf_tc_opts o = tc_opts(h.prio);
       bpf_tc_detach(&hook, &o);  // fails harmlessly when the interface is gone
     }
     if (h.prio) guard->send({Guard::kRemove, h.link.index, h.prio});
     h.prio = 0;
+  }
+
+  void detach(Hook& h) {
+    for (int& fd : h.links)
+      if (fd >= 0) close(std::exchange(fd, -1));
+    detach_filters(h);
     uint32_t key = h.link.index;
     bpf_map_delete_elem(progs.counters, &key);
   }
