@@ -181,6 +181,15 @@ struct na_conn_slot {
  * directory name and its parent's id, read when the slot is made: a cgroup
  * created and removed between two reads of userspace (a `docker run --rm`
  * shorter than a refresh) is still named, from its parent's path.
+ *
+ * With the wire layer, each slot also counts the IP packets of the sockets
+ * that belong to the cgroup (the socket's cgroup: the one its creator was
+ * in, inherited by an accepted socket from its listener), counted by two
+ * cgroup_skb programs on the cgroup v2 root as the packets leave and enter
+ * their socket's network stack, in whatever network namespace: bytes from
+ * the IP header on (a GSO/GRO packet once, with its one set of headers, as
+ * the wire layer counts), packets as segments. A slot first made there has
+ * no name (no task is at hand in softirq context): userspace names it by id.
  */
 #define NA_MAX_CGROUPS 8192
 #define NA_CGROUP_NAME_LEN 80
@@ -192,9 +201,19 @@ struct na_cgroup_val {
 	__u64 lo_rx_bytes;
 };
 
+/* A cgroup's sockets' IP packets, on one side of the loopback split. */
+struct na_cgroup_ip {
+	__u64 tx_bytes;
+	__u64 rx_bytes;
+	__u64 tx_packets;
+	__u64 rx_packets;
+};
+
 struct na_cgroup_slot {
 	__u64 id; /* cgroup v2 id; set before the slot is published in `cgroups` */
 	struct na_cgroup_val val;
+	struct na_cgroup_ip ip;	       /* over every device but loopback */
+	struct na_cgroup_ip lo_ip;     /* over loopback */
 	__u64 parent_id;	       /* 0 for the root */
 	char name[NA_CGROUP_NAME_LEN]; /* the directory's name, NUL-terminated (cut if longer) */
 };

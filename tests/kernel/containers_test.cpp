@@ -145,6 +145,22 @@ void expectGroupExact(const NetacctRun& run, const Cgroup& g, Counts truth) {
   }
 }
 
+// A group's IP counters (wire layer), containers[] entries summed.
+struct IpView {
+  uint64_t tx_bytes = 0, rx_bytes = 0, tx_packets = 0, rx_packets = 0;
+};
+
+IpView ipOf(const NetacctRun& run, const Cgroup& g) {
+  IpView v;
+  for (const json& c : groupOf(run, g).rows) {
+    v.tx_bytes += u64Field(c, "tx_ip_bytes");
+    v.rx_bytes += u64Field(c, "rx_ip_bytes");
+    v.tx_packets += u64Field(c, "tx_ip_packets");
+    v.rx_packets += u64Field(c, "rx_ip_packets");
+  }
+  return v;
+}
+
 // The whole lines of netacct's output so far (reports), parsed.
 std::vector<json> reportsIn(const std::string& stdout_text) {
   std::vector<json> out;
@@ -305,6 +321,91 @@ TEST_F(ContainersTest, EachRuntimesGroupIsNamedAndCountedExactly) {
   EXPECT_EQ(a.begin()->first.remote, c.begin()->first.remote);
   EXPECT_NE(a.begin()->first.netns, c.begin()->first.netns);
   EXPECT_NE(web.tx, db.tx);  // otherwise a mix-up would go unseen
+}
+
+// The wire layer's per-group IP counters: a group's sockets' packets,
+// counted in the kernel as they leave and enter their network stack, in
+// whatever namespace (here the fixture's A and B; netacct runs in A with its
+// TC classifier there). Each child joins its group before it makes a socket
+// (a socket belongs to the group it was made in; an accepted one to its
+// listener's). UDP: exactly each datagram's payload + 28 B of IPv4 and UDP
+// headers, one packet each, both ways. TCP over IPv6: every packet one group
+// sends the other receives, so one's tx is exactly the other's rx (bytes
+// and packets), and more than the payload the syscalls moved.
+TEST_F(ContainersTest, GroupsSocketsIpPacketsAreCountedExactly) {
+  const Cgroup udp_srv = tree().make("system.slice/na-ip-udp-srv.service");
+  const Cgroup udp_cli = tree().make("system.slice/na-ip-udp-cli.service");
+  const Cgroup tcp_srv = tree().make("system.slice/na-ip-tcp-srv.service");
+  const Cgroup tcp_cli = tree().make("system.slice/na-ip-tcp-cli.service");
+  Spawn in_a = spawn();
+  in_a.netns = nsA();
+  Netacct na({}, in_a);
+  constexpr int kDatagrams = 25;
+  const std::string a4 = hostA(AF_INET), a6 = hostA(AF_INET6), b6 = hostB(AF_INET6);
+  Child us(nsA(), "na-ip-echo", [&](ChildCtx& ctx) {
+    enterCgroup(udp_srv);
+    int fd = udpBound(a4);
+    ctx.post(localEndpoint(fd).port);
+    ctx.counts += udpEcho(fd, kDatagrams);
+    close(fd);
+  });
+  const Endpoint udp_ep{a4, static_cast<uint16_t>(us.nextPost().first)};
+  Child uc(nsB(), "na-ip-ping", [&](ChildCtx& ctx) {
+    enterCgroup(udp_cli);
+    int fd = udpSocket(AF_INET);
+    ctx.counts += udpPingPong(fd, &udp_ep, kDatagrams);
+    close(fd);
+  });
+  Child ts(nsA(), "na-ip-tsrv", [&](ChildCtx& ctx) {
+    enterCgroup(tcp_srv);
+    int lfd = tcpListenOn(Endpoint{a6, 0});
+    ctx.post(localEndpoint(lfd).port);
+    int fd = tcpAccept(lfd);
+    ctx.counts.rx += recvToEof(fd);
+    ctx.counts.tx += sendBytes(fd, 700 * KiB + 7);
+    close(fd);
+    close(lfd);
+  });
+  const Endpoint tcp_ep{a6, static_cast<uint16_t>(ts.nextPost().first)};
+  Child tc(nsB(), "na-ip-tcli", [&](ChildCtx& ctx) {
+    enterCgroup(tcp_cli);
+    int fd = tcpConnectFrom(Endpoint{b6, 0}, tcp_ep);
+    ctx.counts.tx += sendBytes(fd, 300 * KiB + 3);
+    shutdown(fd, SHUT_WR);
+    ctx.counts.rx += recvToEof(fd);
+    close(fd);
+  });
+  const Counts echo = us.finish(), ping = uc.finish(), tsrv = ts.finish(), tcli = tc.finish();
+  const NetacctRun run = na.stop();
+  ASSERT_TRUE(run.exitedZero()) << run.describe();
+
+  expectGroupExact(run, udp_srv, echo);
+  expectGroupExact(run, udp_cli, ping);
+  expectGroupExact(run, tcp_srv, tsrv);
+  expectGroupExact(run, tcp_cli, tcli);
+  const IpView e = ipOf(run, udp_srv), p = ipOf(run, udp_cli);
+  const std::string detail = describeGroup(run, udp_srv) + describeGroup(run, udp_cli);
+  EXPECT_EQ(p.tx_bytes, ping.tx + 28 * kDatagrams) << detail;
+  EXPECT_EQ(p.rx_bytes, ping.rx + 28 * kDatagrams) << detail;
+  EXPECT_EQ(p.tx_packets, uint64_t(kDatagrams)) << detail;
+  EXPECT_EQ(p.rx_packets, uint64_t(kDatagrams)) << detail;
+  EXPECT_EQ(e.tx_bytes, echo.tx + 28 * kDatagrams) << detail;
+  EXPECT_EQ(e.rx_bytes, echo.rx + 28 * kDatagrams) << detail;
+  EXPECT_EQ(e.tx_packets, uint64_t(kDatagrams)) << detail;
+  EXPECT_EQ(e.rx_packets, uint64_t(kDatagrams)) << detail;
+
+  const IpView s = ipOf(run, tcp_srv), c = ipOf(run, tcp_cli);
+  const std::string tcp_detail = describeGroup(run, tcp_srv) + describeGroup(run, tcp_cli);
+  EXPECT_EQ(s.tx_bytes, c.rx_bytes) << tcp_detail;
+  EXPECT_EQ(s.rx_bytes, c.tx_bytes) << tcp_detail;
+  EXPECT_EQ(s.tx_packets, c.rx_packets) << tcp_detail;
+  EXPECT_EQ(s.rx_packets, c.tx_packets) << tcp_detail;
+  // Headers: at least an IPv6 + TCP header on one packet, at most 128 B on
+  // each (40 IPv6 + 60 TCP with options, rounded up).
+  EXPECT_GT(c.tx_bytes, tcli.tx + 60) << tcp_detail;
+  EXPECT_LE(c.tx_bytes, tcli.tx + 128 * c.tx_packets) << tcp_detail;
+  EXPECT_GT(s.tx_bytes, tsrv.tx + 60) << tcp_detail;
+  EXPECT_LE(s.tx_bytes, tsrv.tx + 128 * s.tx_packets) << tcp_detail;
 }
 
 // A process moved into another group while it runs (as `docker exec`,

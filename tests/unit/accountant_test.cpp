@@ -670,3 +670,26 @@ TEST(Accountant, CgroupDeltas) {
   EXPECT_EQ(w.cgroups[1].id, 9u);
   EXPECT_EQ(w.cgroups[1].bytes, (ByteCounters{40, 0, 0, 0}));
 }
+
+// The wire layer's IP counters of a cgroup move on their own (a socket's
+// ACKs, a container whose sockets' packets carry no payload this window).
+TEST(Accountant, CgroupIpDeltas) {
+  Accountant acc;
+  Snapshot s0 = snap(0);
+  s0.cgroups = {
+      {.id = 7, .bytes = {100, 0, 0, 0}, .ip_bytes = {128, 52, 0, 0}, .ip_packets = {1, 1, 0, 0}}};
+  acc.prime(s0);
+  Snapshot s1 = snap(1);
+  s1.cgroups = {{.id = 7,
+                 .bytes = {100, 0, 0, 0},
+                 .ip_bytes = {180, 104, 60, 0},
+                 .ip_packets = {2, 2, 1, 0}}};
+  Window w = acc.advance(s1);
+  ASSERT_EQ(w.cgroups.size(), 1u);
+  EXPECT_EQ(w.cgroups[0].bytes, (ByteCounters{}));
+  EXPECT_EQ(w.cgroups[0].ip_bytes, (ByteCounters{52, 52, 60, 0}));
+  EXPECT_EQ(w.cgroups[0].ip_packets, (ByteCounters{1, 1, 1, 0}));
+  Snapshot s2 = snap(2);
+  s2.cgroups = s1.cgroups;
+  EXPECT_TRUE(acc.advance(s2).cgroups.empty()) << "nothing moved";
+}

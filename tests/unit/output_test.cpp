@@ -106,6 +106,7 @@ const ContainerTraffic kPod{
     .tx = 1536,
     .rx = 1048576,
     .wire = {.tx_wire = 2000, .rx_wire = 1099000, .retrans = 100},
+    .ip = {.tx_bytes = 1650, .rx_bytes = 1088500, .tx_packets = 24, .rx_packets = 749},
     .processes = 1};
 const ContainerTraffic kNginxUnit{
     .cgroup_id = 77,
@@ -220,12 +221,14 @@ TEST(Output, JsonLineGolden) {
       R"(cri-containerd-cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.scope",)"
       R"("cgroup_id":9001,"id":"cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc",)"
       R"("name":"shop/web-7d4/curl","namespace":"shop","pod":"web-7d4","processes":1,)"
-      R"("retrans_bytes":100,"runtime":"containerd","rx_bytes":1048576,"rx_rate":209715.2,)"
-      R"("rx_wire_bytes":1099000,"tx_bytes":1536,"tx_rate":307.2,"tx_wire_bytes":2000},)"
+      R"("retrans_bytes":100,"runtime":"containerd","rx_bytes":1048576,"rx_ip_bytes":1088500,)"
+      R"("rx_ip_packets":749,"rx_rate":209715.2,"rx_wire_bytes":1099000,"tx_bytes":1536,)"
+      R"("tx_ip_bytes":1650,"tx_ip_packets":24,"tx_rate":307.2,"tx_wire_bytes":2000},)"
       R"({"cgroup":"/system.slice/nginx.service","cgroup_id":77,"id":"nginx.service",)"
       R"("name":"nginx.service","namespace":null,"pod":null,"processes":1,"retrans_bytes":0,)"
-      R"("runtime":"systemd","rx_bytes":20,"rx_rate":4.0,"rx_wire_bytes":0,"tx_bytes":500,)"
-      R"("tx_rate":100.0,"tx_wire_bytes":0}],)"
+      R"("runtime":"systemd","rx_bytes":20,"rx_ip_bytes":0,"rx_ip_packets":0,"rx_rate":4.0,)"
+      R"("rx_wire_bytes":0,"tx_bytes":500,"tx_ip_bytes":0,"tx_ip_packets":0,"tx_rate":100.0,)"
+      R"("tx_wire_bytes":0}],)"
       R"("end":"2023-11-14T22:13:25.123Z","flows":[{"class":"process",)"
       R"("comm":"curl","family":"ipv6","forwarded":false,"interface":"eth0",)"
       R"("local":"[fd00::1]:40000","pid":4242,"proto":"tcp","remote":"[2001:db8::5]:443",)"

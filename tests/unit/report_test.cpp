@@ -644,6 +644,26 @@ TEST(Report, ContainersFromTheKernelsPerCgroupCountsAndTheCgroupFilter) {
   EXPECT_EQ(procs(assemble(w, {.cgroups = {"/system.sl"}}, res)).size(), 0u)
       << "a path matches whole components";
 
+  // The wire layer's IP counters: loopback only with --loopback; a cgroup
+  // whose sockets moved packets but no payload is still a row.
+  Window ip = w;
+  ip.cgroups = {{.id = 7,
+                 .bytes = {.tx = 1350, .rx = 15},
+                 .ip_bytes = {.tx = 1500, .rx = 80, .lo_tx = 70, .lo_rx = 70},
+                 .ip_packets = {.tx = 3, .rx = 2, .lo_tx = 1, .lo_rx = 1}},
+                {.id = 8, .ip_bytes = {.rx = 52}, .ip_packets = {.rx = 1}}};
+  c = containers(assemble(ip, {}, res));
+  ASSERT_EQ(c.size(), 2u);
+  EXPECT_EQ(c[7]->container->ip.tx_bytes, 1500u);
+  EXPECT_EQ(c[7]->container->ip.rx_bytes, 80u);
+  EXPECT_EQ(c[7]->container->ip.tx_packets, 3u);
+  EXPECT_EQ(c[7]->container->ip.rx_packets, 2u);
+  EXPECT_EQ(c[8]->tx, 0u);
+  EXPECT_EQ(c[8]->container->ip.rx_bytes, 52u);
+  c = containers(assemble(ip, {.loopback = true}, res));
+  EXPECT_EQ(c[7]->container->ip.tx_bytes, 1570u);
+  EXPECT_EQ(c[7]->container->ip.rx_packets, 3u);
+
   Report pid = assemble(w, {.pids = {1}}, res);
   c = containers(pid);
   ASSERT_EQ(c.size(), 1u);

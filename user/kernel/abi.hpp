@@ -19,5 +19,6 @@ static_assert(sizeof(na_iface_val) == 40);
 static_assert(sizeof(na_flow_key) == 48);
 static_assert(sizeof(na_retrans_val) == 16);
 static_assert(sizeof(na_cgroup_val) == 32);
-static_assert(sizeof(na_cgroup_slot) == 128);
+static_assert(sizeof(na_cgroup_ip) == 32);
+static_assert(sizeof(na_cgroup_slot) == 192);
 static_assert(NA_MAX_CONNS % 64 == 0 && NA_MAX_PROCS % 64 == 0);

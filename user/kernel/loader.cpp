@@ -70,6 +70,8 @@ void configure(netacct_bpf* skel, const LoadConfig& cfg) {
   bpf_program* ingress = skel->progs.dgram_ingress_cgroup;
   bpf_program__set_autoload(ingress, bpf_program__autoload(ingress) && has_net_admin());
   bpf_program__set_autoattach(ingress, false);
+  bpf_program__set_autoattach(skel->progs.cgroup_ip_egress_wire, false);
+  bpf_program__set_autoattach(skel->progs.cgroup_ip_ingress_wire, false);
   bpf_program__set_autoattach(skel->progs.tcp_baseline_iter, false);
   bpf_program__set_autoattach(skel->progs.wire_ingress_tc, false);  // kernel/wire.cpp
   bpf_program__set_autoattach(skel->progs.wire_egress_tc, false);
@@ -151,26 +153,33 @@ bool run_tcp_baseline(netacct_bpf* skel, std::string* why) {
 
 }  // namespace
 
-// The link holds the cgroup; the directory fd is not needed once attached.
-// Without CAP_NET_ADMIN the program was not loaded: netacct runs, and says
-// what it cannot tell apart. A loaded program that cannot attach is an
-// attach failure like any other: nothing stays, netacct does not run.
-bool Session::attach_ingress(const LoadConfig& cfg, std::string* error) {
-  bpf_program* prog = skel_->progs.dgram_ingress_cgroup;
-  if (bpf_program__fd(prog) < 0) {
+// Each loaded cgroup_skb program goes on the cgroup v2 root through a link,
+// which holds the cgroup: the directory fd is not needed once attached.
+// Without CAP_NET_ADMIN the tracepoint backend's datagram program was not
+// loaded: netacct runs, and says what it cannot tell apart. A loaded program
+// that cannot attach is an attach failure like any other: nothing stays,
+// netacct does not run.
+bool Session::attach_cgroup_programs(const LoadConfig& cfg, std::string* error) {
+  std::vector<bpf_program*> progs;
+  for (bpf_program* p : {skel_->progs.dgram_ingress_cgroup, skel_->progs.cgroup_ip_egress_wire,
+                         skel_->progs.cgroup_ip_ingress_wire})
+    if (bpf_program__fd(p) >= 0) progs.push_back(p);
+  if (cfg.backend == Backend::tracepoint && bpf_program__fd(skel_->progs.dgram_ingress_cgroup) < 0)
     warning_ =
         "without CAP_NET_ADMIN, datagrams received over loopback (UDP, ping, raw) cannot be told "
         "from network ones and count as network traffic";
-    return true;
-  }
+  if (progs.empty()) return true;
   std::string why;
   int fd = open_cgroup2_root(cfg.cgroup2_mount, &why);
-  if (fd >= 0) {
-    ingress_ = bpf_program__attach_cgroup(prog, fd);
-    if (!ingress_) why = "cgroup v2 root: " + errno_text(errno);
-    close(fd);
+  for (size_t i = 0; fd >= 0 && i < progs.size() && why.empty(); ++i) {
+    bpf_link* link = bpf_program__attach_cgroup(progs[i], fd);
+    if (link)
+      cgroup_links_.push_back(link);
+    else
+      why = "cgroup v2 root: " + errno_text(errno);
   }
-  if (ingress_) return true;
+  if (fd >= 0) close(fd);
+  if (why.empty()) return true;
   *error = "cannot attach the " + backend_name(cfg.backend) + " backend: " + why +
            " (see 'netacct doctor')";
   return false;
@@ -202,8 +211,7 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
     *error = "cannot attach " + what + ": " + errno_text(err) + " (see 'netacct doctor')";
     return nullptr;
   }
-  if (cfg.attach && cfg.backend == Backend::tracepoint && !s->attach_ingress(cfg, error))
-    return nullptr;
+  if (cfg.attach && !s->attach_cgroup_programs(cfg, error)) return nullptr;
   if (cfg.attach && cfg.wire.enabled) {
     s->wire_ = Wire::open({.ingress = bpf_program__fd(skel->progs.wire_ingress_tc),
                            .egress = bpf_program__fd(skel->progs.wire_egress_tc),
@@ -257,16 +265,25 @@ class Session::Source : public SnapshotSource {
         cgroups_.read(cgroup_slots_fd_, uint32_t(std::min<uint64_t>(used, NA_MAX_CGROUPS)));
     s.cgroups.reserve(n);
     for (uint32_t i = 0; i < n; ++i) {
-      const na_cgroup_val& v = cgroups_.values[i].val;
-      if (!v.tx_bytes && !v.rx_bytes && !v.lo_tx_bytes && !v.lo_rx_bytes) continue;
       const na_cgroup_slot& slot = cgroups_.values[i];
-      s.cgroups.push_back({.id = slot.id,
-                           .bytes = {.tx = v.tx_bytes,
-                                     .rx = v.rx_bytes,
-                                     .lo_tx = v.lo_tx_bytes,
-                                     .lo_rx = v.lo_rx_bytes},
-                           .name = std::string(slot.name, strnlen(slot.name, sizeof slot.name)),
-                           .parent = slot.parent_id});
+      const na_cgroup_val& v = slot.val;
+      CgroupEntry e{.id = slot.id,
+                    .bytes = {.tx = v.tx_bytes,
+                              .rx = v.rx_bytes,
+                              .lo_tx = v.lo_tx_bytes,
+                              .lo_rx = v.lo_rx_bytes},
+                    .ip_bytes = {.tx = slot.ip.tx_bytes,
+                                 .rx = slot.ip.rx_bytes,
+                                 .lo_tx = slot.lo_ip.tx_bytes,
+                                 .lo_rx = slot.lo_ip.rx_bytes},
+                    .ip_packets = {.tx = slot.ip.tx_packets,
+                                   .rx = slot.ip.rx_packets,
+                                   .lo_tx = slot.lo_ip.tx_packets,
+                                   .lo_rx = slot.lo_ip.rx_packets}};
+      if (e.bytes == ByteCounters{} && e.ip_packets == ByteCounters{}) continue;
+      e.name = std::string(slot.name, strnlen(slot.name, sizeof slot.name));
+      e.parent = slot.parent_id;
+      s.cgroups.push_back(std::move(e));
     }
   }
 };
@@ -277,7 +294,7 @@ Session::~Session() {
   source_.reset();
   wire_.reset();  // before the programs it attached go
   reader_.reset();
-  if (ingress_) bpf_link__destroy(ingress_);
+  for (bpf_link* link : cgroup_links_) bpf_link__destroy(link);
   netacct_bpf__destroy(skel_);
 }
 

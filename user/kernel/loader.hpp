@@ -4,6 +4,7 @@
 #pragma once
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "kernel/backend.hpp"
 #include "kernel/features.hpp"
@@ -63,10 +64,12 @@ class Session {
 
  private:
   Session(netacct_bpf* skel, Backend b);
-  bool attach_ingress(const LoadConfig& cfg, std::string* error);
+  bool attach_cgroup_programs(const LoadConfig& cfg, std::string* error);
   netacct_bpf* skel_;
   Backend backend_;
-  bpf_link* ingress_ = nullptr;  // tracepoint backend: the cgroup ingress link
+  // On the cgroup v2 root: the tracepoint backend's datagram ingress
+  // program, the wire layer's per-cgroup IP counters.
+  std::vector<bpf_link*> cgroup_links_;
   std::unique_ptr<MapReader> reader_;
   std::unique_ptr<Wire> wire_;
   class Source;  // the reader's snapshot with the wire layer's counters

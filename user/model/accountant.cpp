@@ -175,11 +175,17 @@ void Accountant::advance_ifaces(std::vector<IfaceEntry> now, uint32_t netns, Win
 // seen since the last read moved all of its counters.
 void Accountant::advance_cgroups(const std::vector<CgroupEntry>& now, Window* w) {
   for (const CgroupEntry& e : now) {
-    ByteCounters& prev = cgroups_[e.id];
-    if (w && !(e.bytes == prev))
-      w->cgroups.push_back(
-          {.id = e.id, .bytes = e.bytes - prev, .name = e.name, .parent = e.parent});
-    prev = e.bytes;
+    CgroupEntry& prev = cgroups_[e.id];
+    if (w && !(e.bytes == prev.bytes && e.ip_packets == prev.ip_packets))
+      w->cgroups.push_back({.id = e.id,
+                            .bytes = e.bytes - prev.bytes,
+                            .ip_bytes = e.ip_bytes - prev.ip_bytes,
+                            .ip_packets = e.ip_packets - prev.ip_packets,
+                            .name = e.name,
+                            .parent = e.parent});
+    prev.bytes = e.bytes;
+    prev.ip_bytes = e.ip_bytes;
+    prev.ip_packets = e.ip_packets;
   }
 }
 

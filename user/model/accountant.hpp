@@ -92,7 +92,7 @@ class Accountant {
   std::vector<IfaceEntry> ifaces_;                // the interfaces' counters at the last read
   std::unordered_map<FlowKey, FlowEntry> flows_;  // the flows' counters at the last read
   std::unordered_map<FlowKey, RetransEntry> retrans_;
-  std::unordered_map<uint64_t, ByteCounters> cgroups_;  // at the last read
+  std::unordered_map<uint64_t, CgroupEntry> cgroups_;  // counters at the last read
 
   void advance_ifaces(std::vector<IfaceEntry> now, uint32_t netns, Window* w);
   void advance_wire(Snapshot& snap, Window* w);

@@ -311,15 +311,19 @@ void Attributor::add_containers(const Window& w, Attributed& a) {
     return a.containers[it->second];
   };
   const bool whole = selection_.pids.empty();
+  const bool lo = selection_.loopback;
   if (whole)
     for (const auto& c : w.cgroups) {  // each cgroup once
-      uint64_t tx = c.bytes.total_tx(selection_.loopback),
-               rx = c.bytes.total_rx(selection_.loopback);
-      if (!tx && !rx) continue;
+      const IpTraffic ip{.tx_bytes = c.ip_bytes.total_tx(lo),
+                         .rx_bytes = c.ip_bytes.total_rx(lo),
+                         .tx_packets = c.ip_packets.total_tx(lo),
+                         .rx_packets = c.ip_packets.total_rx(lo)};
+      uint64_t tx = c.bytes.total_tx(lo), rx = c.bytes.total_rx(lo);
+      if (!tx && !rx && !ip.tx_packets && !ip.rx_packets) continue;
       const auto& name = cgroup_name(c.id);
       if (!selection_.wants_cgroup(name->path ? &*name->path : nullptr)) continue;
       at.emplace(c.id, a.containers.size());
-      a.containers.push_back({.cgroup_id = c.id, .name = name, .tx = tx, .rx = rx});
+      a.containers.push_back({.cgroup_id = c.id, .name = name, .tx = tx, .rx = rx, .ip = ip});
     }
   for (const auto& p : a.procs) {
     if (!p.who) continue;

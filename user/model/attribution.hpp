@@ -104,11 +104,18 @@ struct ConnTraffic {
 // counters (exact: bytes of processes that exited, or whose entries went,
 // stay counted), or with --pid the selected processes' sum; wire bytes are
 // its processes'. `processes`: those in it that moved bytes in the window.
+// A cgroup's sockets' IP packets in the window (wire layer), loopback
+// only with --loopback, counted in the kernel.
+struct IpTraffic {
+  uint64_t tx_bytes = 0, rx_bytes = 0, tx_packets = 0, rx_packets = 0;
+};
+
 struct ContainerTraffic {
   uint64_t cgroup_id = 0;
   std::shared_ptr<const CgroupName> name;
   uint64_t tx = 0, rx = 0;
   WireBytes wire;
+  IpTraffic ip;
   uint64_t processes = 0;
 };
 

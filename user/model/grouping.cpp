@@ -398,6 +398,21 @@ Cell cgroup_word(const GroupRow& r, std::string CgroupName::*field) {
              : Cell();
 }
 
+// A container row's IP counters (kernel, per cgroup: wire layer only).
+template <uint64_t IpTraffic::*field>
+Cell ip_cell(const GroupRow& r) {
+  return r.container ? Cell(r.container->ip.*field) : Cell();
+}
+
+template <uint64_t IpTraffic::*field>
+Column ip_column(std::string name) {
+  return {.name = std::move(name),
+          .title = "",
+          .unit = Unit::count,
+          .sinks = kJson | kCsv,
+          .get = ip_cell<field>};
+}
+
 Grouping container_grouping() {
   return {
       .kind = GroupKind::container,
@@ -455,7 +470,11 @@ Grouping container_grouping() {
                       .sinks = kAll,
                       .get = [](const GroupRow& r) -> Cell {
                         return r.container ? Cell(r.container->processes) : Cell();
-                      }}})),
+                      }},
+                     ip_column<&IpTraffic::tx_bytes>("tx_ip_bytes"),
+                     ip_column<&IpTraffic::rx_bytes>("rx_ip_bytes"),
+                     ip_column<&IpTraffic::tx_packets>("tx_ip_packets"),
+                     ip_column<&IpTraffic::rx_packets>("rx_ip_packets")})),
   };
 }
 

@@ -51,6 +51,9 @@ struct ByteCounters {
 struct CgroupEntry {
   uint64_t id = 0;  // cgroup v2 id: the inode of its directory
   ByteCounters bytes;
+  // With the wire layer: its sockets' IP packets (bpf/netacct.h, cgroups),
+  // bytes from the IP header on and packets, each split at loopback.
+  ByteCounters ip_bytes, ip_packets;
   // What the kernel read when it first counted the cgroup: its directory's
   // name and its parent's id (names it once it is gone).
   std::string name;
