@@ -218,6 +218,18 @@ TEST(RenderTop, DrillDownTitle) {
             "netacct top 15:40:01  fentry  connections of PID 4121  bytes/s  h: help");
 }
 
+// A container's name comes from files its owner writes: the title shows it
+// escaped, never raw.
+TEST(RenderTop, DrillDownTitleEscapesTheContainersName) {
+  TopHeader h = header();
+  h.drill_name = std::string("web") + char(0x1b) + "[2J" + char(0x0a);
+  TopState st = in(GroupKind::process);
+  st.query.cgroup = 9001;
+  auto f = render(h, {}, st, 80, 0, true);
+  EXPECT_EQ(trimmed(f[0]),
+            "netacct top 15:40:01  fentry  processes of web\\x1b[2J\\x0a  bytes/s  h: help");
+}
+
 // Regression (fixed): at the default 80 columns the connections view's column header does
 // not fit its 31-cell identity column and is cut to "LOCAL / R~".
 TEST(RenderTop, ColumnHeadersFitAt80Columns) {

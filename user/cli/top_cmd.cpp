@@ -126,7 +126,7 @@ struct Live {
     } else if (state.query.cgroup) {
       const ContainerTraffic* c = model.container(*state.query.cgroup);
       header.drill_name = c && c->name && !c->name->name.empty()
-                              ? escape_visible(c->name->name)
+                              ? c->name->name
                               : "cgroup " + std::to_string(*state.query.cgroup);
     }
     if (rows.count && state.selected >= rows.count) state.selected = rows.count - 1;

@@ -268,7 +268,8 @@ std::vector<std::string> header_lines(const TopHeader& h, const TopState& st) {
   std::string unit = st.bits ? "bits" : "bytes";
   if (st.query.layer == Layer::wire) unit = "wire " + unit;
   std::string mode = st.cumulative ? unit + " moved" : unit + "/s";
-  std::string view = view_name(st.query.view) + (h.drill_name.empty() ? "" : " of " + h.drill_name);
+  std::string view = view_name(st.query.view) +
+                     (h.drill_name.empty() ? "" : " of " + escape_visible(h.drill_name));
   std::string l1 = "netacct top " + h.clock + "  " + h.backend + "  " + view + "  " + mode +
                    (st.paused ? "  PAUSED" : "") + "  h: help";
   std::string l2 = "total  sent " + amount(h.totals.rates.tx[0], st.bits) + "/s  received " +

@@ -38,7 +38,7 @@ struct TopHeader {
   double cpu_percent = 0;    // netacct's own CPU, of one core
   double ns_per_event = -1;  // kernel programs' mean run time; < 0 unknown
   uint64_t evicted = 0;      // connection entries evicted to make room
-  std::string drill_name;    // "PID 4121" when drilled in
+  std::string drill_name;    // "PID 4121" when drilled in; raw (escaped here)
   // The last window's receipt (wire layer; empty without it) and the
   // window's length: a fourth header line.
   Receipt wire;
