@@ -7,7 +7,6 @@
 # and examples; the installed unit verifies with its man page found; then
 # dpkg -P leaves none of them. The package is purged however the test ends.
 #   deb.sh BUILD_DIR NETACCT_BINARY
-[ -n "${DEB_TRACE:-}" ] && set -x
 . "$(dirname "$0")/lib.sh"
 build=$1
 bin=$2
