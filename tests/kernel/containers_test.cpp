@@ -331,7 +331,8 @@ TEST_F(ContainersTest, EachRuntimesGroupIsNamedAndCountedExactly) {
 // listener's). UDP: exactly each datagram's payload + 28 B of IPv4 and UDP
 // headers, one packet each, both ways. TCP over IPv6: every packet one group
 // sends the other receives, so one's tx is exactly the other's rx (bytes
-// and packets), and more than the payload the syscalls moved.
+// and packets; on Linux 6.1 but for the listener's SYN-ACK), and more than
+// the payload the syscalls moved.
 TEST_F(ContainersTest, GroupsSocketsIpPacketsAreCountedExactly) {
   const Cgroup udp_srv = tree().make("system.slice/na-ip-udp-srv.service");
   const Cgroup udp_cli = tree().make("system.slice/na-ip-udp-cli.service");
@@ -396,9 +397,17 @@ TEST_F(ContainersTest, GroupsSocketsIpPacketsAreCountedExactly) {
 
   const IpView s = ipOf(run, tcp_srv), c = ipOf(run, tcp_cli);
   const std::string tcp_detail = describeGroup(run, tcp_srv) + describeGroup(run, tcp_cli);
-  EXPECT_EQ(s.tx_bytes, c.rx_bytes) << tcp_detail;
+  // Linux 6.1 runs no cgroup egress program on a listener's SYN-ACK
+  // (BPF_CGROUP_RUN_PROG_INET_EGRESS wants sk == skb->sk, and the SYN-ACK
+  // belongs to the request socket); 6.18 does. Where it does not, the
+  // server's group lacks exactly that one packet: 40 B of IPv6 and 40 of
+  // TCP (MSS, SACK permitted, timestamps, window scale).
+  constexpr uint64_t kSynAck = 80;
+  ASSERT_GE(c.rx_packets, s.tx_packets) << tcp_detail;
+  const uint64_t missed = c.rx_packets - s.tx_packets;
+  EXPECT_LE(missed, 1u) << tcp_detail;
+  EXPECT_EQ(s.tx_bytes + missed * kSynAck, c.rx_bytes) << tcp_detail;
   EXPECT_EQ(s.rx_bytes, c.tx_bytes) << tcp_detail;
-  EXPECT_EQ(s.tx_packets, c.rx_packets) << tcp_detail;
   EXPECT_EQ(s.rx_packets, c.tx_packets) << tcp_detail;
   // Headers: at least an IPv6 + TCP header on one packet, at most 128 B on
   // each (40 IPv6 + 60 TCP with options, rounded up).
