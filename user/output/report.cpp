@@ -153,7 +153,8 @@ std::vector<GroupKind> ReportWriter::tables() const {
   return format_ == Format::json ? every_grouping() : std::vector<GroupKind>{by_.kind};
 }
 
-void ReportWriter::write(const Report& r) {
+bool ReportWriter::write(const Report& r) {
+  errno = 0;
   switch (format_) {
     case Format::json:
       out_ << to_json_line(r) << "\n";
@@ -166,6 +167,7 @@ void ReportWriter::write(const Report& r) {
       break;
   }
   out_.flush();
+  return bool(out_);
 }
 
 void ReportWriter::write_text(const Report& r) {

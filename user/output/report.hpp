@@ -20,7 +20,9 @@ class ReportWriter {
   ReportWriter(std::ostream& out, Format format, GroupKind by)
       : out_(out), format_(format), by_(grouping(by)) {}
   // Writes one report and flushes, so a pipe reader sees it at once.
-  void write(const Report& r);
+  // False when the stream failed (a full disk, /dev/full, a closed pipe
+  // with SIGPIPE ignored): errno is the write's, or 0 when it is unknown.
+  bool write(const Report& r);
   // The tables it prints: JSON has every grouping, text and CSV the one
   // chosen with --by.
   std::vector<GroupKind> tables() const;
