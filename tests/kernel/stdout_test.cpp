@@ -1,7 +1,8 @@
 // Where a report goes when its reader fails: a reader that goes away ends
 // netacct quietly (SIGPIPE's status 141, or exit 0 when SIGPIPE is ignored
 // and the write says EPIPE), as `netacct report | head -1` expects; a full
-// disk (/dev/full) ends it with one line and exit 1, never silently.
+// disk (/dev/full) ends it with one line and exit 1, never silently. The
+// same for top's batch frames.
 #include <fcntl.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -30,12 +31,15 @@ enum class Sink { closed_pipe, closed_pipe_sigpipe_ignored, dev_full };
 
 // `netacct report` (hostSafe: no TC on the machine's interfaces) with its
 // stdout on `sink`. A closed pipe: the reader takes one byte and closes.
-Outcome runInto(Sink sink) {
+const std::vector<std::string> kReport{"report", "--interval", "0.2", "--count",
+                                       "0",      "--format",   "json"};
+const std::vector<std::string> kTopBatch{"top", "--batch", "--delay", "0.2", "--count", "0"};
+
+Outcome runInto(Sink sink, const std::vector<std::string>& command = kReport) {
   TempDir dir;
   const std::string err_path = dir.path() + "/err";
   std::vector<std::string> args{NETACCT_BIN};
-  for (auto& a : hostSafe({"report", "--interval", "0.2", "--count", "0", "--format", "json"}))
-    args.push_back(std::move(a));
+  for (auto& a : hostSafe(command)) args.push_back(std::move(a));
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);
@@ -106,6 +110,18 @@ TEST_F(StdoutTest, FullDiskIsOneLineAndExitOne) {
   const Outcome r = runInto(Sink::dev_full);
   EXPECT_EQ(r.status, 1) << r.err;
   EXPECT_EQ(beyondReady(r.err), "netacct: cannot write the report: No space left on device\n");
+}
+
+TEST_F(StdoutTest, TopBatchOnAFullDiskIsOneLineAndExitOne) {
+  const Outcome r = runInto(Sink::dev_full, kTopBatch);
+  EXPECT_EQ(r.status, 1) << r.err;
+  EXPECT_EQ(beyondReady(r.err), "netacct: cannot write the frame: No space left on device\n");
+}
+
+TEST_F(StdoutTest, TopBatchIntoAClosedPipeEndsQuietly) {
+  const Outcome r = runInto(Sink::closed_pipe, kTopBatch);
+  EXPECT_EQ(r.status, 128 + SIGPIPE) << r.err;
+  EXPECT_EQ(beyondReady(r.err), "");
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include <sys/resource.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <ctime>
 #include <iostream>
 #include <set>
@@ -15,6 +16,7 @@
 #include "cli/preflight.hpp"
 #include "cli/terminal.hpp"
 #include "cli/top_keys.hpp"
+#include "cli/write_error.hpp"
 #include "model/clock.hpp"
 #include "resolve/dns.hpp"
 
@@ -145,13 +147,16 @@ size_t batch_width() {
   return w >= 40 ? size_t(w) : 100;
 }
 
-void print_frame(std::vector<std::string> lines) {
+// False when stdout failed; errno is the write's.
+bool print_frame(std::vector<std::string> lines) {
   std::string out;
   for (auto& line : lines) {
     line.erase(line.find_last_not_of(' ') + 1);
     out += line + "\n";
   }
+  errno = 0;
   std::cout << out << "\n" << std::flush;
+  return bool(std::cout);
 }
 
 // The first refresh comes one delay after the loop starts.
@@ -162,16 +167,18 @@ void refresh_every(EventLoop& loop, const Clock& clock, double delay_s, EventLoo
 
 int run_batch(Live& live, const sigset_t& stop) {
   bool utf8 = utf8_locale();
+  WriteError output;
   auto refresh_and_print = [&] {
     live.refresh();
-    print_frame(live.frame(batch_width(), 0, utf8));
+    output.check(print_frame(live.frame(batch_width(), 0, utf8)));
   };
   SystemClock clock;
   EventLoop loop(clock, stop);
-  refresh_every(loop, clock, live.opts.delay_s, up_to(live.opts.count, refresh_and_print));
+  refresh_every(loop, clock, live.opts.delay_s,
+                output.stopping(up_to(live.opts.count, refresh_and_print)));
   // A stop signal: one last frame with what moved since the previous one.
-  if (loop.run() == EventLoop::Ended::by_signal) refresh_and_print();
-  return 0;
+  if (loop.run() == EventLoop::Ended::by_signal && !output.failed()) refresh_and_print();
+  return output.exit_status("frame");
 }
 
 // Keys change the view and redraw at once; a terminal that hung up or
