@@ -108,3 +108,19 @@ int egress_floor(struct __sk_buff *skb)
 	floor_count(skb, true);
 	return TC_ACT_UNSPEC;
 }
+
+/* The floor of the per-cgroup IP counters (netacct's cgroup_ip_egress_wire
+ * and cgroup_ip_ingress_wire): cgroup_skb programs that pass every packet
+ * and do nothing else. tools/bench/cgroup_ip_cost attaches them to a cgroup
+ * of its own holding its sender and receiver. */
+SEC("cgroup_skb/egress")
+int cgroup_egress_empty(struct __sk_buff *skb)
+{
+	return 1;
+}
+
+SEC("cgroup_skb/ingress")
+int cgroup_ingress_empty(struct __sk_buff *skb)
+{
+	return 1;
+}
