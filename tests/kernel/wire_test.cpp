@@ -334,14 +334,17 @@ TEST_P(WireAttachTest, InterfaceTotalsEqualTheKernelsCounters) {
   EXPECT_GE(s.entries, 2) << "the TCP and the UDP bytes were moved in different windows";
 }
 
-// However netacct ends, SIGINT or SIGKILL, nothing of it stays on na0 (TCX
-// links go with their fds; after a SIGKILL the guard removes the legacy
-// filters, allowed 2 s), every BPF object it held is gone, no program named
-// wire_* is left loaded, and the guard itself exits.
-TEST_P(WireAttachTest, NothingLeftBehindAfterSigintOrSigkill) {
+// However netacct ends, nothing of it stays on na0 (TCX links go with their
+// fds; after a signal that kills it the guard removes the legacy filters,
+// allowed 2 s), every BPF object it held is gone (the cgroup programs'
+// links included), no program named wire_* is left loaded, and the guard
+// itself exits. SIGINT, SIGTERM and SIGHUP are stop signals (exit 0 after a
+// last report); SIGPIPE (a reader gone) and SIGKILL end it where it stands.
+TEST_P(WireAttachTest, NothingLeftBehindHoweverItEnds) {
   if (tcxRefusedHere(GetParam())) return;
   const bool tcx = usesTcx(GetParam());
-  for (int sig : {SIGINT, SIGKILL}) {
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGKILL}) {
+    const bool kills = sig == SIGPIPE || sig == SIGKILL;
     SCOPED_TRACE(std::string("after ") + strsignal(sig));
     const BpfIds before = allLoaded();
     auto na = startInA(GetParam(), {"--interface", "na0"});
@@ -352,10 +355,12 @@ TEST_P(WireAttachTest, NothingLeftBehindAfterSigintOrSigkill) {
     kill(na->pid(), sig);
     const auto status = na->process().waitExit(scaled(10));
     ASSERT_TRUE(status) << "netacct did not exit";
-    if (sig == SIGINT) {
+    if (kills) {
+      EXPECT_TRUE(WIFSIGNALED(*status) && WTERMSIG(*status) == sig) << na->process().err();
+    } else {
       EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << na->process().err();
     }
-    expectNoneOn("na0", sig == SIGKILL ? scaledMs(2000) : std::chrono::milliseconds(0));
+    expectNoneOn("na0", kills ? scaledMs(2000) : std::chrono::milliseconds(0));
     const BpfIds left = waitGone(held, scaled(3));
     EXPECT_TRUE(left.empty()) << "still loaded: " << describe(left);
     const BpfIds orphans = waitGone(wireOrphansSince(before), scaled(3));
