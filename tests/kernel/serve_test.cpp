@@ -335,12 +335,53 @@ TEST_F(ServeTest, ConcurrentScrapesAndStalledClientsLeaveAccountingExact) {
   EXPECT_EQ(programValue(m, "na-sv-load", "tx"), double(c.tx));
   EXPECT_EQ(programValue(m, "na-sv-busy", "rx"), double(s.rx));
   EXPECT_EQ(c.tx, kBytes);
+  HttpResponse root = httpGet(port, "/", scaledMs(5000));
+  EXPECT_EQ(root.status, 200);
+  EXPECT_NE(root.headers.find("Content-Type: text/html"), std::string::npos) << root.headers;
+  EXPECT_NE(root.body.find("<a href=\"/metrics\">"), std::string::npos) << root.body;
   close(silent);
   close(stalled);
   kill(na->pid(), SIGINT);
   auto status = na->waitExit(scaled(15));
   ASSERT_TRUE(status) << "netacct serve did not stop on SIGINT";
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << *status << " " << na->err();
+}
+
+// --containers: a systemd service's cgroup (made by the test) gets a series
+// of its own, named as its runtime names it, with its processes' bytes
+// exactly (the kernel's per-cgroup counters).
+TEST_F(ServeTest, ContainerSeriesAreTheirGroupsBytes) {
+  constexpr uint64_t kBytes = 654321;
+  CgroupTree tree;
+  const Cgroup unit = tree.make("system.slice/na-sv-unit.service");
+  const uint16_t port = freeLoopbackPort();
+  auto na = startServe(port, {"--containers"});
+  auto server = tcpServerA(AF_INET, "na-sv-unit", [&unit](int fd, ChildCtx& ctx) {
+    enterCgroup(unit);
+    ctx.counts.rx += recvToEof(fd);
+    ctx.counts.tx += sendBytes(fd, 1000);
+  });
+  auto client = tcpClientB(server.ep, "na-sv-peer", [](int fd, ChildCtx& ctx) {
+    ctx.counts.tx += sendBytes(fd, kBytes);
+    shutdown(fd, SHUT_WR);
+    ctx.counts.rx += recvToEof(fd);
+  });
+  const Counts c = client.finish(), s = server.child.finish();
+  ASSERT_EQ(s.rx, kBytes);
+  const std::string series =
+      "netacct_container_payload_bytes_total{container=\"na-sv-unit.service\","
+      "runtime=\"systemd\",direction=\"";
+  const auto deadline = std::chrono::steady_clock::now() + scaled(10);
+  std::map<std::string, double> m;
+  do {
+    m = scrape(port);
+    if (m[series + "rx\"}"] == double(s.rx) && m[series + "tx\"}"] == double(s.tx)) break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  } while (std::chrono::steady_clock::now() < deadline);
+  EXPECT_EQ(m[series + "rx\"}"], double(s.rx));
+  EXPECT_EQ(m[series + "tx\"}"], double(s.tx));
+  EXPECT_EQ(programValue(m, "na-sv-peer", "tx"), double(c.tx));
+  EXPECT_EQ(programValue(m, "na-sv-peer", "rx"), double(c.rx));
 }
 
 }  // namespace
