@@ -281,6 +281,12 @@ TEST(Exporter, WireMetricsFromInterfacesAndTheReceipt) {
   EXPECT_EQ(metric(s, "netacct_unexplained_wire_bytes").type, MetricType::gauge);
   ExporterAccumulator payload_only(config());
   EXPECT_EQ(payload_only.state({}).find("netacct_interface_wire_bytes_total"), nullptr);
+  // An interface's classes are series from the start, 0 included.
+  Attributed quiet;
+  quiet.receipt.interfaces.push_back({.name = "lo"});
+  acc.add(quiet);
+  EXPECT_EQ(values(acc.state({}), "netacct_forwarded_bytes_total"),
+            (std::map<std::string, double>{{"eth0", 20}, {"lo", 0}}));
 }
 
 TEST(Exporter, HealthMetrics) {

@@ -18,7 +18,7 @@ LabelValues FoldedCounter::other_of(const LabelValues& labels) const {
 }
 
 void FoldedCounter::add(const LabelValues& labels, int64_t delta) {
-  if (delta == 0) return;
+  if (delta == 0 && !cfg_.zero_series) return;
   if (auto it = live_.find(labels); it != live_.end()) {
     it->second.value += delta;
     it->second.pending += std::abs(double(delta));
@@ -102,6 +102,13 @@ FoldedCounter::Config labelled(std::vector<std::string> names, size_t max_series
   return {.label_names = std::move(names), .kept = std::move(kept), .max_series = max_series};
 }
 
+// Interfaces: a few label sets, each class shown from the start (0 too).
+FoldedCounter::Config per_interface(std::vector<std::string> names, size_t max_series) {
+  FoldedCounter::Config c = labelled(std::move(names), max_series);
+  c.zero_series = true;
+  return c;
+}
+
 std::vector<std::string> program_labels(bool pid) {
   if (pid) return {"program", "user", "pid", "direction"};
   return {"program", "user", "direction"};
@@ -124,12 +131,12 @@ ExporterAccumulator::ExporterAccumulator(ExporterConfig cfg)
     : cfg_(std::move(cfg)),
       programs_(labelled(program_labels(cfg_.pid_labels), cfg_.max_series)),
       containers_(labelled({"container", "runtime", "direction"}, cfg_.max_series)),
-      wire_bytes_(labelled({"interface", "direction"}, cfg_.max_series)),
-      wire_packets_(labelled({"interface", "direction"}, cfg_.max_series)),
-      retrans_(labelled({"interface"}, cfg_.max_series)),
-      forwarded_(labelled({"interface"}, cfg_.max_series)),
-      unattributed_(labelled({"interface", "reason"}, cfg_.max_series)),
-      unexplained_(labelled({"interface"}, cfg_.max_series)) {}
+      wire_bytes_(per_interface({"interface", "direction"}, cfg_.max_series)),
+      wire_packets_(per_interface({"interface", "direction"}, cfg_.max_series)),
+      retrans_(per_interface({"interface"}, cfg_.max_series)),
+      forwarded_(per_interface({"interface"}, cfg_.max_series)),
+      unattributed_(per_interface({"interface", "reason"}, cfg_.max_series)),
+      unexplained_(per_interface({"interface"}, cfg_.max_series)) {}
 
 void ExporterAccumulator::add_programs(const Attributed& a) {
   for (const auto& p : a.procs) {

@@ -48,6 +48,10 @@ class FoldedCounter {
     // Folded label sets remembered (sticky); beyond that the longest folded
     // are forgotten, so memory stays bounded when names churn without end.
     size_t remembered_folds = 100000;
+    // A label set added with nothing yet gets its series at 0 (an
+    // interface's receipt: every class shown, 0 included); else a series
+    // starts with its first bytes (a program that only sends has no rx).
+    bool zero_series = false;
   };
   struct Sample {
     LabelValues labels;
