@@ -25,6 +25,7 @@
 #include "support/fixture.hpp"
 #include "support/http.hpp"
 #include "support/prometheus.hpp"
+#include "support/tc.hpp"
 
 namespace kt {
 namespace {
@@ -33,12 +34,13 @@ const std::string kProgramMetric = "netacct_program_payload_bytes_total";
 
 std::string listenArg(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
 
-// `netacct serve` on 127.0.0.1:port, ready (its "serving" line) on return.
-std::unique_ptr<Process> startServe(uint16_t port, const std::vector<std::string>& extra = {}) {
-  std::vector<std::string> args{"serve",     "--listen",  listenArg(port),
-                                "--no-wire", "--backend", testBackend()};
+// `netacct serve` on 127.0.0.1:port (of `how.netns`), ready (its "serving"
+// line) on return. In the test's own namespace it gets --no-wire (hostSafe).
+std::unique_ptr<Process> startServe(uint16_t port, const std::vector<std::string>& extra = {},
+                                    const Spawn& how = {}) {
+  std::vector<std::string> args{"serve", "--listen", listenArg(port), "--backend", testBackend()};
   args.insert(args.end(), extra.begin(), extra.end());
-  auto p = std::make_unique<Process>(args);
+  auto p = std::make_unique<Process>(args, how);
   if (!p->waitOutput(
           [](const std::string&, const std::string& err) {
             return err.find("netacct: serving http://") != std::string::npos;
@@ -382,6 +384,56 @@ TEST_F(ServeTest, ContainerSeriesAreTheirGroupsBytes) {
   EXPECT_EQ(m[series + "tx\"}"], double(s.tx));
   EXPECT_EQ(programValue(m, "na-sv-peer", "tx"), double(c.tx));
   EXPECT_EQ(programValue(m, "na-sv-peer", "rx"), double(c.rx));
+}
+
+// The wire layer (netacct in namespace A, on na0; scraped from inside A):
+// na0's wire series lie between two readings of the device's own counters
+// (from ready to after the traffic, and from before the start to after the
+// scrape), and each receipt class has its series.
+TEST_F(ServeTest, WireSeriesLieBetweenTheInterfacesOwnCounters) {
+  const uint16_t port = freeLoopbackPort();
+  const DevCounters start = devCounters(nsA(), "na0");
+  auto na = startServe(port, {"--interface", "na0"}, Spawn{.netns = nsA()});
+  const DevCounters ready = devCounters(nsA(), "na0");
+  auto server = tcpServerA(AF_INET, "na-sv-wsrv", [](int fd, ChildCtx& ctx) {
+    ctx.counts.rx += recvToEof(fd);
+    ctx.counts.tx += sendBytes(fd, 1000);
+  });
+  auto client = tcpClientB(server.ep, "na-sv-wcli", [](int fd, ChildCtx& ctx) {
+    ctx.counts.tx += sendBytes(fd, 2 * MiB);
+    shutdown(fd, SHUT_WR);
+    ctx.counts.rx += recvToEof(fd);
+  });
+  client.finish();
+  const Counts s = server.child.finish();
+  const DevCounters after = devCounters(nsA(), "na0");
+  const std::string wire = "netacct_interface_wire_bytes_total{interface=\"na0\",direction=\"";
+  auto scrapeA = [&] { return inNetns(nsA(), [&] { return scrape(port); }); };
+  const auto deadline = std::chrono::steady_clock::now() + scaled(10);
+  std::map<std::string, double> m;
+  do {
+    m = scrapeA();
+    if (m[wire + "rx\"}"] >= double(after.rx_bytes - ready.rx_bytes) &&
+        m[wire + "tx\"}"] >= double(after.tx_bytes - ready.tx_bytes))
+      break;
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  } while (std::chrono::steady_clock::now() < deadline);
+  const DevCounters end = devCounters(nsA(), "na0");
+  EXPECT_GE(m[wire + "rx\"}"], double(after.rx_bytes - ready.rx_bytes));
+  EXPECT_LE(m[wire + "rx\"}"], double(end.rx_bytes - start.rx_bytes));
+  EXPECT_GE(m[wire + "tx\"}"], double(after.tx_bytes - ready.tx_bytes));
+  EXPECT_LE(m[wire + "tx\"}"], double(end.tx_bytes - start.tx_bytes));
+  EXPECT_GE(m[wire + "rx\"}"], double(s.rx)) << "sanity: the payload crossed na0";
+  EXPECT_GT(m["netacct_interface_wire_packets_total{interface=\"na0\",direction=\"rx\"}"], 0);
+  for (const std::string series :
+       {"netacct_retransmitted_bytes_total{interface=\"na0\"}",
+        "netacct_forwarded_bytes_total{interface=\"na0\"}",
+        "netacct_unattributed_wire_bytes_total{interface=\"na0\",reason=\"non_socket\"}",
+        "netacct_unattributed_wire_bytes_total{interface=\"na0\",reason=\"no_process\"}",
+        "netacct_unexplained_wire_bytes{interface=\"na0\"}"})
+    EXPECT_TRUE(m.count(series)) << series;
+  EXPECT_EQ(m["netacct_forwarded_bytes_total{interface=\"na0\"}"], 0) << "nothing was routed";
+  EXPECT_EQ(programValue(m, "na-sv-wsrv", "rx"), double(s.rx));
 }
 
 }  // namespace
