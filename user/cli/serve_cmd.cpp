@@ -46,8 +46,8 @@ int root_page(mg_connection* conn) {
 
 // civetweb reports a port in use as an exception with its own wording;
 // binding once first gives the system's reason (EADDRINUSE, EACCES,
-// EADDRNOTAVAIL) for the one error line. Nothing is loaded yet.
-std::string bind_problem(const ListenAddress& a) {
+// EADDRNOTAVAIL) for the one error line. Nothing is loaded yet. 0: free.
+int bind_errno(const ListenAddress& a) {
   sockaddr_storage ss{};
   socklen_t len;
   if (a.ipv6()) {
@@ -64,31 +64,42 @@ std::string bind_problem(const ListenAddress& a) {
     len = sizeof *s4;
   }
   UniqueFd fd(socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  if (!fd) return errno;
   int one = 1;
-  if (!fd) return std::strerror(errno);
   setsockopt(fd.get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);  // as civetweb binds
-  if (bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) != 0) return std::strerror(errno);
-  return "";
+  return bind(fd.get(), reinterpret_cast<sockaddr*>(&ss), len) == 0 ? 0 : errno;
 }
 
-// The HTTP side: nullptr and *error when it cannot listen. A stalled
-// client holds one of the worker threads for at most the request timeout.
+// prometheus-cpp's Exposer on civetweb: 8 workers, so a few stalled clients
+// leave room for scrapes; each holds a worker for at most the request
+// timeout. Throws when civetweb cannot start.
+std::unique_ptr<prometheus::Exposer> start_exposer(const ListenAddress& at,
+                                                   const CivetCallbacks* callbacks) {
+  return std::make_unique<prometheus::Exposer>(
+      std::vector<std::string>{"listening_ports", at.text(), "num_threads", "8",
+                               "request_timeout_ms", "10000"},
+      callbacks);
+}
+
+// The HTTP side, serving `metrics`: nullptr and *error (one line) when it
+// cannot listen.
 std::unique_ptr<prometheus::Exposer> open_exposer(
     const ListenAddress& at, const std::shared_ptr<MetricsCollectable>& metrics,
     const CivetCallbacks* callbacks, std::string* error) {
-  std::string why = bind_problem(at);
-  if (why.empty()) try {
-      auto exposer = std::make_unique<prometheus::Exposer>(
-          std::vector<std::string>{"listening_ports", at.text(), "num_threads", "8",
-                                   "request_timeout_ms", "10000"},
-          callbacks);
-      exposer->RegisterCollectable(metrics);
-      return exposer;
-    } catch (const std::exception& e) {
-      why = e.what();
-    }
-  *error = "cannot listen on " + at.text() + ": " + why +
-           " (another exporter on this port? choose one with --listen)";
+  std::string where = "cannot listen on " + at.text() + ": ";
+  if (int err = bind_errno(at)) {
+    *error = where + std::strerror(err) +
+             (err == EADDRINUSE ? " (another exporter on this port? choose one with --listen)"
+                                : " (see --listen)");
+    return nullptr;
+  }
+  try {
+    auto exposer = start_exposer(at, callbacks);
+    exposer->RegisterCollectable(metrics);
+    return exposer;
+  } catch (const std::exception& e) {
+    *error = where + e.what();
+  }
   return nullptr;
 }
 
