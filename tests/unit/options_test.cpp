@@ -151,7 +151,8 @@ TEST(Options, UnknownFlag) {
 
 TEST(Options, MissingCommandListsTheCommands) {
   UsageError e = usage_error({});
-  EXPECT_EQ(e.message, "netacct: a command is required; commands: report, top, doctor, version");
+  EXPECT_EQ(e.message,
+            "netacct: a command is required; commands: report, top, serve, doctor, version");
   EXPECT_EQ(e.hint, "(see 'netacct --help')");
 }
 
@@ -161,12 +162,12 @@ TEST(Options, UnknownCommandIsNamedWithTheRealOnes) {
   EXPECT_FALSE(r.command.has_value());
   EXPECT_EQ(r.out, "");
   EXPECT_EQ(r.err,
-            "netacct: unknown command 'frobnicate'; commands: report, top, doctor, version "
+            "netacct: unknown command 'frobnicate'; commands: report, top, serve, doctor, version "
             "(see 'netacct --help')\n");
   // Options after it do not change the answer.
   EXPECT_EQ(parse({"frobnicate", "--interval", "1"}).err, r.err);
   EXPECT_EQ(usage_error({"Report"}).message,
-            "netacct: unknown command 'Report'; commands: report, top, doctor, version");
+            "netacct: unknown command 'Report'; commands: report, top, serve, doctor, version");
 }
 
 // --version and `version` answer without probing the kernel: parsing alone
@@ -347,4 +348,73 @@ TEST(Options, CgroupPaths) {
               std::string("netacct: --cgroup: must be a cgroup path from the cgroup v2 root, like "
                           "/system.slice/nginx.service, got '") +
                   bad + "'");
+}
+
+TEST(Options, ServeDefaults) {
+  Command c = ok({"serve"});
+  EXPECT_EQ(c.kind, Command::Kind::serve);
+  EXPECT_EQ(c.serve.listen.host, "127.0.0.1");
+  EXPECT_EQ(c.serve.listen.port, 9877);
+  EXPECT_EQ(c.serve.listen.text(), "127.0.0.1:9877");
+  EXPECT_FALSE(c.serve.listen_any);
+  EXPECT_EQ(c.serve.interval_s, 1.0);
+  EXPECT_EQ(c.serve.max_series, 2000u);
+  EXPECT_FALSE(c.serve.pid_labels);
+  EXPECT_FALSE(c.serve.containers);
+  EXPECT_TRUE(c.wire.enabled);
+}
+
+TEST(Options, ServeFlags) {
+  Command c = ok({"serve", "--listen", "[::1]:9100", "--max-series", "100", "--pid-labels",
+                  "--containers", "--interval", "0.5", "--no-wire", "--pid", "7", "--loopback",
+                  "--cgroup", "/system.slice/", "--backend", "tracepoint"});
+  EXPECT_EQ(c.serve.listen.host, "::1");
+  EXPECT_EQ(c.serve.listen.port, 9100);
+  EXPECT_EQ(c.serve.listen.text(), "[::1]:9100");
+  EXPECT_EQ(c.serve.max_series, 100u);
+  EXPECT_TRUE(c.serve.pid_labels);
+  EXPECT_TRUE(c.serve.containers);
+  EXPECT_EQ(c.serve.interval_s, 0.5);
+  EXPECT_FALSE(c.wire.enabled);
+  EXPECT_EQ(c.selection.pids, (std::set<uint32_t>{7}));
+  EXPECT_TRUE(c.selection.loopback);
+  EXPECT_EQ(c.selection.cgroups, (std::vector<std::string>{"/system.slice"}));
+  EXPECT_EQ(c.backend, Backend::tracepoint);
+  EXPECT_EQ(ok({"serve", "--listen", "127.3.4.5:80"}).serve.listen.text(), "127.3.4.5:80");
+  EXPECT_EQ(ok({"serve", "--listen", "[::ffff:127.0.0.1]:80"}).serve.listen.host,
+            "::ffff:127.0.0.1");
+}
+
+// Only this host can reach a loopback address; anything else must be asked
+// for explicitly, or it is refused in one line (exit 2).
+TEST(Options, ServeRefusesANonLoopbackAddressWithoutListenAny) {
+  for (const char* at : {"0.0.0.0:9877", "10.1.2.3:9877", "[::]:9877", "[fd00::1]:9877"}) {
+    UsageError e = usage_error({"serve", "--listen", at});
+    std::string shown = at;
+    EXPECT_EQ(e.message, "netacct: --listen: " + shown +
+                             " is not a loopback address; add --listen-any to serve /metrics to "
+                             "other hosts")
+        << at;
+    EXPECT_EQ(e.hint, "(see 'netacct serve --help')");
+    Command c = ok({"serve", "--listen", at, "--listen-any"});
+    EXPECT_TRUE(c.serve.listen_any);
+    EXPECT_EQ(c.serve.listen.text(), shown);
+  }
+}
+
+TEST(Options, ServeBadValues) {
+  const std::string listen =
+      "netacct: --listen: must be ADDRESS:PORT with a numeric IPv4 address or an IPv6 address in "
+      "brackets and a port from 1 to 65535, like 127.0.0.1:9877 or [::1]:9877, got ";
+  for (const char* v : {"localhost:9877", "127.0.0.1", "127.0.0.1:0", "127.0.0.1:65536", "::1:9877",
+                        "[::1]", "127.0.0.1:+80", "127.0.0.1: 80", ""})
+    EXPECT_EQ(usage_error({"serve", "--listen", v}).message, listen + "'" + v + "'") << v;
+  const std::string series =
+      "netacct: --max-series: must be a whole number of series from 1 to "
+      "1000000, got ";
+  for (const char* v : {"0", "-1", "1000001", "1e3", "ten"})
+    EXPECT_EQ(usage_error({"serve", "--max-series", v}).message, series + "'" + v + "'") << v;
+  EXPECT_EQ(usage_error({"serve", "--interval", "0"}).message, kIntervalError + "'0'");
+  EXPECT_EQ(usage_error({"serve", "--interface", "eth0", "--no-wire"}).message,
+            "netacct: --interface excludes --no-wire");
 }

@@ -89,7 +89,7 @@ case "$MODE" in
       FILTER=${FILTER:-$WIRE_TESTS}
       MODE=kprobe
     else
-      FILTER=${FILTER:--$WIRE_TESTS}
+      FILTER=${FILTER:--$WIRE_TESTS:Serve*}
     fi
     export CI=true NETACCT_TEST_BACKEND=$MODE
     export NETACCT_TEST_TIMEOUT_SCALE=$SCALE

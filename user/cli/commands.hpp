@@ -8,6 +8,7 @@ namespace netacct {
 // Exit codes: 0 done, 1 cannot run here (privileges, kernel), 2 usage.
 int run_report(const Command& cmd);
 int run_top(const Command& cmd);
+int run_serve(const Command& cmd);
 int run_doctor(const Command& cmd);
 
 }  // namespace netacct

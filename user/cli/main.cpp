@@ -14,6 +14,8 @@ int run(const netacct::Command& cmd) {
       return netacct::run_report(cmd);
     case Kind::top:
       return netacct::run_top(cmd);
+    case Kind::serve:
+      return netacct::run_serve(cmd);
     case Kind::doctor:
       return netacct::run_doctor(cmd);
   }

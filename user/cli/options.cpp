@@ -1,7 +1,10 @@
 #include "cli/options.hpp"
 
+#include <arpa/inet.h>
+
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <cstring>
 #include <optional>
 #include <set>
 #include <sstream>
@@ -210,6 +213,74 @@ void add_top(CLI::App* sub, Command& cmd) {
   add_common(sub, cmd);
 }
 
+// "127.0.0.1:9877" or "[::1]:9877": a numeric address (no name lookup
+// while parsing) and a port from 1 to 65535.
+std::optional<ListenAddress> parse_listen(const std::string& v) {
+  auto colon = v.rfind(':');
+  if (colon == std::string::npos) return std::nullopt;
+  std::string host = v.substr(0, colon);
+  bool bracketed = host.size() > 2 && host.front() == '[' && host.back() == ']';
+  if (bracketed) host = host.substr(1, host.size() - 2);
+  unsigned char buf[16];
+  int family = bracketed ? AF_INET6 : AF_INET;
+  if (inet_pton(family, host.c_str(), buf) != 1) return std::nullopt;
+  auto port = parse_number<uint16_t>(v.substr(colon + 1));
+  if (!port || *port == 0) return std::nullopt;
+  return ListenAddress{.host = host, .port = *port};
+}
+
+// 127/8, ::1 and ::ffff:127/104: only this host can connect.
+bool is_loopback(const ListenAddress& a) {
+  unsigned char b[16];
+  if (!a.ipv6()) return inet_pton(AF_INET, a.host.c_str(), b) == 1 && b[0] == 127;
+  if (inet_pton(AF_INET6, a.host.c_str(), b) != 1) return false;
+  static const unsigned char one[16] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1};
+  static const unsigned char mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+  return memcmp(b, one, 16) == 0 || (memcmp(b, mapped, 12) == 0 && b[12] == 127);
+}
+
+void add_listen(CLI::App* sub, ServeOptions& o) {
+  sub->add_option_function<std::string>(
+         "--listen", [&o](const std::string& v) { o.listen = *parse_listen(v); },
+         "Address and port to serve /metrics on (a non-loopback address needs --listen-any)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            if (parse_listen(v)) return "";
+            return "must be ADDRESS:PORT with a numeric IPv4 address or an IPv6 address in "
+                   "brackets and a port from 1 to 65535, like 127.0.0.1:9877 or [::1]:9877, got '" +
+                   v + "'";
+          },
+          ""))
+      ->type_name("ADDR:PORT")
+      ->default_str(o.listen.text());
+  sub->add_flag("--listen-any", o.listen_any,
+                "Allow a --listen address other hosts can reach (no authentication, no TLS)");
+}
+
+void add_serve(CLI::App* sub, Command& cmd) {
+  auto& o = cmd.serve;
+  add_listen(sub, o);
+  add_seconds(sub, "-i,--interval", o.interval_s, "Seconds between refreshes of the counters");
+  sub->add_option_function<std::string>(
+         "--max-series", [&o](const std::string& v) { o.max_series = *parse_number<uint64_t>(v); },
+         "Label sets per metric before the least active fold into its 'other' series")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            auto n = parse_number<uint64_t>(v);
+            if (n && *n >= 1 && *n <= 1000000) return "";
+            return "must be a whole number of series from 1 to 1000000, got '" + v + "'";
+          },
+          ""))
+      ->type_name("N")
+      ->default_str(std::to_string(o.max_series));
+  sub->add_flag("--pid-labels", o.pid_labels,
+                "Add a pid label to program series (one series per process: many more series)");
+  sub->add_flag("--containers", o.containers, "Export payload bytes per container or cgroup");
+  add_selection(sub, cmd.selection);
+  add_wire(sub, cmd.wire);
+  add_common(sub, cmd);
+}
+
 void add_doctor(CLI::App* sub, Command& cmd) {
   add_choice(sub, "-f,--format", cmd.doctor.json, {{"text", false}, {"json", true}},
              "Output format");
@@ -242,6 +313,10 @@ const Subcommand kSubcommands[] = {
      .description = "Live view of processes, connections and remote hosts by rate",
      .kind = Command::Kind::top,
      .add_options = add_top},
+    {.name = "serve",
+     .description = "Serve per-program and per-container traffic as Prometheus metrics",
+     .kind = Command::Kind::serve,
+     .add_options = add_serve},
     {.name = "doctor",
      .description = "Show what this kernel supports and which hooks netacct would use",
      .kind = Command::Kind::doctor,
@@ -289,7 +364,21 @@ std::string one_line(const CLI::App* app, const CLI::Error& e) {
   return "netacct: " + what + " (see '" + name + " --help')\n";
 }
 
+// A usage error that needs more than one option to see.
+std::optional<std::string> command_conflict(const Command& cmd) {
+  const auto& l = cmd.serve.listen;
+  if (cmd.kind == Command::Kind::serve && !cmd.serve.listen_any && !is_loopback(l))
+    return "--listen: " + l.text() +
+           " is not a loopback address; add --listen-any to serve /metrics to other hosts "
+           "(see 'netacct serve --help')";
+  return std::nullopt;
+}
+
 }  // namespace
+
+std::string ListenAddress::text() const {
+  return (ipv6() ? "[" + host + "]" : host) + ":" + std::to_string(port);
+}
 
 ParseResult parse_command_line(int argc, const char* const* argv) {
   if (auto error = command_error(argc, argv))
@@ -307,6 +396,11 @@ ParseResult parse_command_line(int argc, const char* const* argv) {
   ParseResult result;
   try {
     app.parse(argc, argv);
+    if (auto conflict = command_conflict(cmd))
+      return {.command = std::nullopt,
+              .exit_code = 2,
+              .out = "",
+              .err = "netacct: " + *conflict + "\n"};
     result.command = cmd;
   } catch (const CLI::ParseError& e) {
     std::ostringstream out, err;

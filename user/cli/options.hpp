@@ -31,6 +31,24 @@ struct TopOptions {
   uint64_t count = 0;  // batch frames; 0 = until interrupted
 };
 
+// Where `netacct serve` listens: a numeric address (IPv4, or IPv6 in
+// brackets on the command line) and a port.
+struct ListenAddress {
+  std::string host = "127.0.0.1";  // IPv6 without brackets
+  uint16_t port = 9877;
+  bool ipv6() const { return host.find(':') != std::string::npos; }
+  std::string text() const;  // "127.0.0.1:9877", "[::1]:9877"
+};
+
+struct ServeOptions {
+  ListenAddress listen;
+  bool listen_any = false;  // a non-loopback address was allowed explicitly
+  double interval_s = 1;    // refresh
+  uint64_t max_series = 2000;
+  bool pid_labels = false;
+  bool containers = false;
+};
+
 struct DoctorOptions {
   bool json = false;
 };
@@ -38,13 +56,14 @@ struct DoctorOptions {
 // A subcommand to run (main runs each kind; `netacct version` is answered
 // while parsing, like --help).
 struct Command {
-  enum class Kind { report, top, doctor } kind = Kind::report;
+  enum class Kind { report, top, serve, doctor } kind = Kind::report;
   Backend backend = Backend::automatic;
   bool verbose = false;
   Selection selection;  // --pid and --loopback, the same for every command
-  WireConfig wire;      // --interface, --no-wire, --tc-attach (report and top)
+  WireConfig wire;      // --interface, --no-wire, --tc-attach (report, top, serve)
   ReportOptions report;
   TopOptions top;
+  ServeOptions serve;
   DoctorOptions doctor;
 };
 

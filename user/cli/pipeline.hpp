@@ -19,6 +19,7 @@ class Pipeline {
 
   Attributed next() { return attributor_.attribute(poller_.poll()); }
   int64_t last_mono_ns() const { return poller_.last_mono_ns(); }
+  const Poller& poller() const { return poller_; }
 
  private:
   // A pidfd per process watched: more than the usual soft limit of 1024

@@ -19,6 +19,9 @@ class Poller {
   Poller(SnapshotSource& source, Alive alive);
   Window poll();
   int64_t last_mono_ns() const { return last_mono_; }
+  // Kernel entries held (read and not yet deleted), as of the last poll.
+  size_t procs_held() const { return accountant_.procs_held(); }
+  size_t conns_held() const { return accountant_.conns_held(); }
 
  private:
   std::unique_ptr<ExitWatch> asked_;  // made from `alive`

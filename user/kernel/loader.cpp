@@ -302,6 +302,15 @@ int enable_run_time_stats() { return bpf_enable_stats(BPF_STATS_RUN_TIME); }
 
 Session::RunStats Session::run_stats() const {
   RunStats total;
+  for (const ProgramRun& p : program_runs()) {
+    total.ns += p.run_time_ns;
+    total.runs += p.runs;
+  }
+  return total;
+}
+
+std::vector<ProgramRun> Session::program_runs() const {
+  std::vector<ProgramRun> out;
   bpf_program* prog;
   bpf_object__for_each_program(prog, skel_->obj) {
     int fd = bpf_program__fd(prog);
@@ -309,10 +318,21 @@ Session::RunStats Session::run_stats() const {
     bpf_prog_info info{};
     uint32_t len = sizeof(info);
     if (bpf_obj_get_info_by_fd(fd, &info, &len) != 0) continue;
-    total.ns += info.run_time_ns;
-    total.runs += info.run_cnt;
+    out.push_back({.program = bpf_program__name(prog),
+                   .run_time_ns = info.run_time_ns,
+                   .runs = info.run_cnt});
   }
-  return total;
+  return out;
+}
+
+std::vector<MapFill> Session::tables() const {
+  const auto& m = skel_->maps;
+  uint64_t cgroups_used = skel_->bss->next_cgroup_slot;
+  return {{.map = "procs", .entries = 0, .capacity = bpf_map__max_entries(m.procs)},
+          {.map = "conns", .entries = 0, .capacity = bpf_map__max_entries(m.conns)},
+          {.map = "cgroups",
+           .entries = std::min<uint64_t>(cgroups_used, bpf_map__max_entries(m.cgroup_slots)),
+           .capacity = bpf_map__max_entries(m.cgroup_slots)}};
 }
 
 SnapshotSource& Session::reader() const { return *source_; }

@@ -9,6 +9,7 @@
 #include "kernel/backend.hpp"
 #include "kernel/features.hpp"
 #include "kernel/wire.hpp"
+#include "model/exporter.hpp"
 #include "model/types.hpp"
 
 struct netacct_bpf;
@@ -61,6 +62,12 @@ class Session {
     uint64_t ns = 0, runs = 0;
   };
   RunStats run_stats() const;
+  // The same per program, by the program's name.
+  std::vector<ProgramRun> program_runs() const;
+  // The counting tables (procs, conns, cgroups) and their capacities;
+  // `entries` only for cgroups (the slots handed out: never freed in a
+  // run), the others' come from what the reader holds (Pipeline).
+  std::vector<MapFill> tables() const;
 
  private:
   Session(netacct_bpf* skel, Backend b);

@@ -40,7 +40,7 @@ std::string probeBpf() {
 }  // namespace
 
 std::vector<std::string> hostSafe(std::vector<std::string> args, const std::string& netns) {
-  bool counts = !args.empty() && (args[0] == "report" || args[0] == "top");
+  bool counts = !args.empty() && (args[0] == "report" || args[0] == "top" || args[0] == "serve");
   bool chosen = std::any_of(args.begin(), args.end(), [](const std::string& a) {
     return a == "--interface" || a.starts_with("--interface=") || a == "--no-wire";
   });

@@ -1,6 +1,7 @@
 // Fixture: each include below breaks one rule.
 #include <bpf/bpf.h>
 #include <nlohmann/json.hpp>
+#include <prometheus/counter.h>
 #include <resolve/procfs.hpp>
 #include <vector>
 

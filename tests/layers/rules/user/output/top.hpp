@@ -1,5 +1,6 @@
 #pragma once
 #include <CLI/CLI.hpp>
+#include <civetweb.h>
 
 #include "kernel/loader.hpp"
 #include "model/accountant.hpp"
