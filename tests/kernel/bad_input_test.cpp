@@ -152,14 +152,14 @@ void BadInputCase::check(const Case& c, const std::map<std::string, std::string>
 
   // Nothing of this run stays: no object created since `before` that no
   // process holds (the kernel frees them a grace period after the last
-  // reference: waited for), and nothing on the namespace's TC hooks.
+  // reference: waited for), and no program on the namespace's TC hooks (an
+  // empty clsact qdisc made on the legacy path stays, as README says:
+  // netacct never deletes a qdisc).
   const BpfIds orphans = stillLoaded(allLoaded().minus(before).minus(heldByAnyone()));
   const BpfIds left = waitGone(orphans, scaled(3));
   EXPECT_TRUE(left.empty()) << "left loaded: " << describe(left);
-  for (const char* dev : {"na0", "lo"}) {
+  for (const char* dev : {"na0", "lo"})
     EXPECT_EQ(describe(tcProgs(net_->a(), dev)), describe(std::vector<TcProg>{})) << dev;
-    EXPECT_FALSE(hasClsact(net_->a(), dev)) << dev;
-  }
 }
 
 TEST_P(BadInputCase, OneLineAndTheDocumentedExitCode) {
