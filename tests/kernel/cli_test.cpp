@@ -89,7 +89,7 @@ std::string forcedBackend() {
 }
 
 // --backend NAME loads exactly that backend, names it in every report, and
-// counts exactly with it. (Unavailable backends: doctor_test.cpp.)
+// counts exactly with it. (Unavailable backends: bad_input_test.cpp.)
 TEST_F(CliTest, ForcedBackendIsUsedAndNamed) {
   NetacctOptions opts;
   opts.backend = forcedBackend();
@@ -102,16 +102,7 @@ TEST_F(CliTest, ForcedBackendIsUsedAndNamed) {
   expectExchangeAccounted(run);
 }
 
-// Needs no privileges: argument parsing fails before anything is loaded.
-TEST(NetacctBackend, UnknownBackendExitsTwo) {
-  NetacctOptions opts;
-  opts.backend = "no-such-backend";
-  Process p(reportArgs(opts));
-  const auto status = p.waitExit(scaled(20));
-  ASSERT_TRUE(status) << "netacct did not exit";
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2)
-      << "wait status " << *status << ", stderr: " << p.err();
-}
+// An unknown --backend and every other bad command line: bad_input_test.cpp.
 
 // ---- schema ----
 

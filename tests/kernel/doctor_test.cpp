@@ -254,30 +254,7 @@ TEST(Report, WithoutPrivilegesPrintsOneLineAndExitsOne) {
   EXPECT_EQ(r.out, "");
 }
 
-// Every backend doctor calls unavailable fails alone, in one line, leaving
-// nothing loaded. On the kernels CI runs (6.18: fentry and kprobe
-// unavailable; 6.1 in tests/vm: tracepoint) there is always one; a kernel
-// with every backend cannot run this test, which skips (a failure in CI).
-TEST(Report, UnavailableBackendFailsInOneLineAndLeavesNothing) {
-  KT_REQUIRE_KERNEL();
-  auto j = doctor_json();
-  int tried = 0;
-  for (const char* b : {"tracepoint", "fentry", "kprobe"}) {
-    if (j["backends"][b]["available"].get<bool>()) continue;
-    ++tried;
-    const BpfIds before = allLoaded();
-    Result r = run({"report", "--backend", b, "--interval", "1"});
-    EXPECT_EQ(r.exit_code(), 1) << b;
-    EXPECT_EQ(r.err, "netacct: the " + std::string(b) + " backend is not available: " +
-                         j["backends"][b]["detail"].get<std::string>() +
-                         " (see 'netacct doctor')\n");
-    // Any program or map netacct's probes made must be gone: every name counts.
-    const BpfIds orphans = stillLoaded(allLoaded().minus(before).minus(heldByAnyone()));
-    EXPECT_TRUE(waitGone(orphans, scaled(3)).empty())
-        << b << ": left behind: " << describe(orphans);
-  }
-  if (tried == 0) KT_SKIP("every backend is available on this kernel: nothing to refuse");
-}
+// A backend doctor calls unavailable, forced: bad_input_test.cpp.
 
 TEST(Report, MissingPidIsAWarningNotAnError) {
   KT_REQUIRE_KERNEL();

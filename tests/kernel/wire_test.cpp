@@ -540,30 +540,7 @@ TEST_P(WireAttachTest, InterfacesThatComeAndGoAreFollowed) {
   expectNoneOn("na0", std::chrono::milliseconds(0));
 }
 
-// An --interface that does not exist in netacct's namespace: exit 2 and the
-// one documented line. A name no interface can have: exit 2, one line.
-TEST_F(WireTest, UnknownOrInvalidInterfaceExitsTwoInOneLine) {
-  auto run = [&](const std::string& name) {
-    auto p = std::make_unique<Process>(
-        std::vector<std::string>{"report", "--interval", "1", "--format", "json", "--backend",
-                                 testBackend(), "--interface", name},
-        inA());
-    const auto status = p->waitExit(scaled(20));
-    EXPECT_TRUE(status && WIFEXITED(*status) && WEXITSTATUS(*status) == 2)
-        << "--interface '" << name << "': wait status " << status.value_or(-1) << ", stderr:\n"
-        << p->err();
-    EXPECT_EQ(p->out(), "");
-    return p->err();
-  };
-  EXPECT_EQ(run("nosuch0"),
-            "netacct: no interface named 'nosuch0' in this network namespace (see 'ip link')\n");
-  for (const std::string bad : {"a/b", "abcdefghijklmnop", "na:0"}) {
-    const std::string err = run(bad);
-    EXPECT_EQ(lineCount(err), 1u) << err;
-    EXPECT_NE(err.find(bad), std::string::npos) << "the line should name '" << bad << "': " << err;
-  }
-  expectNoneOn("na0", std::chrono::milliseconds(0));
-}
+// --interface of nothing or of an invalid name: bad_input_test.cpp.
 
 }  // namespace
 }  // namespace kt

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <set>
 
+#include "cli/error_line.hpp"
 #include "cli/version.hpp"
 
 using namespace netacct;
@@ -417,4 +418,34 @@ TEST(Options, ServeBadValues) {
   EXPECT_EQ(usage_error({"serve", "--interval", "0"}).message, kIntervalError + "'0'");
   EXPECT_EQ(usage_error({"serve", "--interface", "eth0", "--no-wire"}).message,
             "netacct: --interface excludes --no-wire");
+}
+
+// Regression (fixed): an option before the command ("netacct --bogus
+// report", "netacct --interval 5") was answered "A subcommand is required",
+// naming neither the option nor the commands.
+TEST(Options, UnknownOptionBeforeTheCommandIsNamed) {
+  for (auto args :
+       {std::vector<const char*>{"--bogus"}, std::vector<const char*>{"--bogus", "report"}})
+    EXPECT_EQ(
+        parse(args).err,
+        "netacct: unknown option '--bogus'; commands: report, top, serve, doctor, version (see "
+        "'netacct --help')\n");
+  EXPECT_EQ(usage_error({"-i", "5", "report"}).message,
+            "netacct: unknown option '-i'; commands: report, top, serve, doctor, version");
+  EXPECT_EQ(parse({"-h"}).exit_code, 0);
+}
+
+// Regression (fixed): an error quoted what was typed verbatim, so a value
+// with a newline made two lines and an escape sequence reached the
+// terminal. Quoted text goes through the sinks' escaping (error_line).
+TEST(Options, ErrorsStayOneLineWhateverTheyQuote) {
+  EXPECT_EQ(usage_error({"report", "--format", "json\ncsv"}).message,
+            "netacct: --format: must be one of text, json, csv, got 'json\\x0acsv'");
+  EXPECT_EQ(usage_error({"\x1b[2J"}).message,
+            "netacct: unknown command '\\x1b[2J'; commands: report, top, serve, doctor, version");
+  EXPECT_EQ(usage_error({"report", "--cgroup", "a\rb"}).message,
+            "netacct: --cgroup: must be a cgroup path from the cgroup v2 root, like "
+            "/system.slice/nginx.service, got 'a\\x0db'");
+  EXPECT_EQ(error_line("no interface named '\x1b[31mx\xc2\x9b' (see 'ip link')"),
+            "netacct: no interface named '\\x1b[31mx\\xc2\\x9b' (see 'ip link')\n");
 }

@@ -1,6 +1,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/error_line.hpp"
 #include "cli/heap.hpp"
 #include "cli/options.hpp"
 
@@ -33,7 +34,7 @@ int main(int argc, char** argv) {
   try {
     return run(*parsed.command);
   } catch (const std::exception& e) {
-    std::cerr << "netacct: " << e.what() << "\n";
+    std::cerr << netacct::error_line(e.what());
   }
   return 1;
 }

@@ -10,6 +10,7 @@
 #include <sstream>
 #include <string_view>
 
+#include "cli/error_line.hpp"
 #include "cli/version.hpp"
 
 namespace netacct {
@@ -349,7 +350,8 @@ std::string command_names() {
 std::optional<std::string> command_error(int argc, const char* const* argv) {
   if (argc < 2) return "a command is required";
   std::string_view first = argv[1];
-  if (first.starts_with('-')) return std::nullopt;
+  if (first == "-h" || first == "--help" || first == "--version") return std::nullopt;
+  if (first.starts_with('-')) return "unknown option '" + std::string(first) + "'";
   for (const Subcommand& row : kSubcommands)
     if (first == row.name) return std::nullopt;
   return "unknown command '" + std::string(first) + "'";
@@ -361,7 +363,7 @@ std::string one_line(const CLI::App* app, const CLI::Error& e) {
   std::string what = e.what();
   std::string name = "netacct";
   for (const auto* sub : app->get_subcommands()) name = "netacct " + sub->get_name();
-  return "netacct: " + what + " (see '" + name + " --help')\n";
+  return error_line(what + " (see '" + name + " --help')");
 }
 
 // A usage error that needs more than one option to see.
@@ -382,11 +384,11 @@ std::string ListenAddress::text() const {
 
 ParseResult parse_command_line(int argc, const char* const* argv) {
   if (auto error = command_error(argc, argv))
-    return {.command = std::nullopt,
-            .exit_code = 2,
-            .out = "",
-            .err = "netacct: " + *error + "; commands: " + command_names() +
-                   " (see 'netacct --help')\n"};
+    return {
+        .command = std::nullopt,
+        .exit_code = 2,
+        .out = "",
+        .err = error_line(*error + "; commands: " + command_names() + " (see 'netacct --help')")};
   Command cmd;
   CLI::App app{"netacct: per-process network traffic accounting from the kernel", "netacct"};
   app.require_subcommand(1);

@@ -2,6 +2,7 @@
 
 #include <iostream>
 
+#include "cli/error_line.hpp"
 #include "cli/signals.hpp"
 #include "resolve/cgroup.hpp"
 #include "resolve/procfs.hpp"
@@ -22,7 +23,7 @@ std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signal
   if (!backend) return nullptr;
   if (cmd.wire.enabled)
     if (auto error = missing_interface(cmd.wire.interfaces)) {
-      std::cerr << "netacct: " << *error << "\n";
+      std::cerr << error_line(*error);
       *exit_code = 2;
       return nullptr;
     }
@@ -39,9 +40,9 @@ std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signal
                                 .cgroup2_mount = find_cgroup2_mount().value_or(""),
                                 .wire = wire},
                                &error);
-  if (!session) std::cerr << "netacct: " << error << "\n";
+  if (!session) std::cerr << error_line(error);
   if (session && !session->warning().empty())
-    std::cerr << "netacct: warning: " << session->warning() << "\n";
+    std::cerr << error_line("warning: " + session->warning());
   return session;
 }
 

@@ -15,6 +15,7 @@
 #include <iostream>
 
 #include "cli/commands.hpp"
+#include "cli/error_line.hpp"
 #include "cli/event_loop.hpp"
 #include "cli/fd.hpp"
 #include "cli/pipeline.hpp"
@@ -159,7 +160,7 @@ int run_serve(const Command& cmd) {
   // Listening first: a port in use fails before anything is loaded.
   auto http = open_exposer(cmd.serve.listen, metrics, &callbacks, &error);
   if (!http) {
-    std::cerr << "netacct: " << error << "\n";
+    std::cerr << error_line(error);
     return 1;
   }
   int failed = 1;

@@ -3,6 +3,9 @@
 #include <cerrno>
 #include <cstring>
 #include <iostream>
+#include <string>
+
+#include "cli/error_line.hpp"
 
 namespace netacct {
 
@@ -19,7 +22,7 @@ EventLoop::Callback WriteError::stopping(EventLoop::Callback tick) {
 
 int WriteError::exit_status(const char* what) const {
   if (!err_ || *err_ == EPIPE) return 0;
-  std::cerr << "netacct: cannot write the " << what << ": " << std::strerror(*err_) << "\n";
+  std::cerr << error_line(std::string("cannot write the ") + what + ": " + std::strerror(*err_));
   return 1;
 }
 

@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <linux/audit.h>
+#include <linux/capability.h>
 #include <linux/filter.h>
 #include <linux/seccomp.h>
 #include <poll.h>
@@ -69,6 +70,23 @@ std::vector<std::string> environmentWith(const std::vector<std::string>& changes
   return env;
 }
 
+// In the forked child: takes `caps` (every one when `every`) out of the
+// bounding and inheritable sets, which is what root's capabilities after
+// exec are made of, and clears the ambient set. Only syscalls.
+bool dropCaps(const std::vector<int>& caps, bool every) {
+  auto drop = [](int cap) { return prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) == 0 || errno == EINVAL; };
+  __user_cap_header_struct hdr{_LINUX_CAPABILITY_VERSION_3, 0};
+  __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &hdr, data) != 0) return false;
+  for (int cap = 0; cap < 64; ++cap) {
+    if (!every && std::find(caps.begin(), caps.end(), cap) == caps.end()) continue;
+    if (!drop(cap)) return false;
+    data[cap / 32].inheritable &= ~(1u << (cap % 32));
+  }
+  if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0) return false;
+  return syscall(SYS_capset, &hdr, data) == 0;
+}
+
 // In the forked child, before exec: only syscalls. Returns false on failure.
 bool applySpawn(const Spawn& how, int netns_fd) {
   if (!how.binds.empty()) {
@@ -82,6 +100,9 @@ bool applySpawn(const Spawn& how, int netns_fd) {
     rlimit rl{*how.nofile, *how.nofile};
     if (setrlimit(RLIMIT_NOFILE, &rl) != 0) return false;
   }
+  if ((how.drop_every_cap || !how.drop_caps.empty()) &&
+      !dropCaps(how.drop_caps, how.drop_every_cap))
+    return false;
   return true;
 }
 

@@ -36,6 +36,12 @@ struct Spawn {
   // notification (support/stderr_watch.hpp), so a test can look at the
   // kernel while netacct is about to print a given line.
   bool watch_stderr = false;
+  // Capabilities netacct must not have (CAP_* numbers; every one when
+  // `drop_every_cap`): removed from the bounding and inheritable sets and the
+  // ambient set cleared, after the binds, as `setpriv --inh-caps=-CAP
+  // --bounding-set=-CAP` would, so even root starts netacct without them.
+  std::vector<int> drop_caps;
+  bool drop_every_cap = false;
 };
 
 // A spawned netacct process (any arguments).
