@@ -129,6 +129,15 @@ TEST_F(Cgroup2Mount, EscapedMountPointIsDecoded) {
   EXPECT_EQ(find_cgroup2_mount(mi), "/mnt/my cgroup");  // actual: "/mnt/my\040cgroup"
 }
 
+TEST(Cgroup2MountText, FirstCgroup2LineOfTheText) {
+  EXPECT_EQ(cgroup2_mount_in("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"
+                             "30 22 0:26 / /mnt/a\\040b rw shared:3 - cgroup2 cgroup2 rw\n"
+                             "31 22 0:27 / /sys/fs/cgroup rw - cgroup2 cgroup2 rw\n"),
+            "/mnt/a b");
+  EXPECT_EQ(cgroup2_mount_in("22 1 8:1 / / rw - ext4 /dev/sda1 rw\n"), std::nullopt);
+  EXPECT_EQ(cgroup2_mount_in(""), std::nullopt);
+}
+
 using CgroupResolverTest = TempDir;
 
 TEST_F(CgroupResolverTest, IdsAreDirectoryInodes) {

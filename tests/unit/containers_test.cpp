@@ -393,3 +393,22 @@ TEST_F(Namer, CacheIsBounded) {
 }
 
 }  // namespace
+
+// The state file parsers on text, as tests/fuzz calls them.
+TEST(StateText, EachParserOnItsFile) {
+  auto docker = docker_config_identity(R"({"Name": "/web-1"})");
+  ASSERT_TRUE(docker);
+  EXPECT_EQ(docker->name, "web-1");
+  auto oci = oci_config_identity(R"({"annotations": {)" + kPodAnnotations + "}}");
+  ASSERT_TRUE(oci);
+  EXPECT_EQ(oci->name, "shop/web-7d4b9c6f5-x2x9z/nginx");
+  EXPECT_EQ(oci->namespace_, "shop");
+  auto podman = storage_containers_identity(R"([{"id": ")" + kId + R"(", "names": ["db"]}])", kId);
+  ASSERT_TRUE(podman);
+  EXPECT_EQ(podman->name, "db");
+  EXPECT_EQ(storage_containers_identity(R"([{"id": ")" + kId + R"("}])", kId2), std::nullopt);
+  EXPECT_EQ(docker_config_identity("{"), std::nullopt);
+  EXPECT_EQ(oci_config_identity(""), std::nullopt);
+  ASSERT_TRUE(oci_config_identity("{}"));
+  EXPECT_EQ(oci_config_identity("{}")->name, "");  // read, names nothing
+}

@@ -120,3 +120,21 @@ TEST_F(ProcFsTest, NsPidIsTheInnermostPidOfAProcessInAPidNamespace) {
   EXPECT_EQ(p.ns_pid(88), std::nullopt);
   EXPECT_EQ(p.ns_pid(99), std::nullopt);  // gone
 }
+
+// The parsers on a file's text, as tests/fuzz calls them.
+TEST(ProcText, StatStartTicksAfterTheLastParenthesis) {
+  std::string fields = " S 1 7 7 0 -1 4194560 1 0 0 0 3 1 0 0 20 0 1 0 777 123 45\n";
+  EXPECT_EQ(stat_start_ticks("7 (a) (b c))" + fields), 777u);
+  EXPECT_EQ(stat_start_ticks("7 (zombie) Z" + fields.substr(2)), std::nullopt);
+  EXPECT_EQ(stat_start_ticks("7 no parenthesis" + fields), std::nullopt);
+  EXPECT_EQ(stat_start_ticks("7 (short) S 1 7 7\n"), std::nullopt);
+  EXPECT_EQ(stat_start_ticks(""), std::nullopt);
+}
+
+TEST(ProcText, StatusNsPidIsTheLastOfTheLine) {
+  EXPECT_EQ(status_ns_pid("Name:\tsh\nNSpid:\t4242\t17\t1\nPPid:\t1\n"), 1u);
+  EXPECT_EQ(status_ns_pid("NSpid:\t77\n"), std::nullopt);
+  EXPECT_EQ(status_ns_pid("NSpid:\t77\t4294967296\n"), std::nullopt);
+  EXPECT_EQ(status_ns_pid("Name:\tsh\n"), std::nullopt);
+  EXPECT_EQ(status_ns_pid(""), std::nullopt);
+}

@@ -652,7 +652,10 @@ TEST(Report, ContainersFromTheKernelsPerCgroupCountsAndTheCgroupFilter) {
                  .ip_bytes = {.tx = 1500, .rx = 80, .lo_tx = 70, .lo_rx = 70},
                  .ip_packets = {.tx = 3, .rx = 2, .lo_tx = 1, .lo_rx = 1}},
                 {.id = 8, .ip_bytes = {.rx = 52}, .ip_packets = {.rx = 1}}};
-  c = containers(assemble(ip, {}, res));
+  // The rows point into their Report: each is kept while c is read (ASan
+  // found the temporary's rows read after it was destroyed).
+  Report with_ip = assemble(ip, {}, res);
+  c = containers(with_ip);
   ASSERT_EQ(c.size(), 2u);
   EXPECT_EQ(c[7]->container->ip.tx_bytes, 1500u);
   EXPECT_EQ(c[7]->container->ip.rx_bytes, 80u);
@@ -660,7 +663,8 @@ TEST(Report, ContainersFromTheKernelsPerCgroupCountsAndTheCgroupFilter) {
   EXPECT_EQ(c[7]->container->ip.rx_packets, 2u);
   EXPECT_EQ(c[8]->tx, 0u);
   EXPECT_EQ(c[8]->container->ip.rx_bytes, 52u);
-  c = containers(assemble(ip, {.loopback = true}, res));
+  Report with_loopback = assemble(ip, {.loopback = true}, res);
+  c = containers(with_loopback);
   EXPECT_EQ(c[7]->container->ip.tx_bytes, 1570u);
   EXPECT_EQ(c[7]->container->ip.rx_packets, 3u);
 

@@ -35,6 +35,13 @@ std::string unescape_mount(const std::string& s) {
 
 std::optional<std::string> find_cgroup2_mount(const std::string& mountinfo) {
   std::ifstream in(mountinfo);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return cgroup2_mount_in(text.str());
+}
+
+std::optional<std::string> cgroup2_mount_in(std::string_view mountinfo) {
+  std::istringstream in{std::string(mountinfo)};
   std::string line;
   while (std::getline(in, line)) {
     // "... mountpoint options [optional fields] - fstype source superoptions"

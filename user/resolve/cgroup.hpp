@@ -6,6 +6,7 @@
 #include <deque>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <unordered_set>
 
@@ -16,6 +17,8 @@ namespace netacct {
 // /sys/fs/cgroup/unified and `ip netns exec` hides /sys mounts entirely.
 std::optional<std::string> find_cgroup2_mount(
     const std::string& mountinfo = "/proc/self/mountinfo");
+// The same from a mountinfo file's text (tests/fuzz feeds it).
+std::optional<std::string> cgroup2_mount_in(std::string_view mountinfo);
 
 // Name a cgroup path the way its runtime does: "docker:0123456789ab",
 // "containerd:...", "podman:...", "crio:...", "cri:..." (a Kubernetes

@@ -138,7 +138,9 @@ constexpr int kMaxJsonDepth = 4;
 // "name" is not one.
 constexpr size_t kMaxNameBytes = 256;
 
-std::optional<json> read_json(const fs::path& path) {
+// The file's text, or nullopt when it is not a regular file of a size we
+// read or changed while being read.
+std::optional<std::string> read_state_file(const fs::path& path) {
   std::error_code ec;
   // Only regular files: a FIFO planted in a state directory would block.
   if (!fs::is_regular_file(path, ec)) return std::nullopt;
@@ -150,6 +152,10 @@ std::optional<json> read_json(const fs::path& path) {
   // More than stat said: the runtime is writing it; try again later.
   if (in.gcount() > static_cast<std::streamsize>(size)) return std::nullopt;
   text.resize(static_cast<size_t>(in.gcount()));
+  return text;
+}
+
+std::optional<json> parse_state(std::string_view text) {
   auto prune = [](int depth, json::parse_event_t, json&) { return depth <= kMaxJsonDepth; };
   json j = json::parse(text, prune, /*allow_exceptions=*/false);
   if (j.is_discarded()) return std::nullopt;
@@ -176,18 +182,10 @@ std::optional<std::string> first_text(const json* obj, std::initializer_list<con
   return std::nullopt;
 }
 
-// What a state file says. An empty name: the file was read and names
-// nothing (keep the short id, do not read it again).
-struct Identity {
-  std::string name;
-  std::optional<std::string> pod;
-  std::optional<std::string> namespace_;
-};
-
 // From OCI annotations or Docker labels. The io.kubernetes.pod.* keys are
 // the kubelet's labels (CRI-O copies them into annotations); containerd's
 // CRI plugin writes its own io.kubernetes.cri.* keys.
-std::optional<Identity> kube_identity(const json* labels) {
+std::optional<StateIdentity> kube_identity(const json* labels) {
   auto ns =
       first_text(labels, {"io.kubernetes.pod.namespace", "io.kubernetes.cri.sandbox-namespace"});
   auto pod = first_text(labels, {"io.kubernetes.pod.name", "io.kubernetes.cri.sandbox-name"});
@@ -196,23 +194,17 @@ std::optional<Identity> kube_identity(const json* labels) {
       first_text(labels, {"io.kubernetes.container.name", "io.kubernetes.cri.container-name"});
   // containerd's pod sandbox (pause) has no container name: "ns/pod".
   std::string name = *ns + "/" + *pod + (ctr ? "/" + *ctr : "");
-  return Identity{.name = name, .pod = pod, .namespace_ = ns};
+  return StateIdentity{.name = name, .pod = pod, .namespace_ = ns};
 }
 
-std::optional<Identity> oci_identity(const fs::path& config) {
-  auto spec = read_json(config);
-  if (!spec) return std::nullopt;
-  return kube_identity(child(*spec, "annotations")).value_or(Identity{});
+std::optional<StateIdentity> oci_identity(const fs::path& config) {
+  auto text = read_state_file(config);
+  return text ? oci_config_identity(*text) : std::nullopt;
 }
 
-std::optional<Identity> docker_identity(const std::string& root, const std::string& id) {
-  auto cfg = read_json(fs::path(root) / "containers" / id / "config.v2.json");
-  if (!cfg) return std::nullopt;
-  const json* config = child(*cfg, "Config");
-  if (auto k8s = kube_identity(config ? child(*config, "Labels") : nullptr)) return k8s;
-  auto name = text(child(*cfg, "Name"));
-  if (name && name->starts_with('/')) name->erase(0, 1);
-  return Identity{.name = name.value_or("")};
+std::optional<StateIdentity> docker_identity(const std::string& root, const std::string& id) {
+  auto text = read_state_file(fs::path(root) / "containers" / id / "config.v2.json");
+  return text ? docker_config_identity(*text) : std::nullopt;
 }
 
 // Subdirectories of dir whose name passes keep (containerd namespaces,
@@ -228,36 +220,28 @@ std::vector<fs::path> subdirs(const fs::path& dir, bool (*keep)(const std::strin
 bool any_name(const std::string&) { return true; }
 bool storage_containers(const std::string& name) { return name.ends_with("-containers"); }
 
-std::optional<Identity> containerd_identity(const std::string& root, const std::string& id) {
+std::optional<StateIdentity> containerd_identity(const std::string& root, const std::string& id) {
   for (const char* shim : {"io.containerd.runtime.v2.task", "io.containerd.runtime.v1.linux"})
     for (const auto& ns : subdirs(fs::path(root) / shim, any_name))
       if (auto found = oci_identity(ns / id / "config.json")) return found;
   return std::nullopt;
 }
 
-std::optional<Identity> crio_identity(const std::vector<std::string>& roots,
-                                      const std::string& id) {
+std::optional<StateIdentity> crio_identity(const std::vector<std::string>& roots,
+                                           const std::string& id) {
   for (const auto& root : roots)
     for (const auto& dir : subdirs(root, storage_containers))
       if (auto found = oci_identity(dir / id / "userdata" / "config.json")) return found;
   return std::nullopt;
 }
 
-// containers/storage's container list: [{"id": ..., "names": [...]}, ...]
-std::optional<Identity> storage_record(const fs::path& list, const std::string& id) {
-  auto records = read_json(list);
-  if (!records || !records->is_array()) return std::nullopt;
-  for (const auto& r : *records) {
-    if (text(child(r, "id")) != id) continue;
-    const json* names = child(r, "names");
-    bool named = names && names->is_array() && !names->empty();
-    return Identity{.name = named ? text(&names->front()).value_or("") : ""};
-  }
-  return std::nullopt;
+std::optional<StateIdentity> storage_record(const fs::path& list, const std::string& id) {
+  auto text = read_state_file(list);
+  return text ? storage_containers_identity(*text, id) : std::nullopt;
 }
 
-std::optional<Identity> podman_identity(const std::vector<std::string>& roots,
-                                        const std::string& id) {
+std::optional<StateIdentity> podman_identity(const std::vector<std::string>& roots,
+                                             const std::string& id) {
   for (const auto& root : roots)
     for (const auto& dir : subdirs(root, storage_containers))
       for (const char* list : {"containers.json", "volatile-containers.json"})
@@ -266,6 +250,36 @@ std::optional<Identity> podman_identity(const std::vector<std::string>& roots,
 }
 
 }  // namespace
+
+std::optional<StateIdentity> oci_config_identity(std::string_view config_json) {
+  auto spec = parse_state(config_json);
+  if (!spec) return std::nullopt;
+  return kube_identity(child(*spec, "annotations")).value_or(StateIdentity{});
+}
+
+std::optional<StateIdentity> docker_config_identity(std::string_view config_v2_json) {
+  auto cfg = parse_state(config_v2_json);
+  if (!cfg) return std::nullopt;
+  const json* config = child(*cfg, "Config");
+  if (auto k8s = kube_identity(config ? child(*config, "Labels") : nullptr)) return k8s;
+  auto name = text(child(*cfg, "Name"));
+  if (name && name->starts_with('/')) name->erase(0, 1);
+  return StateIdentity{.name = name.value_or("")};
+}
+
+// containers/storage's container list: [{"id": ..., "names": [...]}, ...]
+std::optional<StateIdentity> storage_containers_identity(std::string_view containers_json,
+                                                         const std::string& id) {
+  auto records = parse_state(containers_json);
+  if (!records || !records->is_array()) return std::nullopt;
+  for (const auto& r : *records) {
+    if (text(child(r, "id")) != id) continue;
+    const json* names = child(r, "names");
+    bool named = names && names->is_array() && !names->empty();
+    return StateIdentity{.name = named ? text(&names->front()).value_or("") : ""};
+  }
+  return std::nullopt;
+}
 
 ContainerInfo classify_cgroup(const std::string& cgroup_path) {
   auto parts = components(cgroup_path);
@@ -318,14 +332,14 @@ ContainerInfo ContainerNamer::name(const std::string& cgroup_path) {
 // Reads the runtime's state into info; false when it could not be read
 // (not written yet, being written, unreadable): try again later.
 bool ContainerNamer::enrich(ContainerInfo& info) const {
-  auto lookup = [&](const std::string& runtime) -> std::optional<Identity> {
+  auto lookup = [&](const std::string& runtime) -> std::optional<StateIdentity> {
     if (runtime == "docker") return docker_identity(roots_.docker, info.id);
     if (runtime == "containerd") return containerd_identity(roots_.containerd, info.id);
     if (runtime == "crio") return crio_identity(roots_.crio, info.id);
     if (runtime == "podman") return podman_identity(roots_.podman, info.id);
     return std::nullopt;
   };
-  std::optional<Identity> found;
+  std::optional<StateIdentity> found;
   if (info.runtime == "cri") {
     // The cgroupfs path does not say which runtime runs the pod.
     for (const char* runtime : {"containerd", "crio", "docker"})

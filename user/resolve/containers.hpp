@@ -43,6 +43,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -80,6 +81,22 @@ struct RuntimeRoots {
 // innermost container wins; a unit counts only when no container encloses
 // it (a service inside an LXC container is the container's).
 ContainerInfo classify_cgroup(const std::string& cgroup_path);
+
+// What a runtime's state file says. An empty name: the file was read and
+// names nothing (the short id stays, the file is not read again).
+struct StateIdentity {
+  std::string name;
+  std::optional<std::string> pod;
+  std::optional<std::string> namespace_;
+};
+
+// The state file parsers, on a file's text (ContainerNamer reads the files;
+// tests/fuzz feeds these). nullopt: not JSON, or for containers.json not a
+// list holding a record whose "id" is id.
+std::optional<StateIdentity> docker_config_identity(std::string_view config_v2_json);
+std::optional<StateIdentity> oci_config_identity(std::string_view config_json);
+std::optional<StateIdentity> storage_containers_identity(std::string_view containers_json,
+                                                         const std::string& id);
 
 // The default roots, each replaced by an environment variable when set:
 // NETACCT_DOCKER_ROOT, NETACCT_CONTAINERD_ROOT, NETACCT_CRIO_ROOT and

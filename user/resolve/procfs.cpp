@@ -28,24 +28,8 @@ bool ProcFs::alive(const ProcId& id) const {
   ssize_t n = ::read(fd, buf, sizeof buf - 1);
   ::close(fd);
   if (n <= 0) return false;
-  std::string_view line(buf, size_t(n));
-  // comm may contain spaces and parentheses: fields resume after the last ')'.
-  auto close_paren = line.rfind(')');
-  if (close_paren == std::string_view::npos) return false;
-  line.remove_prefix(close_paren + 1);
-  // Fields 3 (state) .. 22 (starttime), separated by single spaces.
-  std::string_view field;
-  for (int i = 3; i <= 22; ++i) {
-    line.remove_prefix(std::min(line.find_first_not_of(' '), line.size()));
-    size_t len = std::min(line.find(' '), line.size());
-    field = line.substr(0, len);
-    line.remove_prefix(len);
-    if (field.empty()) return false;
-    if (i == 3 && (field == "Z" || field == "X")) return false;
-  }
-  uint64_t ticks = 0;
-  auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), ticks);
-  return ec == std::errc() && ticks == id.start_ns / ns_per_tick_;
+  auto ticks = stat_start_ticks(std::string_view(buf, size_t(n)));
+  return ticks && *ticks == id.start_ns / ns_per_tick_;
 }
 
 bool ProcFs::pid_exists(uint32_t pid) const {
@@ -61,6 +45,34 @@ std::optional<std::string> ProcFs::exe(uint32_t tgid) const {
 
 std::optional<uint32_t> ProcFs::ns_pid(uint32_t tgid) const {
   std::ifstream in(root_ + "/" + std::to_string(tgid) + "/status");
+  std::ostringstream text;
+  text << in.rdbuf();
+  return status_ns_pid(text.str());
+}
+
+std::optional<uint64_t> stat_start_ticks(std::string_view line) {
+  // comm may contain spaces and parentheses: fields resume after the last ')'.
+  auto close_paren = line.rfind(')');
+  if (close_paren == std::string_view::npos) return std::nullopt;
+  line.remove_prefix(close_paren + 1);
+  // Fields 3 (state) .. 22 (starttime), separated by single spaces.
+  std::string_view field;
+  for (int i = 3; i <= 22; ++i) {
+    line.remove_prefix(std::min(line.find_first_not_of(' '), line.size()));
+    size_t len = std::min(line.find(' '), line.size());
+    field = line.substr(0, len);
+    line.remove_prefix(len);
+    if (field.empty()) return std::nullopt;
+    if (i == 3 && (field == "Z" || field == "X")) return std::nullopt;
+  }
+  uint64_t ticks = 0;
+  auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), ticks);
+  if (ec != std::errc()) return std::nullopt;
+  return ticks;
+}
+
+std::optional<uint32_t> status_ns_pid(std::string_view status) {
+  std::istringstream in{std::string(status)};
   std::string line;
   while (std::getline(in, line)) {
     if (!line.starts_with("NSpid:")) continue;

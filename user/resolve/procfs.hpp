@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "model/types.hpp"
 
@@ -25,6 +26,14 @@ class ProcFs {
   std::string root_;
   uint64_t ns_per_tick_;
 };
+
+// The parsers behind ProcFs, on a file's text (tests/fuzz feeds them).
+// The start time (field 22, clock ticks since boot) from /proc/PID/stat;
+// nullopt for a zombie or dead process or a line that is not one.
+std::optional<uint64_t> stat_start_ticks(std::string_view stat);
+// The innermost PID of /proc/PID/status's NSpid line; nullopt when the
+// process is in this PID namespace or the line is missing or malformed.
+std::optional<uint32_t> status_ns_pid(std::string_view status);
 
 // getpwuid_r, or nullopt when the uid has no name.
 std::optional<std::string> user_name(uint32_t uid);
