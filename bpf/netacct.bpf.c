@@ -1143,8 +1143,9 @@ int dgram_ingress_cgroup(struct __sk_buff *skb)
  * sk_filter after the socket lookup; both with skb->len from the IP header
  * on. Why not the TC classifier: at TC ingress no socket is known yet, and a
  * container's packets cross its own namespace's device, not the ones netacct
- * watches. bpf_skb_cgroup_id is the socket's cgroup (Linux >= 4.18 for
- * cgroup_skb). Always passes the packet.
+ * watches. bpf_skb_cgroup_id is the socket's cgroup (a request socket's
+ * SYN-ACK: its listener's, where the hook runs for it; Linux 6.1's does not,
+ * 6.18's does). Tested on both. Always passes the packet.
  */
 static __always_inline void count_cgroup_ip(struct __sk_buff *skb, bool tx)
 {
