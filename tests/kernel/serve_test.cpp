@@ -16,6 +16,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <fstream>
 #include <memory>
 #include <sstream>
 #include <thread>
@@ -239,6 +240,53 @@ TEST_F(ServeTest, ThreeThousandProgramsStayWithinABudgetOfAHundredWithExactSums)
   EXPECT_EQ(byLabel(prom.query(kProgramMetric + "{program=\"other\"}")["result"], "direction")
                 .count("tx"),
             1u);
+}
+
+// The kernel's BPF statistics cost every BPF program on the host two clock
+// reads a run: serve turns them on only with --bpf-stats. Without it no
+// run-time series and kernel.bpf_stats_enabled untouched; with it each of
+// netacct's programs that ran has its runs, and the sysctl is on while serve
+// runs (BPF_ENABLE_STATS: back to what it was once serve exits).
+TEST_F(ServeTest, BpfRunTimeOnlyWithBpfStats) {
+  auto sysctl = [] {
+    std::ifstream in("/proc/sys/kernel/bpf_stats_enabled");
+    int v = -1;
+    in >> v;
+    return v;
+  };
+  const int before = sysctl();
+  ASSERT_NE(before, -1) << "cannot read kernel.bpf_stats_enabled";
+  if (before != 0) KT_SKIP("kernel.bpf_stats_enabled is already on here");
+  auto has = [](const std::map<std::string, double>& s, const std::string& metric) {
+    return std::any_of(s.begin(), s.end(),
+                       [&](const auto& kv) { return kv.first.starts_with(metric); });
+  };
+  for (bool asked : {false, true}) {
+    SCOPED_TRACE(asked ? "with --bpf-stats" : "without --bpf-stats");
+    const uint16_t port = freeLoopbackPort();
+    auto na = startServe(
+        port, asked ? std::vector<std::string>{"--bpf-stats"} : std::vector<std::string>{});
+    EXPECT_EQ(sysctl(), asked ? 1 : 0);
+    auto server = tcpServerA(AF_INET, "na-sv-st",
+                             [](int fd, ChildCtx& ctx) { ctx.counts.rx += recvToEof(fd); });
+    tcpClientB(server.ep, "na-sv-stc", [](int fd, ChildCtx& ctx) {
+      ctx.counts.tx += sendBytes(fd, 100000);
+    }).finish();
+    server.child.finish();
+    std::map<std::string, double> s;
+    const auto deadline = std::chrono::steady_clock::now() + scaled(10);
+    bool seen = false;
+    while (!seen && std::chrono::steady_clock::now() < deadline) {
+      s = scrape(port);
+      seen = has(s, "netacct_program_payload_bytes_total{program=\"na-sv-stc\"");
+      if (!seen) usleep(100 * 1000);
+    }
+    EXPECT_TRUE(seen) << "the client's bytes never reached /metrics";
+    EXPECT_EQ(has(s, "netacct_bpf_program_runs_total"), asked);
+    EXPECT_EQ(has(s, "netacct_bpf_program_run_time_seconds_total"), asked);
+    na.reset();
+    EXPECT_EQ(sysctl(), 0) << "serve left the kernel's BPF statistics on";
+  }
 }
 
 TEST_F(ServeTest, PortInUseFailsInOneLineAndLoadsNothing) {

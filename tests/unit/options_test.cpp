@@ -361,20 +361,22 @@ TEST(Options, ServeDefaults) {
   EXPECT_EQ(c.serve.interval_s, 1.0);
   EXPECT_EQ(c.serve.max_series, 2000u);
   EXPECT_FALSE(c.serve.pid_labels);
+  EXPECT_FALSE(c.serve.bpf_stats) << "the kernel's BPF statistics cost every program: opt-in";
   EXPECT_FALSE(c.serve.containers);
   EXPECT_TRUE(c.wire.enabled);
 }
 
 TEST(Options, ServeFlags) {
   Command c = ok({"serve", "--listen", "[::1]:9100", "--max-series", "100", "--pid-labels",
-                  "--containers", "--interval", "0.5", "--no-wire", "--pid", "7", "--loopback",
-                  "--cgroup", "/system.slice/", "--backend", "tracepoint"});
+                  "--containers", "--bpf-stats", "--interval", "0.5", "--no-wire", "--pid", "7",
+                  "--loopback", "--cgroup", "/system.slice/", "--backend", "tracepoint"});
   EXPECT_EQ(c.serve.listen.host, "::1");
   EXPECT_EQ(c.serve.listen.port, 9100);
   EXPECT_EQ(c.serve.listen.text(), "[::1]:9100");
   EXPECT_EQ(c.serve.max_series, 100u);
   EXPECT_TRUE(c.serve.pid_labels);
   EXPECT_TRUE(c.serve.containers);
+  EXPECT_TRUE(c.serve.bpf_stats);
   EXPECT_EQ(c.serve.interval_s, 0.5);
   EXPECT_FALSE(c.wire.enabled);
   EXPECT_EQ(c.selection.pids, (std::set<uint32_t>{7}));

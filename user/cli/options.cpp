@@ -277,6 +277,9 @@ void add_serve(CLI::App* sub, Command& cmd) {
   sub->add_flag("--pid-labels", o.pid_labels,
                 "Add a pid label to program series (one series per process: many more series)");
   sub->add_flag("--containers", o.containers, "Export payload bytes per container or cgroup");
+  sub->add_flag("--bpf-stats", o.bpf_stats,
+                "Export netacct's BPF run time (turns on kernel BPF statistics while serving: "
+                "every BPF program on the host then costs two clock reads more a run)");
   add_selection(sub, cmd.selection);
   add_wire(sub, cmd.wire);
   add_common(sub, cmd);

@@ -47,6 +47,9 @@ struct ServeOptions {
   uint64_t max_series = 2000;
   bool pid_labels = false;
   bool containers = false;
+  // Kernel BPF run time statistics while serve runs: they cost every BPF
+  // program on the host two clock reads a run, so only when asked.
+  bool bpf_stats = false;
 };
 
 struct DoctorOptions {

@@ -119,7 +119,8 @@ int serve_loop(const Command& cmd, Session& session, MetricsCollectable& metrics
                const sigset_t& stop) {
   const auto& o = cmd.serve;
   Pipeline pipeline(session, cmd.selection);
-  UniqueFd stats(enable_run_time_stats());  // run time statistics while it is open
+  // Run time statistics while the fd is open, only when asked (--bpf-stats).
+  UniqueFd stats(o.bpf_stats ? enable_run_time_stats() : -1);
   std::string backend = backend_name(session.backend());
   ExporterAccumulator acc(ExporterConfig{.max_series = o.max_series,
                                          .pid_labels = o.pid_labels,
