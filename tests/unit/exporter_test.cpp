@@ -103,7 +103,8 @@ TEST(Exporter, PidLabelsOnlyWhenAsked) {
   w.add(10, "curl", 100, 0);
   w.add(11, "curl", 1, 0);
   acc.add(w.take());
-  const auto& m = metric(acc.state({}), "netacct_program_payload_bytes_total");
+  const ExporterState state = acc.state({});  // metric() points into it
+  const auto& m = metric(state, "netacct_program_payload_bytes_total");
   EXPECT_EQ(m.label_names, (std::vector<std::string>{"program", "user", "pid", "direction"}));
   auto v = values(acc.state({}), "netacct_program_payload_bytes_total");
   EXPECT_EQ(v, (std::map<std::string, double>{{"curl|alice|10|tx", 100}, {"curl|alice|11|tx", 1}}));
