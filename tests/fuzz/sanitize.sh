@@ -5,6 +5,10 @@
 #                              clang and libFuzzer (NETACCT_FUZZ=ON)
 #   sanitize.sh run BIN ARGS   run BIN of that tree (a path inside it) under
 #                              the sanitizers' options below
+#   sanitize.sh kernel BIN ARGS  run the ordinary build's kernel test binary
+#                              BIN against that tree's netacct
+#                              (NETACCT_TEST_BINARY): every netacct the
+#                              suite starts is the sanitized one
 #   sanitize.sh fuzz TARGET    run fuzz_TARGET from its seeds for
 #                              NETACCT_FUZZ_SECONDS (default 60)
 #
@@ -28,16 +32,8 @@ CMAKE=${NETACCT_SANITIZE_CMAKE:-cmake}
 export ASAN_OPTIONS=${ASAN_OPTIONS:-halt_on_error=1:abort_on_error=0:detect_leaks=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-halt_on_error=1:print_stacktrace=1}
 
-log() { echo "sanitize: $*"; }
-die() { echo "sanitize: error: $*" >&2; exit 1; }
-unavailable() {
-  if [ "${CI:-}" = true ]; then
-    echo "sanitize: cannot run (CI=true, so this fails): $*" >&2
-    exit 1
-  fi
-  echo "sanitize: SKIP: $*"
-  exit 77
-}
+TAG=sanitize
+. "$HERE/../lib.sh"
 
 prepare() {
   command -v clang++ >/dev/null || unavailable "clang++ not found (apt-get install clang)"
@@ -58,7 +54,7 @@ prepare() {
     { cat "$SAN/configure.log"; die "configuring $SAN failed"; }
   log "building $SAN"
   "$CMAKE" --build "$SAN" -j "$(nproc)" --target netacct netacct_unit_tests \
-    netacct_top_tests netacct_kernel_tests netacct_fuzz_targets ||
+    netacct_top_tests netacct_fuzz_targets ||
     die "the sanitizer build failed"
 }
 
@@ -67,6 +63,16 @@ run() {
   shift
   [ -x "$bin" ] || die "$bin is missing (sanitize_prepare builds it)"
   exec "$bin" "$@"
+}
+
+kernel() {
+  local bin=$1
+  shift
+  [ -x "$SAN/netacct" ] || die "$SAN/netacct is missing (sanitize_prepare builds it)"
+  # The test harness itself needs no sanitizer: what is under test is the
+  # netacct it starts, and building the suite a second time with clang would
+  # cost CI minutes.
+  NETACCT_TEST_BINARY=$SAN/netacct exec "$bin" "$@"
 }
 
 fuzz() {
@@ -95,6 +101,7 @@ fuzz() {
 case ${1:-} in
   prepare) prepare ;;
   run) shift; run "$@" ;;
+  kernel) shift; kernel "$@" ;;
   fuzz) fuzz "$2" ;;
-  *) die "usage: sanitize.sh prepare | run BIN [ARGS] | fuzz TARGET" ;;
+  *) die "usage: sanitize.sh prepare | run BIN [ARGS] | kernel BIN [ARGS] | fuzz TARGET" ;;
 esac

@@ -45,7 +45,7 @@ std::string drain(int fd) {
 
 // A copy of the binary under test that any user can execute, for the
 // unprivileged checks. Those run netacct as a real unprivileged user (nobody),
-// because that is what such a user sees, but NETACCT_BIN lives in the build
+// because that is what such a user sees, but the binary under test lives in the build
 // tree, wherever the checkout is: under /root (mode 0700) nobody cannot reach
 // it and exec fails. So the copy goes to a fresh directory of its own, made
 // 0755 like the binary, under /tmp itself rather than $TMPDIR (which may be a
@@ -60,12 +60,12 @@ class WorldExecutableCopy {
     dir_ = tmpl;
     path_ = dir_ + "/netacct";
     std::error_code ec;
-    std::filesystem::copy_file(NETACCT_BIN, path_, ec);
+    std::filesystem::copy_file(netacctBinary(), path_, ec);
     if (!ec) std::filesystem::permissions(dir_, kMode, ec);
     if (!ec) std::filesystem::permissions(path_, kMode, ec);
     if (ec) {
       remove();
-      throw std::runtime_error("cannot copy " + std::string(NETACCT_BIN) + " to " + path_ + ": " +
+      throw std::runtime_error("cannot copy " + netacctBinary() + " to " + path_ + ": " +
                                ec.message());
     }
   }
@@ -95,7 +95,7 @@ Result run(std::vector<std::string> args, std::optional<uid_t> uid = std::nullop
   std::optional<WorldExecutableCopy> copy;
   if (uid) copy.emplace();
   args = hostSafe(std::move(args));
-  args.insert(args.begin(), copy ? copy->path() : std::string(NETACCT_BIN));
+  args.insert(args.begin(), copy ? copy->path() : netacctBinary());
   std::vector<char*> argv;  // built before fork: only exec-safe calls after it
   for (auto& a : args) argv.push_back(a.data());
   argv.push_back(nullptr);

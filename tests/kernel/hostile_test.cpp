@@ -125,7 +125,8 @@ TEST_F(HostileNames, InteractiveTopShowsThemEscaped) {
   // Bounded even if this test dies: the pane (and with it the tmux server)
   // ends when netacct does.
   const std::string cmd = "LANG=C.UTF-8 exec timeout -s INT " + std::to_string(scaledSeconds(30)) +
-                          " '" + NETACCT_BIN + "' top --no-wire --delay 0.5 --backend " + testBackend();
+                          " '" + netacctBinary() + "' top --no-wire --delay 0.5 --backend " +
+                          testBackend();
   auto tmux = [&](const std::string& args) {
     std::string line = "tmux -L " + socket + " -f /dev/null " + args + " 2>/dev/null";
     std::string out;

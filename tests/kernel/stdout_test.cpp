@@ -38,7 +38,7 @@ const std::vector<std::string> kTopBatch{"top", "--batch", "--delay", "0.2", "--
 Outcome runInto(Sink sink, const std::vector<std::string>& command = kReport) {
   TempDir dir;
   const std::string err_path = dir.path() + "/err";
-  std::vector<std::string> args{NETACCT_BIN};
+  std::vector<std::string> args{netacctBinary()};
   for (auto& a : hostSafe(command)) args.push_back(std::move(a));
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

@@ -221,7 +221,7 @@ class TmuxTop {
         << "unset LC_ALL LC_CTYPE\n"
         << "D=" << shellQuote(dir_) << "\n"
         << "stty -g > \"$D/stty.before\"\n"
-        << "timeout --foreground -k 5 " << scaledSeconds(120) << " " << shellQuote(NETACCT_BIN)
+        << "timeout --foreground -k 5 " << scaledSeconds(120) << " " << shellQuote(netacctBinary())
         << " top --no-wire --backend " << shellQuote(backend) << " 2> \"$D/stderr\"\n"
         << "rc=$?\n"
         << "echo $rc > \"$D/rc\"\n"

@@ -1,22 +1,8 @@
-# Shared by the packaging tests (sourced). A test that cannot run here exits
-# 77, which ctest shows as Skipped (SKIP_RETURN_CODE 77), never Passed; with
-# CI=true a skip is a failure, as for the kernel tests.
+# Shared by the packaging tests (sourced): tests/lib.sh's skip-or-fail
+# rule (77, or a failure with CI=true), under this folder's names.
 set -u
+TAG=packaging
+. "$(dirname "$0")/../lib.sh"
 
-skip() {
-	if [ "${CI:-}" = true ]; then
-		echo "FAIL: CI=true and this test cannot run here: $*"
-		exit 1
-	fi
-	echo "SKIP: $*"
-	exit 77
-}
-
-fail() {
-	echo "FAIL: $*"
-	exit 1
-}
-
-need() {
-	command -v "$1" >/dev/null 2>&1 || skip "$1 not found (apt-get install $2)"
-}
+skip() { unavailable "$@"; }
+fail() { die "$@"; }

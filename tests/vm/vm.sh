@@ -48,17 +48,8 @@ VTESTS=$STATIC/tests/unit/netacct_verifier_tests
 INITRAMFS=$VM/initramfs.cpio
 KERNEL_ENV=$VM/kernel.env
 
-log() { echo "vm: $*"; }
-die() { echo "vm: error: $*" >&2; exit 1; }
-unavailable() {
-  if [ "${CI:-}" = true ]; then
-    echo "vm: cannot run the qemu suite (CI=true, so this fails): $*" >&2
-    exit 1
-  fi
-  echo "vm: SKIP: $*"
-  exit 77
-}
-need() { command -v "$1" >/dev/null 2>&1 || unavailable "$1 not found ($2)"; }
+TAG=vm
+. "$HERE/../lib.sh"
 
 # ---- prepare ----
 
@@ -268,10 +259,10 @@ EOF
 }
 
 prepare() {
-  need qemu-system-x86_64 "apt-get install qemu-system-x86"
-  need busybox "apt-get install busybox-static"
-  need cpio "apt-get install cpio"
-  need dpkg "Debian"
+  need qemu-system-x86_64 qemu-system-x86
+  need busybox busybox-static
+  need cpio cpio
+  need dpkg dpkg
   mkdir -p "$VM"
   local t0=$SECONDS
   build_static
@@ -327,7 +318,7 @@ exec_mode() {
 run_mode() {
   local mode=$1
   case "$mode" in doctor | verifier | auto | fentry | kprobe | wire) ;; *) die "unknown mode $mode" ;; esac
-  need qemu-system-x86_64 "apt-get install qemu-system-x86"
+  need qemu-system-x86_64 qemu-system-x86
   [ -f "$INITRAMFS" ] && [ -f "$KERNEL_ENV" ] || unavailable "$INITRAMFS is missing: the vm_prepare test did not run or failed"
   # shellcheck disable=SC1090
   . "$KERNEL_ENV"

@@ -4,6 +4,7 @@
 
 #include <CLI/CLI.hpp>
 #include <charconv>
+#include <cstdint>
 #include <cstring>
 #include <optional>
 #include <set>
@@ -44,19 +45,31 @@ void add_seconds(CLI::App* sub, const std::string& flags, double& target, const 
       ->default_str(CLI::detail::to_string(target));
 }
 
-void add_count(CLI::App* sub, const std::string& flags, uint64_t& target, const std::string& noun,
-               const std::string& desc) {
+// Accepts a whole number in [lo, hi]; else "must be WHAT, got 'V'".
+CLI::Validator whole_number_check(uint64_t lo, uint64_t hi, const std::string& what) {
+  return CLI::Validator(
+      [lo, hi, what](std::string& v) -> std::string {
+        auto n = parse_number<uint64_t>(v);
+        if (n && *n >= lo && *n <= hi) return "";
+        return "must be " + what + ", got '" + v + "'";
+      },
+      "");
+}
+
+// An option taking a whole number in [lo, hi] (checked by whole_number_check).
+void add_whole(CLI::App* sub, const std::string& flags, uint64_t& target, uint64_t lo, uint64_t hi,
+               const std::string& what, const std::string& desc) {
   sub->add_option_function<std::string>(
          flags, [&target](const std::string& v) { target = *parse_number<uint64_t>(v); }, desc)
-      ->check(CLI::Validator(
-          [noun](std::string& v) -> std::string {
-            if (parse_number<uint64_t>(v)) return "";
-            return "must be a whole number of " + noun + " (0 = until interrupted), got '" + v +
-                   "'";
-          },
-          ""))
+      ->check(whole_number_check(lo, hi, what))
       ->type_name("N")
       ->default_str(std::to_string(target));
+}
+
+void add_count(CLI::App* sub, const std::string& flags, uint64_t& target, const std::string& noun,
+               const std::string& desc) {
+  add_whole(sub, flags, target, 0, UINT64_MAX,
+            "a whole number of " + noun + " (0 = until interrupted)", desc);
 }
 
 void add_pids(CLI::App* sub, std::set<uint32_t>& target) {
@@ -66,13 +79,7 @@ void add_pids(CLI::App* sub, std::set<uint32_t>& target) {
            for (const auto& v : vs) target.insert(*parse_number<uint32_t>(v));
          },
          "Only this process (repeatable)")
-      ->check(CLI::Validator(
-          [](std::string& v) -> std::string {
-            auto pid = parse_number<uint32_t>(v);
-            if (pid && *pid >= 1 && *pid <= 4194304) return "";
-            return "must be a process ID from 1 to 4194304, got '" + v + "'";
-          },
-          ""))
+      ->check(whole_number_check(1, 4194304, "a process ID from 1 to 4194304"))
       ->type_name("PID");
 }
 
@@ -262,18 +269,9 @@ void add_serve(CLI::App* sub, Command& cmd) {
   auto& o = cmd.serve;
   add_listen(sub, o);
   add_seconds(sub, "-i,--interval", o.interval_s, "Seconds between refreshes of the counters");
-  sub->add_option_function<std::string>(
-         "--max-series", [&o](const std::string& v) { o.max_series = *parse_number<uint64_t>(v); },
-         "Label sets per metric before the least active fold into its 'other' series")
-      ->check(CLI::Validator(
-          [](std::string& v) -> std::string {
-            auto n = parse_number<uint64_t>(v);
-            if (n && *n >= 1 && *n <= 1000000) return "";
-            return "must be a whole number of series from 1 to 1000000, got '" + v + "'";
-          },
-          ""))
-      ->type_name("N")
-      ->default_str(std::to_string(o.max_series));
+  add_whole(sub, "--max-series", o.max_series, 1, 1000000,
+            "a whole number of series from 1 to 1000000",
+            "Label sets per metric before the least active fold into its 'other' series");
   sub->add_flag("--pid-labels", o.pid_labels,
                 "Add a pid label to program series (one series per process: many more series)");
   sub->add_flag("--containers", o.containers, "Export payload bytes per container or cgroup");

@@ -39,6 +39,15 @@ std::string probeBpf() {
 
 }  // namespace
 
+#ifndef NETACCT_BIN
+#error "NETACCT_BIN must name the netacct binary under test"
+#endif
+
+const std::string& netacctBinary() {
+  static const std::string bin = envVar("NETACCT_TEST_BINARY").value_or(NETACCT_BIN);
+  return bin;
+}
+
 std::vector<std::string> hostSafe(std::vector<std::string> args, const std::string& netns) {
   bool counts = !args.empty() && (args[0] == "report" || args[0] == "top" || args[0] == "serve");
   bool chosen = std::any_of(args.begin(), args.end(), [](const std::string& a) {

@@ -16,6 +16,11 @@ namespace kt {
 // machine's namespace (netns "") that names no --interface gets --no-wire.
 std::vector<std::string> hostSafe(std::vector<std::string> args, const std::string& netns = "");
 
+// The netacct binary under test: NETACCT_TEST_BINARY if set (the sanitizer
+// tier runs this suite against its ASan+UBSan build of netacct), else the
+// build tree's netacct compiled in as NETACCT_BIN.
+const std::string& netacctBinary();
+
 // NETACCT_TEST_BACKEND, default "auto": passed to every netacct as --backend.
 std::string testBackend();
 

@@ -27,10 +27,6 @@
 #include <stdexcept>
 #include <system_error>
 
-#ifndef NETACCT_BIN
-#error "NETACCT_BIN must name the netacct binary under test"
-#endif
-
 extern char** environ;
 
 namespace kt {
@@ -166,7 +162,7 @@ int recvFd(int sock, std::chrono::milliseconds timeout) {
 }  // namespace
 
 Process::Process(const std::vector<std::string>& args, const Spawn& how) {
-  std::vector<std::string> full{NETACCT_BIN};
+  std::vector<std::string> full{netacctBinary()};
   for (auto& a : hostSafe(args, how.netns)) full.push_back(std::move(a));
   std::vector<std::string> env = environmentWith(how.env);
   std::vector<char*> argv, envp;  // built before fork: only exec-safe calls after it
