@@ -130,7 +130,10 @@ std::vector<FlowTraffic> classify(const std::vector<FlowEntry>& flows, uint32_t 
       // own (netacct.h, dgram_lo): a flow on the loopback device (ifindex 1
       // in every namespace) is that entry's.
       bool dgram = owner->info.proto != IPPROTO_TCP && owner->info.proto != IPPROTO_SCTP;
-      if (dgram) t.conn.loopback = t.owner->dgram_lo = f.key.ifindex == kLoopbackIfindex;
+      if (dgram) {
+        t.owner->dgram_lo = f.key.ifindex == kLoopbackIfindex;
+        t.conn.loopback = t.owner->dgram_lo;
+      }
     }
     if (auto i = iface_at.find(f.key.ifindex); i != iface_at.end()) t.iface = i->second->name;
     out.push_back(std::move(t));

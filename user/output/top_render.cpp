@@ -141,6 +141,7 @@ Layout layout(GroupKind kind) {
     case GroupKind::remote:
       return remote_layout();
     case GroupKind::interface:
+    case GroupKind::container:
     case GroupKind::flow:
       return generic_layout();
   }
