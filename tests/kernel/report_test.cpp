@@ -350,7 +350,9 @@ TEST_F(ReportFormats, LossReportsEvictedConnectionsAndKeepsTheirBytes) {
   // processes is in this window's process total and the next window's
   // connection row: unattributed then, per window, is not always 0.)
   EXPECT_EQ(shown.tx, c.tx) << "connection rows must hold every byte sent";
-  if (overflow) EXPECT_GT(evicted, 0u) << first + second << " sockets for 131,072 slots";
+  if (overflow) {
+    EXPECT_GT(evicted, 0u) << first + second << " sockets for 131,072 slots";
+  }
 }
 
 }  // namespace

@@ -131,7 +131,9 @@ TEST(Exporter, BudgetFoldsIntoOtherKeepingTheSumExact) {
     EXPECT_LE(now.size(), 101u) << "window " << window;
     EXPECT_EQ(sum(now), double(truth)) << "window " << window;
     for (const auto& [k, x] : before)
-      if (now.count(k)) EXPECT_GE(now[k], x) << k;
+      if (now.count(k)) {
+        EXPECT_GE(now[k], x) << k;
+      }
     before = now;
   }
   EXPECT_TRUE(before.count("other|other|tx"));
