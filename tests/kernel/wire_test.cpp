@@ -12,6 +12,7 @@
 // `--tc-attach tcx` must be refused in one line instead; which kernel this
 // is, the test asks the kernel (support/tc.hpp kernelHasTcx), not uname.
 #include <signal.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -339,12 +340,17 @@ TEST_P(WireAttachTest, InterfaceTotalsEqualTheKernelsCounters) {
 // allowed 2 s), every BPF object it held is gone (the cgroup programs'
 // links included), no program named wire_* is left loaded, and the guard
 // itself exits. SIGINT, SIGTERM and SIGHUP are stop signals (exit 0 after a
-// last report); SIGPIPE (a reader gone) and SIGKILL end it where it stands.
+// last report); SIGPIPE (a reader gone) and SIGKILL end it where it stands,
+// as do SIGABRT (how an exception nothing catches ends a process:
+// std::terminate calls abort) and SIGSEGV (a crash).
 TEST_P(WireAttachTest, NothingLeftBehindHoweverItEnds) {
   if (tcxRefusedHere(GetParam())) return;
   const bool tcx = usesTcx(GetParam());
-  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGKILL}) {
-    const bool kills = sig == SIGPIPE || sig == SIGKILL;
+  // No core files from the two crashes (netacct inherits the limit).
+  const rlimit no_core{0, 0};
+  ASSERT_EQ(setrlimit(RLIMIT_CORE, &no_core), 0);
+  for (int sig : {SIGINT, SIGTERM, SIGHUP, SIGPIPE, SIGKILL, SIGABRT, SIGSEGV}) {
+    const bool kills = sig == SIGPIPE || sig == SIGKILL || sig == SIGABRT || sig == SIGSEGV;
     SCOPED_TRACE(std::string("after ") + strsignal(sig));
     const BpfIds before = allLoaded();
     auto na = startInA(GetParam(), {"--interface", "na0"});
