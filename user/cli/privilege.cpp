@@ -84,17 +84,17 @@ RunNeeds run_needs(const Session& session, std::optional<uint16_t> port) {
           .bind_port = port && long(*port) < unprivileged_from};
 }
 
-std::string drop_privileges(const std::vector<int>& keep, const std::optional<UserIds>& user) {
+std::string drop_privileges(const RunNeeds& needs, const std::optional<UserIds>& user) {
   // The bounding set first: dropping from it takes CAP_SETPCAP, dropped
   // next. Without it (netacct given only some capabilities) it stays.
   capng_get_caps_process();
   if (capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP)) {
     capng_clear(CAPNG_SELECT_BOUNDS);
-    for (int c : keep) capng_update(CAPNG_ADD, CAPNG_BOUNDING_SET, c);
+    for (int c : bounding_set(needs)) capng_update(CAPNG_ADD, CAPNG_BOUNDING_SET, c);
     if (capng_apply(CAPNG_SELECT_BOUNDS) != 0)
       return "cannot drop capabilities from the bounding set: " + std::string(std::strerror(errno));
   }
-  select(keep);
+  select(capabilities_needed(needs));
   prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
   if (user) {
     // Supplementary groups dropped; `keep` kept across the switch and
@@ -110,8 +110,8 @@ std::string drop_privileges(const std::vector<int>& keep, const std::optional<Us
   return "";
 }
 
-bool drop_for_run(const std::vector<int>& keep, const std::optional<UserIds>& user) {
-  std::string error = drop_privileges(keep, user);
+bool drop_for_run(const RunNeeds& needs, const std::optional<UserIds>& user) {
+  std::string error = drop_privileges(needs, user);
   if (!error.empty()) std::cerr << error_line(error);
   return error.empty();
 }

@@ -25,16 +25,16 @@ std::optional<UserIds> find_user(const std::string& name, std::string* error);
 // `port`).
 RunNeeds run_needs(const Session& session, std::optional<uint16_t> port = std::nullopt);
 
-// Keeps only `keep` (those the process holds) in the effective, permitted
-// and bounding sets, empties the inheritable and ambient sets, switches to
-// `user` first when given (keeping `keep` across the switch), and sets
+// Keeps only what `needs` needs (of what the process holds) in the
+// effective, permitted and bounding sets (kernel/privilege.hpp), empties the inheritable and ambient sets, switches to
+// `user` first when given (keeping them across the switch), and sets
 // no_new_privs. Only the calling thread's capabilities change (the kernel
 // keeps them per thread): call it before starting threads. "" or why not.
-std::string drop_privileges(const std::vector<int>& keep, const std::optional<UserIds>& user);
+std::string drop_privileges(const RunNeeds& needs, const std::optional<UserIds>& user);
 
 // drop_privileges, its failure one line on stderr: false when netacct must
 // not go on (it would run with more than it needs).
-bool drop_for_run(const std::vector<int>& keep, const std::optional<UserIds>& user = std::nullopt);
+bool drop_for_run(const RunNeeds& needs, const std::optional<UserIds>& user = std::nullopt);
 
 // The calling thread's effective and permitted sets narrowed to `keep`
 // (threads started before a drop); false when the kernel refused.

@@ -50,7 +50,7 @@ int run_report(const Command& cmd) {
   int failed = 1;
   auto session = start_session(cmd, &stop_signals, &failed);
   if (!session) return failed;
-  if (!drop_for_run(capabilities_needed(run_needs(*session)))) return 1;
+  if (!drop_for_run(run_needs(*session))) return 1;
   return poll_loop(cmd, *session, stop_signals);
 }
 

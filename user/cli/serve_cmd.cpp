@@ -186,9 +186,8 @@ int run_serve(const Command& cmd) {
   // The exposer starts after the drop (and the --user switch), so its
   // threads inherit it; only binding may still need a capability.
   RunNeeds needs = run_needs(*session, o.listen.port);
-  if (!drop_for_run(capabilities_needed(needs), user)) return 1;
-  needs.bind_port = false;
-  thread_caps = capabilities_needed(needs);
+  if (!drop_for_run(needs, user)) return 1;
+  thread_caps = bounding_set(needs);  // the same without CAP_NET_BIND_SERVICE
   CivetCallbacks callbacks;
   callbacks.begin_request = root_page;
   callbacks.init_thread = narrow_civetweb_thread;

@@ -231,7 +231,7 @@ int run_top(const Command& cmd) {
   // Turning run time statistics on takes CAP_SYS_ADMIN; the drop comes
   // before Live starts the reverse DNS thread, which then inherits it.
   UniqueFd stats(enable_run_time_stats());
-  if (!drop_for_run(capabilities_needed(run_needs(*session)))) return 1;
+  if (!drop_for_run(run_needs(*session))) return 1;
   Live live(cmd, *session, std::move(stats));
   std::cerr << "netacct: ready (backend " << live.header.backend << ")\n";
   std::unique_ptr<Terminal> term;

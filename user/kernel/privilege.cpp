@@ -13,6 +13,12 @@ std::vector<int> capabilities_needed(const RunNeeds& needs) {
   return caps;
 }
 
+std::vector<int> bounding_set(const RunNeeds& needs) {
+  RunNeeds bound = needs;
+  bound.bind_port = false;
+  return capabilities_needed(bound);
+}
+
 uint64_t capability_mask(const std::vector<int>& caps) {
   uint64_t mask = 0;
   for (int c : caps) mask |= uint64_t(1) << c;

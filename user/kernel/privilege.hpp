@@ -49,9 +49,13 @@ struct RunNeeds {
   bool bind_port = false;  // a port below ip_unprivileged_port_start is still to bind
 };
 
-// The capabilities to keep, ascending: the effective, permitted and
-// bounding sets after the drop.
+// The capabilities to keep, ascending: the effective and permitted sets
+// after the drop.
 std::vector<int> capabilities_needed(const RunNeeds& needs);
+// The bounding set after the drop: the same but CAP_NET_BIND_SERVICE (only
+// binding needs it, and the bounding set, which only limits what execve may
+// grant, cannot grow back once the capability to shrink it is gone).
+std::vector<int> bounding_set(const RunNeeds& needs);
 
 // The /proc/PID/status mask of a set of capabilities.
 uint64_t capability_mask(const std::vector<int>& caps);
