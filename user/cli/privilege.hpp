@@ -18,7 +18,9 @@ struct UserIds {
   gid_t gid = 0;  // the user's primary group; supplementary groups are dropped
 };
 
-// The user named (a name or a numeric uid), or nullopt and *error (one line).
+// The user named (a name or a numeric uid), or nullopt and *error (one
+// line). Checked while parsing the command line too (options.cpp), so an
+// unknown user is a usage error before anything is loaded.
 std::optional<UserIds> find_user(const std::string& name, std::string* error);
 
 // What this session's running phase needs (bind_port: serve still to bind
