@@ -15,6 +15,7 @@
 #include <grp.h>
 #include <signal.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -26,6 +27,7 @@
 #include <thread>
 
 #include "support/bpf_objects.hpp"
+#include "support/cgroups.hpp"
 #include "support/fixture.hpp"
 #include "support/http.hpp"
 #include "support/serve.hpp"
@@ -38,10 +40,12 @@ using json = nlohmann::json;
 
 // CAP_DAC_READ_SEARCH (2), CAP_NET_ADMIN (12), CAP_SYS_PTRACE (19).
 constexpr uint64_t kDacReadSearch = 1ull << 2, kNetAdmin = 1ull << 12, kSysPtrace = 1ull << 19;
-// Without the wire layer (--no-wire): the /proc and state-file reads only.
-constexpr uint64_t kNoWire = kDacReadSearch | kSysPtrace;
+// As root without the wire layer (--no-wire): other users' /proc/PID/exe.
+constexpr uint64_t kNoWire = kSysPtrace;
 // With it: attaching to interfaces that appear later, removing legacy filters.
 constexpr uint64_t kWire = kNoWire | kNetAdmin;
+// As nobody (serve --user): root's container runtime state files too.
+constexpr uint64_t kNobodyNoWire = kNoWire | kDacReadSearch;
 constexpr uid_t kNobody = 65534;
 constexpr gid_t kNogroup = 65534;
 
@@ -216,7 +220,7 @@ TEST_F(PrivilegeTest, DoctorShowsWhatARunningNetacctHolds) {
   for (const auto& r : j["running"])
     if (r["pid"] == na.pid()) mine = &r;
   ASSERT_NE(mine, nullptr) << "netacct " << na.pid() << " not listed: " << j["running"].dump();
-  const json names = {"CAP_DAC_READ_SEARCH", "CAP_SYS_PTRACE"};
+  const json names = {"CAP_SYS_PTRACE"};
   EXPECT_EQ((*mine)["capabilities"]["effective"], names) << mine->dump();
   EXPECT_EQ((*mine)["capabilities"]["permitted"], names) << mine->dump();
   EXPECT_EQ((*mine)["capabilities"]["bounding"], names) << mine->dump();
@@ -239,11 +243,9 @@ TEST_F(PrivilegeTest, DoctorShowsWhatARunningNetacctHolds) {
   std::string line;
   std::vector<std::string> lines;
   while (lines.size() < 4 && std::getline(rest, line)) lines.push_back(line);
-  EXPECT_EQ(lines,
-            (std::vector<std::string>{"  effective         CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE",
-                                      "  permitted         CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE",
-                                      "  bounding          CAP_DAC_READ_SEARCH, CAP_SYS_PTRACE",
-                                      "  no_new_privs      yes"}))
+  EXPECT_EQ(lines, (std::vector<std::string>{
+                       "  effective         CAP_SYS_PTRACE", "  permitted         CAP_SYS_PTRACE",
+                       "  bounding          CAP_SYS_PTRACE", "  no_new_privs      yes"}))
       << out;
 }
 
@@ -295,7 +297,7 @@ TEST_F(ServePrivilegeTest, ServeAsNobodyScrapesExactlyAndLeavesNothingLoaded) {
   EXPECT_EQ(f["Uid"], "65534\t65534\t65534\t65534");
   EXPECT_EQ(f["Gid"], "65534\t65534\t65534\t65534");
   EXPECT_EQ(f["Groups"], "");
-  expectHolds(na->pid(), kNoWire);
+  expectHolds(na->pid(), kNobodyNoWire);
   const BpfIds held = heldBy(na->pid()).minus(before);
   EXPECT_FALSE(held.empty()) << "netacct holds no BPF object of its own";
   expectScrapesExactly(port, "na-pv-ucli");
@@ -305,6 +307,35 @@ TEST_F(ServePrivilegeTest, ServeAsNobodyScrapesExactlyAndLeavesNothingLoaded) {
   EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << na->err();
   const BpfIds left = waitGone(held, scaled(3));
   EXPECT_TRUE(left.empty()) << "still loaded: " << describe(left);
+}
+
+// As nobody, a container is still named from its runtime's state file in
+// a root-only directory (mode 0700, as /var/lib/docker's are): that read is
+// what CAP_DAC_READ_SEARCH is kept for.
+TEST_F(ServePrivilegeTest, ServeAsNobodyStillNamesContainersFromRootOnlyStateFiles) {
+  if (!cgroup2Mount()) KT_SKIP("cgroup v2 is not mounted");
+  RuntimeFixtures runtimes;
+  const std::string id = randomContainerId();
+  runtimes.docker(id, "na-pv-web");
+  struct stat st {};
+  ASSERT_EQ(stat(runtimes.path().c_str(), &st), 0);
+  ASSERT_EQ(st.st_mode & 0777, 0700u) << "the state files' directory must be root's alone";
+  CgroupTree tree;
+  const Cgroup group = tree.make("system.slice/docker-" + id + ".scope");
+  const uint16_t port = freeLoopbackPort();
+  auto na = startServe(port, {"--user", "nobody", "--containers"}, Spawn{.env = runtimes.env()});
+  auto server = tcpServerA(AF_INET, "na-pv-ctr", [&group](int fd, ChildCtx& ctx) {
+    enterCgroup(group);
+    ctx.counts.rx += recvToEof(fd);
+  });
+  auto client = tcpClientB(server.ep, "na-pv-peer",
+                           [](int fd, ChildCtx& ctx) { ctx.counts.tx += sendBytes(fd, 123457); });
+  client.finish();
+  const Counts s = server.child.finish();
+  const std::string series =
+      "netacct_container_payload_bytes_total{container=\"na-pv-web\",runtime=\"docker\","
+      "direction=\"rx\"}";
+  EXPECT_EQ(waitSeries(port, series, double(s.rx)), double(s.rx)) << "no series " << series;
 }
 
 }  // namespace

@@ -17,28 +17,32 @@ constexpr int kDacReadSearch = 2, kNetBindService = 10, kNetAdmin = 12, kSysPtra
 
 }  // namespace
 
-TEST(Privilege, WithoutTheWireLayerOnlyProcReadsRemain) {
-  EXPECT_EQ(capabilities_needed({}), (std::vector<int>{kDacReadSearch, kSysPtrace}));
-  EXPECT_EQ(bounding_set({}), (std::vector<int>{kDacReadSearch, kSysPtrace}));
+TEST(Privilege, AsRootWithoutTheWireLayerOnlyPtraceReadsRemain) {
+  EXPECT_EQ(capabilities_needed({}), (std::vector<int>{kSysPtrace}));
+  EXPECT_EQ(bounding_set({}), (std::vector<int>{kSysPtrace}));
+}
+
+TEST(Privilege, AnotherUserKeepsDacReadSearchForRootsStateFiles) {
+  EXPECT_EQ(capabilities_needed({.other_user = true}),
+            (std::vector<int>{kDacReadSearch, kSysPtrace}));
 }
 
 TEST(Privilege, TheWireLayerKeepsNetAdminToAttachLaterAndDetach) {
   RunNeeds n{.wire = true};
-  EXPECT_EQ(capabilities_needed(n), (std::vector<int>{kDacReadSearch, kNetAdmin, kSysPtrace}));
+  EXPECT_EQ(capabilities_needed(n), (std::vector<int>{kNetAdmin, kSysPtrace}));
   EXPECT_EQ(bounding_set(n), capabilities_needed(n));
 }
 
 TEST(Privilege, AGatedBpfSyscallKeepsCapBpfOrSysAdminBeforeIt) {
-  EXPECT_EQ(capabilities_needed({.bpf_gated = true}),
-            (std::vector<int>{kDacReadSearch, kSysPtrace, kBpf}));
+  EXPECT_EQ(capabilities_needed({.bpf_gated = true}), (std::vector<int>{kSysPtrace, kBpf}));
   EXPECT_EQ(capabilities_needed({.bpf_gated = true, .cap_bpf = false}),
-            (std::vector<int>{kDacReadSearch, kSysPtrace, kSysAdmin}));
+            (std::vector<int>{kSysPtrace, kSysAdmin}));
   EXPECT_EQ(capabilities_needed({.bpf_gated = false, .cap_bpf = false}),
-            (std::vector<int>{kDacReadSearch, kSysPtrace}));
+            (std::vector<int>{kSysPtrace}));
 }
 
 TEST(Privilege, BindingALowPortKeepsNetBindServiceButNeverInTheBoundingSet) {
-  RunNeeds n{.wire = true, .bind_port = true};
+  RunNeeds n{.wire = true, .other_user = true, .bind_port = true};
   EXPECT_EQ(capabilities_needed(n),
             (std::vector<int>{kDacReadSearch, kNetBindService, kNetAdmin, kSysPtrace}));
   EXPECT_EQ(bounding_set(n), (std::vector<int>{kDacReadSearch, kNetAdmin, kSysPtrace}));

@@ -75,10 +75,12 @@ std::optional<UserIds> find_user(const std::string& name, std::string* error) {
   return UserIds{.uid = pw->pw_uid, .gid = pw->pw_gid};
 }
 
-RunNeeds run_needs(const Session& session, std::optional<uint16_t> port) {
+RunNeeds run_needs(const Session& session, std::optional<uint16_t> port,
+                   const std::optional<UserIds>& user) {
   long unprivileged_from =
       read_sysctl("/proc/sys/net/ipv4/ip_unprivileged_port_start").value_or(1024);
   return {.wire = session.wire() != nullptr,
+          .other_user = user && user->uid != 0,
           .bpf_gated = bpf_gated(),
           .cap_bpf = read_sysctl("/proc/sys/kernel/cap_last_cap").value_or(0) >= kCapBpf,
           .bind_port = port && long(*port) < unprivileged_from};

@@ -23,13 +23,14 @@ struct UserIds {
 // unknown user is a usage error before anything is loaded.
 std::optional<UserIds> find_user(const std::string& name, std::string* error);
 
-// What this session's running phase needs (bind_port: serve still to bind
-// `port`).
-RunNeeds run_needs(const Session& session, std::optional<uint16_t> port = std::nullopt);
+// What this session's running phase needs: serve still to bind `port`,
+// then to run as `user` (not root).
+RunNeeds run_needs(const Session& session, std::optional<uint16_t> port = std::nullopt,
+                   const std::optional<UserIds>& user = std::nullopt);
 
 // Keeps only what `needs` needs (of what the process holds) in the
-// effective, permitted and bounding sets (kernel/privilege.hpp), empties the inheritable and ambient sets, switches to
-// `user` first when given (keeping them across the switch), and sets
+// effective, permitted and bounding sets (kernel/privilege.hpp), empties the inheritable and
+// ambient sets, switches to `user` first when given (keeping them across the switch), and sets
 // no_new_privs. Only the calling thread's capabilities change (the kernel
 // keeps them per thread): call it before starting threads. "" or why not.
 std::string drop_privileges(const RunNeeds& needs, const std::optional<UserIds>& user);

@@ -185,7 +185,7 @@ int run_serve(const Command& cmd) {
   UniqueFd stats(o.bpf_stats ? enable_run_time_stats() : -1);
   // The exposer starts after the drop (and the --user switch), so its
   // threads inherit it; only binding may still need a capability.
-  RunNeeds needs = run_needs(*session, o.listen.port);
+  RunNeeds needs = run_needs(*session, o.listen.port, user);
   if (!drop_for_run(needs, user)) return 1;
   thread_caps = bounding_set(needs);  // the same without CAP_NET_BIND_SERVICE
   CivetCallbacks callbacks;

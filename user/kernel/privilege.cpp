@@ -5,7 +5,8 @@
 namespace netacct {
 
 std::vector<int> capabilities_needed(const RunNeeds& needs) {
-  std::vector<int> caps{CAP_SYS_PTRACE, CAP_DAC_READ_SEARCH};
+  std::vector<int> caps{CAP_SYS_PTRACE};
+  if (needs.other_user) caps.push_back(CAP_DAC_READ_SEARCH);
   if (needs.wire) caps.push_back(CAP_NET_ADMIN);
   if (needs.bpf_gated) caps.push_back(needs.cap_bpf ? kCapBpf : CAP_SYS_ADMIN);
   if (needs.bind_port) caps.push_back(CAP_NET_BIND_SERVICE);

@@ -9,8 +9,9 @@
 //  - /proc/PID/exe of another user's process: ptrace read access, so
 //    CAP_SYS_PTRACE (the other /proc files read, stat, status and cgroup,
 //    are world-readable);
-//  - container runtimes' state files (root-only directories, and owned by
-//    another uid after `serve --user`): CAP_DAC_READ_SEARCH (read-only);
+//  - container runtimes' state files (/var/lib/docker, /run/containerd...:
+//    root's own, mode 0700 or 0600): nothing as root; after `serve --user`,
+//    CAP_DAC_READ_SEARCH (read and search only, never write);
 //  - the wire layer: CAP_NET_ADMIN, to attach to interfaces that appear later
 //    (a TCX link or a clsact filter) and to remove legacy clsact filters at
 //    exit;
@@ -41,7 +42,8 @@ inline constexpr int kCapPerfmon = 38;
 
 // What the running phase does that the kernel checks.
 struct RunNeeds {
-  bool wire = false;  // the wire layer is attached
+  bool wire = false;        // the wire layer is attached
+  bool other_user = false;  // runs as another user than root (serve --user)
   // Every bpf() command, map reads included, needs CAP_BPF (or
   // CAP_SYS_ADMIN): kernel.unprivileged_bpf_disabled on Linux < 5.19.
   bool bpf_gated = false;
