@@ -179,9 +179,10 @@ TEST_F(PrivilegeTest, TopBatchKeepsOnlyWhatItNeedsOnEveryThread) {
 }
 
 // The wire layer keeps CAP_NET_ADMIN, and needs it: with --tc-attach legacy
-// on A's na0, SIGTERM removes netacct's filters itself (its guard process
-// only acts when netacct dies without doing so), and an interface that
-// appears while it runs is still attached.
+// on A's na0, SIGTERM removes netacct's filters itself (its guard process,
+// with CAP_NET_ADMIN alone, only acts when netacct dies without doing so;
+// WireAttachTest.NothingLeftBehindHoweverItEnds kills netacct), and an
+// interface that appears while it runs is still attached.
 TEST_F(PrivilegeTest, LegacyFiltersAreStillRemovedAtSigtermAndLateInterfacesAttached) {
   NetacctOptions o;
   o.extra = {"--tc-attach", "legacy"};
@@ -195,6 +196,11 @@ TEST_F(PrivilegeTest, LegacyFiltersAreStillRemovedAtSigtermAndLateInterfacesAtta
     return progs;
   };
   EXPECT_EQ(wireProgs("na0").size(), 2u) << describe(tcProgs(nsA(), "na0"));
+  // Its guard, which only removes filters if netacct dies, keeps
+  // CAP_NET_ADMIN alone.
+  const pid_t guard = guardOf(na.pid());
+  ASSERT_GT(guard, 0) << "no netacct-guard child of netacct " << na.pid();
+  expectHolds(guard, kNetAdmin);
   runIp({"-n", nsA(), "link", "add", "na-pv0", "type", "veth", "peer", "name", "na-pv1"});
   runIp({"-n", nsA(), "link", "set", "na-pv0", "up"});
   const auto deadline = std::chrono::steady_clock::now() + scaled(10);

@@ -48,6 +48,10 @@ TEST(Privilege, BindingALowPortKeepsNetBindServiceButNeverInTheBoundingSet) {
   EXPECT_EQ(bounding_set(n), (std::vector<int>{kDacReadSearch, kNetAdmin, kSysPtrace}));
 }
 
+TEST(Privilege, TheGuardKeepsNetAdminAlone) {
+  EXPECT_EQ(guard_capabilities(), (std::vector<int>{kNetAdmin}));
+}
+
 TEST(Privilege, MaskIsWhatProcStatusShows) {
   EXPECT_EQ(capability_mask({}), 0u);
   EXPECT_EQ(capability_mask({kDacReadSearch, kNetAdmin, kSysPtrace}), 0x81004u);

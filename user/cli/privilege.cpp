@@ -59,6 +59,35 @@ void select(const std::vector<int>& keep) {
   for (int c : held) capng_update(CAPNG_ADD, capng_type_t(CAPNG_EFFECTIVE | CAPNG_PERMITTED), c);
 }
 
+// The drop itself: `keep` in the effective and permitted sets, `bounding`
+// as the bounding set, then `user` if given, then no_new_privs.
+std::string keep_only(const std::vector<int>& keep, const std::vector<int>& bounding,
+                      const std::optional<UserIds>& user) {
+  // The bounding set first: dropping from it takes CAP_SETPCAP, dropped
+  // next. Without it (netacct given only some capabilities) it stays.
+  capng_get_caps_process();
+  if (capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP)) {
+    capng_clear(CAPNG_SELECT_BOUNDS);
+    for (int c : bounding) capng_update(CAPNG_ADD, CAPNG_BOUNDING_SET, c);
+    if (capng_apply(CAPNG_SELECT_BOUNDS) != 0)
+      return "cannot drop capabilities from the bounding set: " + std::string(std::strerror(errno));
+  }
+  select(keep);
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (user) {
+    // Supplementary groups dropped; `keep` kept across the switch and
+    // applied (capng_change_id holds CAP_SETUID/SETGID only while switching).
+    if (capng_change_id(int(user->uid), int(user->gid), CAPNG_DROP_SUPP_GRP) != 0)
+      return "cannot switch to the --user: " + std::string(std::strerror(errno));
+  } else if (capng_apply(CAPNG_SELECT_CAPS) != 0) {
+    return "cannot drop capabilities: " + std::string(std::strerror(errno));
+  }
+  // No execve may ever gain privileges again (setuid binaries, file caps).
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return "cannot set no_new_privs: " + std::string(std::strerror(errno));
+  return "";
+}
+
 }  // namespace
 
 std::optional<UserIds> find_user(const std::string& name, std::string* error) {
@@ -87,29 +116,12 @@ RunNeeds run_needs(const Session& session, std::optional<uint16_t> port,
 }
 
 std::string drop_privileges(const RunNeeds& needs, const std::optional<UserIds>& user) {
-  // The bounding set first: dropping from it takes CAP_SETPCAP, dropped
-  // next. Without it (netacct given only some capabilities) it stays.
-  capng_get_caps_process();
-  if (capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP)) {
-    capng_clear(CAPNG_SELECT_BOUNDS);
-    for (int c : bounding_set(needs)) capng_update(CAPNG_ADD, CAPNG_BOUNDING_SET, c);
-    if (capng_apply(CAPNG_SELECT_BOUNDS) != 0)
-      return "cannot drop capabilities from the bounding set: " + std::string(std::strerror(errno));
-  }
-  select(capabilities_needed(needs));
-  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
-  if (user) {
-    // Supplementary groups dropped; `keep` kept across the switch and
-    // applied (capng_change_id holds CAP_SETUID/SETGID only while switching).
-    if (capng_change_id(int(user->uid), int(user->gid), CAPNG_DROP_SUPP_GRP) != 0)
-      return "cannot switch to the --user: " + std::string(std::strerror(errno));
-  } else if (capng_apply(CAPNG_SELECT_CAPS) != 0) {
-    return "cannot drop capabilities: " + std::string(std::strerror(errno));
-  }
-  // No execve may ever gain privileges again (setuid binaries, file caps).
-  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-    return "cannot set no_new_privs: " + std::string(std::strerror(errno));
-  return "";
+  return keep_only(capabilities_needed(needs), bounding_set(needs), user);
+}
+
+void drop_to_guard() {
+  // A failure leaves the guard as it was: it still removes the filters.
+  keep_only(guard_capabilities(), guard_capabilities(), std::nullopt);
 }
 
 bool drop_for_run(const RunNeeds& needs, const std::optional<UserIds>& user) {

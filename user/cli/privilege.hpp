@@ -35,6 +35,10 @@ RunNeeds run_needs(const Session& session, std::optional<uint16_t> port = std::n
 // keeps them per thread): call it before starting threads. "" or why not.
 std::string drop_privileges(const RunNeeds& needs, const std::optional<UserIds>& user);
 
+// The legacy TC path's guard process keeps CAP_NET_ADMIN alone
+// (WireConfig::in_guard): called first thing in it.
+void drop_to_guard();
+
 // drop_privileges, its failure one line on stderr: false when netacct must
 // not go on (it would run with more than it needs).
 bool drop_for_run(const RunNeeds& needs, const std::optional<UserIds>& user = std::nullopt);

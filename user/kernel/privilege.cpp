@@ -20,6 +20,8 @@ std::vector<int> bounding_set(const RunNeeds& needs) {
   return capabilities_needed(bound);
 }
 
+std::vector<int> guard_capabilities() { return {CAP_NET_ADMIN}; }
+
 uint64_t capability_mask(const std::vector<int>& caps) {
   uint64_t mask = 0;
   for (int c : caps) mask |= uint64_t(1) << c;

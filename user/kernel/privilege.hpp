@@ -59,6 +59,10 @@ std::vector<int> capabilities_needed(const RunNeeds& needs);
 // grant, cannot grow back once the capability to shrink it is gone).
 std::vector<int> bounding_set(const RunNeeds& needs);
 
+// The legacy TC path's guard process (kernel/wire.cpp), which only ever
+// removes netacct's filters over netlink: CAP_NET_ADMIN, in every set.
+std::vector<int> guard_capabilities();
+
 // The /proc/PID/status mask of a set of capabilities.
 uint64_t capability_mask(const std::vector<int>& caps);
 
