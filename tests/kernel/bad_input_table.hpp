@@ -59,6 +59,7 @@ inline const std::string kCommands =
     "; commands: report, top, serve, doctor, version (see 'netacct --help')";
 inline const std::string kSeeReport = " (see 'netacct report --help')";
 inline const std::string kSeeTop = " (see 'netacct top --help')";
+inline const std::string kSeeServe = " (see 'netacct serve --help')";
 inline const std::string kInterval =
     "netacct: --interval: must be a number of seconds above 0 and at most 86400, got ";
 inline const std::string kCount =
@@ -70,6 +71,8 @@ inline const std::string kCgroup =
 inline const std::string kInterface =
     "netacct: --interface: must be an interface name (1-15 characters, no '/', ':' or spaces), "
     "got ";
+inline const std::string kUser =
+    "netacct: --user: must be a user of this system (a name or uid 'getent passwd' lists), got ";
 inline const std::string kNoCapabilities =
     " (or CAP_SYS_ADMIN) to load BPF programs; run as root, e.g. 'sudo netacct ...'";
 
@@ -212,6 +215,10 @@ inline std::vector<Case> cases() {
       {.name = "WireBytesWithoutWire",
        .args = {"top", "--bytes", "wire", "--no-wire"},
        .err = "netacct: --bytes excludes --no-wire" + kSeeTop},
+      {.name = "ServeUnknownUser",
+       .args = {"serve", "--user", "na-no-such-user"},
+       .err = kUser + "'na-no-such-user'" + kSeeServe},
+      {.name = "ServeEmptyUser", .args = {"serve", "--user", ""}, .err = kUser + "''" + kSeeServe},
       {.name = "ContainersAndBy",
        .args = {"report", "--containers", "--by", "process"},
        .err = "netacct: --by excludes --containers" + kSeeReport},

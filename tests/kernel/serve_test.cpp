@@ -7,6 +7,8 @@
 // disturbs accounting. Ground truth: see support/fixture.hpp. netacct runs
 // in the test's namespace with --no-wire; Prometheus scrapes it over
 // loopback, which netacct does not count by default.
+#include "support/serve.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/prctl.h>
@@ -33,24 +35,6 @@ namespace {
 
 const std::string kProgramMetric = "netacct_program_payload_bytes_total";
 
-std::string listenArg(uint16_t port) { return "127.0.0.1:" + std::to_string(port); }
-
-// `netacct serve` on 127.0.0.1:port (of `how.netns`), ready (its "serving"
-// line) on return. In the test's own namespace it gets --no-wire (hostSafe).
-std::unique_ptr<Process> startServe(uint16_t port, const std::vector<std::string>& extra = {},
-                                    const Spawn& how = {}) {
-  std::vector<std::string> args{"serve", "--listen", listenArg(port), "--backend", testBackend()};
-  args.insert(args.end(), extra.begin(), extra.end());
-  auto p = std::make_unique<Process>(args, how);
-  if (!p->waitOutput(
-          [](const std::string&, const std::string& err) {
-            return err.find("netacct: serving http://") != std::string::npos;
-          },
-          scaled(20)))
-    throw std::runtime_error("netacct serve not ready: " + p->err());
-  return p;
-}
-
 // A PromQL selector of one program's series.
 std::string programSeries(const std::string& program, const std::string& direction) {
   return kProgramMetric + "{program=\"" + program + "\",direction=\"" + direction + "\"}";
@@ -65,20 +49,6 @@ std::function<bool(const nlohmann::json&)> valueIs(double want) {
 void waitUp(PrometheusServer& prom) {
   ASSERT_TRUE(prom.waitQuery("up{job=\"netacct\"}", valueIs(1), scaled(15)))
       << "Prometheus never scraped netacct: " << prom.log();
-}
-
-// One scrape of /metrics, straight from netacct: series text -> value.
-std::map<std::string, double> scrape(uint16_t port) {
-  HttpResponse r = httpGet(port, "/metrics", scaledMs(5000));
-  if (r.status != 200) throw std::runtime_error("GET /metrics: " + std::to_string(r.status));
-  std::map<std::string, double> out;
-  std::istringstream in(r.body);
-  for (std::string line; std::getline(in, line);) {
-    if (line.empty() || line[0] == '#') continue;
-    auto sp = line.rfind(' ');
-    out[line.substr(0, sp)] = std::stod(line.substr(sp + 1));
-  }
-  return out;
 }
 
 // A program's series in a direct scrape (root runs the test's children).

@@ -35,7 +35,7 @@ case $out in *"Failed to parse service restart specifier"*) ;; *) fail "a bad Re
 
 grep -qx 'ExecStart=/usr/sbin/netacct serve $NETACCT_ARGS' "$unit" || fail "ExecStart is not 'netacct serve \$NETACCT_ARGS'"
 grep -qx 'EnvironmentFile=-/etc/default/netacct' "$unit" || fail "no optional /etc/default/netacct"
-grep -qx 'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SYS_PTRACE' "$unit" ||
+grep -qx 'CapabilityBoundingSet=CAP_BPF CAP_PERFMON CAP_NET_ADMIN CAP_SYS_PTRACE CAP_SETPCAP' "$unit" ||
 	fail "the capability set is not the documented one"
 [ "$(grep -c '^CapabilityBoundingSet=' "$unit")" -eq 1 ] || fail "more than one CapabilityBoundingSet= line"
 echo "ok: unit verified"

@@ -138,3 +138,56 @@ TEST(ProcText, StatusNsPidIsTheLastOfTheLine) {
   EXPECT_EQ(status_ns_pid("Name:\tsh\n"), std::nullopt);
   EXPECT_EQ(status_ns_pid(""), std::nullopt);
 }
+
+// doctor's view of another netacct: its effective uid and capability masks
+// from /proc/PID/status (a real 6.1 status, abridged).
+TEST(StatusPrivileges, ReadsUidMasksAndNoNewPrivs) {
+  const std::string status =
+      "Name:\tnetacct\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t812\nPid:\t812\n"
+      "Uid:\t65534\t65534\t65534\t65534\nGid:\t65534\t65534\t65534\t65534\nGroups:\t\n"
+      "CapInh:\t0000000000000000\nCapPrm:\t0000000000081004\nCapEff:\t0000000000081004\n"
+      "CapBnd:\t0000000000080004\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t0\n";
+  auto p = status_privileges(status);
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->uid, 65534u);
+  EXPECT_EQ(p->effective, 0x81004u);
+  EXPECT_EQ(p->permitted, 0x81004u);
+  EXPECT_EQ(p->bounding, 0x80004u);
+  EXPECT_TRUE(p->no_new_privs);
+}
+
+TEST(StatusPrivileges, EffectiveUidIsTheSecondField) {
+  auto p =
+      status_privileges("Uid:\t0\t1000\t0\t0\nCapPrm:\t0\nCapEff:\t0\nCapBnd:\t000001ffffffffff\n");
+  ASSERT_TRUE(p);
+  EXPECT_EQ(p->uid, 1000u);
+  EXPECT_EQ(p->bounding, 0x1ffffffffffu);
+  EXPECT_FALSE(p->no_new_privs) << "no NoNewPrivs line (Linux < 4.10): 0";
+}
+
+TEST(StatusPrivileges, MissingOrMalformedLinesAreNothing) {
+  EXPECT_FALSE(status_privileges(""));
+  EXPECT_FALSE(status_privileges("Uid:\t0\t0\t0\t0\nCapPrm:\t0\nCapEff:\t0\n"));  // no CapBnd
+  EXPECT_FALSE(status_privileges("Uid:\t0\t0\t0\t0\nCapPrm:\t0\nCapEff:\tzz\nCapBnd:\t0\n"));
+  EXPECT_FALSE(status_privileges("Uid:\t0\nCapPrm:\t0\nCapEff:\t0\nCapBnd:\t0\n"));
+  EXPECT_FALSE(status_privileges("Uid:\t0\t-1\t0\t0\nCapPrm:\t0\nCapEff:\t0\nCapBnd:\t0\n"));
+}
+
+TEST_F(ProcFsTest, NamedListsProcessesByCommAscending) {
+  for (uint32_t pid : {30u, 7u, 12u}) {
+    fs::create_directories(root / std::to_string(pid));
+    std::ofstream(root / std::to_string(pid) / "comm")
+        << (pid == 12 ? "netacct-guard" : "netacct") << "\n";
+  }
+  fs::create_directories(root / "self");
+  std::ofstream(root / "self" / "comm") << "netacct\n";
+  EXPECT_EQ(ProcFs(root.string()).named("netacct"), (std::vector<uint32_t>{7, 30}));
+}
+
+TEST_F(ProcFsTest, CommandLineJoinsArgumentsWithSpaces) {
+  fs::create_directories(root / "9");
+  std::ofstream(root / "9" / "cmdline", std::ios::binary)
+      << std::string("netacct\0serve\0--user\0nobody\0", 29);
+  EXPECT_EQ(ProcFs(root.string()).command_line(9), "netacct serve --user nobody");
+  EXPECT_FALSE(ProcFs(root.string()).command_line(10));
+}

@@ -12,6 +12,7 @@
 #include <string_view>
 
 #include "cli/error_line.hpp"
+#include "cli/privilege.hpp"
 #include "cli/version.hpp"
 
 namespace netacct {
@@ -278,6 +279,18 @@ void add_serve(CLI::App* sub, Command& cmd) {
   sub->add_flag("--bpf-stats", o.bpf_stats,
                 "Export netacct's BPF run time (turns on kernel BPF statistics while serving: "
                 "every BPF program on the host then costs two clock reads more a run)");
+  sub->add_option("--user", o.user,
+                  "After loading, attaching and binding, run as this user (its uid and group, "
+                  "no supplementary groups), keeping only the capabilities still needed")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            std::string error;
+            if (find_user(v, &error)) return "";
+            return "must be a user of this system (a name or uid 'getent passwd' lists), got '" +
+                   v + "'";
+          },
+          ""))
+      ->type_name("USER");
   add_selection(sub, cmd.selection);
   add_wire(sub, cmd.wire);
   add_common(sub, cmd);

@@ -50,6 +50,8 @@ struct ServeOptions {
   // Kernel BPF run time statistics while serve runs: they cost every BPF
   // program on the host two clock reads a run, so only when asked.
   bool bpf_stats = false;
+  // After loading and binding, run as this user (name or uid).
+  std::optional<std::string> user;
 };
 
 struct DoctorOptions {

@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli/error_line.hpp"
+#include "cli/privilege.hpp"
 #include "cli/signals.hpp"
 #include "resolve/cgroup.hpp"
 #include "resolve/procfs.hpp"
@@ -32,6 +33,7 @@ std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signal
   std::string error;
   WireConfig wire = cmd.wire;
   wire.loopback = cmd.selection.loopback;
+  wire.in_guard = drop_to_guard;
   auto session = Session::open({.backend = *backend,
                                 .verbose = cmd.verbose,
                                 .has_inet_sendpage = features.has_inet_sendpage,

@@ -8,6 +8,7 @@
 #include "cli/event_loop.hpp"
 #include "cli/pipeline.hpp"
 #include "cli/preflight.hpp"
+#include "cli/privilege.hpp"
 #include "cli/write_error.hpp"
 #include "kernel/loader.hpp"
 #include "model/report.hpp"
@@ -48,7 +49,9 @@ int run_report(const Command& cmd) {
   sigset_t stop_signals;
   int failed = 1;
   auto session = start_session(cmd, &stop_signals, &failed);
-  return session ? poll_loop(cmd, *session, stop_signals) : failed;
+  if (!session) return failed;
+  if (!drop_for_run(run_needs(*session))) return 1;
+  return poll_loop(cmd, *session, stop_signals);
 }
 
 }  // namespace netacct

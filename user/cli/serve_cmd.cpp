@@ -20,6 +20,7 @@
 #include "cli/fd.hpp"
 #include "cli/pipeline.hpp"
 #include "cli/preflight.hpp"
+#include "cli/privilege.hpp"
 #include "cli/signals.hpp"
 #include "cli/version.hpp"
 #include "model/clock.hpp"
@@ -82,25 +83,37 @@ std::unique_ptr<prometheus::Exposer> start_exposer(const ListenAddress& at,
       callbacks);
 }
 
+// Whether serve can listen there (nothing is loaded yet): "" or one line.
+std::string check_listen(const ListenAddress& at) {
+  int err = bind_errno(at);
+  if (!err) return "";
+  return "cannot listen on " + at.text() + ": " + std::strerror(err) +
+         (err == EADDRINUSE ? " (another exporter on this port? choose one with --listen)"
+                            : " (see --listen)");
+}
+
 // The HTTP side, serving `metrics`: nullptr and *error (one line) when it
 // cannot listen.
 std::unique_ptr<prometheus::Exposer> open_exposer(
     const ListenAddress& at, const std::shared_ptr<MetricsCollectable>& metrics,
     const CivetCallbacks* callbacks, std::string* error) {
-  std::string where = "cannot listen on " + at.text() + ": ";
-  if (int err = bind_errno(at)) {
-    *error = where + std::strerror(err) +
-             (err == EADDRINUSE ? " (another exporter on this port? choose one with --listen)"
-                                : " (see --listen)");
-    return nullptr;
-  }
+  if ((*error = check_listen(at)) != "") return nullptr;
   try {
     auto exposer = start_exposer(at, callbacks);
     exposer->RegisterCollectable(metrics);
     return exposer;
   } catch (const std::exception& e) {
-    *error = where + e.what();
+    *error = "cannot listen on " + at.text() + ": " + e.what();
   }
+  return nullptr;
+}
+
+// What civetweb's threads keep: they start after the drop and inherit it,
+// but CAP_NET_BIND_SERVICE (a port below 1024) only their listening needed.
+std::vector<int> thread_caps;
+
+void* narrow_civetweb_thread(const mg_context*, int) {
+  narrow_thread(thread_caps);
   return nullptr;
 }
 
@@ -116,11 +129,9 @@ Health read_health(const Session& s, const Pipeline& p, bool run_stats, double r
 }
 
 int serve_loop(const Command& cmd, Session& session, MetricsCollectable& metrics,
-               const sigset_t& stop) {
+               const sigset_t& stop, bool stats) {
   const auto& o = cmd.serve;
   Pipeline pipeline(session, cmd.selection);
-  // Run time statistics while the fd is open, only when asked (--bpf-stats).
-  UniqueFd stats(o.bpf_stats ? enable_run_time_stats() : -1);
   std::string backend = backend_name(session.backend());
   ExporterAccumulator acc(ExporterConfig{.max_series = o.max_series,
                                          .pid_labels = o.pid_labels,
@@ -129,7 +140,7 @@ int serve_loop(const Command& cmd, Session& session, MetricsCollectable& metrics
                                          .version = std::string(kVersion),
                                          .backend = backend});
   auto publish = [&](double refresh_s) {
-    Health h = read_health(session, pipeline, bool(stats), refresh_s);
+    Health h = read_health(session, pipeline, stats, refresh_s);
     metrics.publish(std::make_shared<const ExporterState>(acc.state(h)));
   };
   publish(0);
@@ -151,23 +162,43 @@ int serve_loop(const Command& cmd, Session& session, MetricsCollectable& metrics
 }  // namespace
 
 int run_serve(const Command& cmd) {
+  const auto& o = cmd.serve;
+  std::string error;
+  std::optional<UserIds> user;
+  if (o.user && !(user = find_user(*o.user, &error))) {
+    std::cerr << error_line(error);
+    return 2;
+  }
+  // A port in use fails before anything is loaded.
+  if ((error = check_listen(o.listen)) != "") {
+    std::cerr << error_line(error);
+    return 1;
+  }
   // Before the exposer's threads start: they inherit the mask, and a stop
   // signal taken by one of them would be lost to the event loop.
   sigset_t stop = block_stop_signals();
+  int failed = 1;
+  auto session = start_session(cmd, &stop, &failed);
+  if (!session) return failed;
+  // Run time statistics while the fd is open, only when asked (--bpf-stats);
+  // turning them on takes CAP_SYS_ADMIN, dropped next.
+  UniqueFd stats(o.bpf_stats ? enable_run_time_stats() : -1);
+  // The exposer starts after the drop (and the --user switch), so its
+  // threads inherit it; only binding may still need a capability.
+  RunNeeds needs = run_needs(*session, o.listen.port, user);
+  if (!drop_for_run(needs, user)) return 1;
+  thread_caps = bounding_set(needs);  // the same without CAP_NET_BIND_SERVICE
   CivetCallbacks callbacks;
   callbacks.begin_request = root_page;
+  callbacks.init_thread = narrow_civetweb_thread;
   auto metrics = std::make_shared<MetricsCollectable>();
-  std::string error;
-  // Listening first: a port in use fails before anything is loaded.
-  auto http = open_exposer(cmd.serve.listen, metrics, &callbacks, &error);
+  auto http = open_exposer(o.listen, metrics, &callbacks, &error);
   if (!http) {
     std::cerr << error_line(error);
     return 1;
   }
-  int failed = 1;
-  auto session = start_session(cmd, &stop, &failed);
-  if (!session) return failed;
-  return serve_loop(cmd, *session, *metrics, stop);
+  narrow_thread(thread_caps);
+  return serve_loop(cmd, *session, *metrics, stop, bool(stats));
 }
 
 }  // namespace netacct

@@ -14,6 +14,7 @@
 #include "cli/fd.hpp"
 #include "cli/pipeline.hpp"
 #include "cli/preflight.hpp"
+#include "cli/privilege.hpp"
 #include "cli/terminal.hpp"
 #include "cli/top_keys.hpp"
 #include "cli/write_error.hpp"
@@ -34,7 +35,8 @@ double cpu_seconds() {
 // time of its kernel programs.
 class CostMeter {
  public:
-  explicit CostMeter(const Session& s) : session_(s), stats_fd_(enable_run_time_stats()) {
+  // stats: enable_run_time_stats(), turned on before the capability drop.
+  CostMeter(const Session& s, UniqueFd stats) : session_(s), stats_fd_(std::move(stats)) {
     mark(mono_now_ns(), cpu_seconds(), session_.run_stats());
   }
   void update(TopHeader& h, int64_t now) {
@@ -79,11 +81,11 @@ TopState initial_state(const TopOptions& o) {
 
 // Everything one `netacct top` run holds, from kernel to screen.
 struct Live {
-  Live(const Command& cmd, Session& s)
+  Live(const Command& cmd, Session& s, UniqueFd stats)
       : opts(cmd.top),
         session(s),
         pipeline(s, cmd.selection),
-        cost(s),
+        cost(s, std::move(stats)),
         model(double(pipeline.last_mono_ns()) / 1e9, cmd.top.delay_s),
         state(initial_state(cmd.top)) {
     header.backend = backend_name(s.backend());
@@ -226,7 +228,11 @@ int run_top(const Command& cmd) {
   int failed = 1;
   auto session = start_session(cmd, &stop, &failed);
   if (!session) return failed;
-  Live live(cmd, *session);
+  // Turning run time statistics on takes CAP_SYS_ADMIN; the drop comes
+  // before Live starts the reverse DNS thread, which then inherits it.
+  UniqueFd stats(enable_run_time_stats());
+  if (!drop_for_run(run_needs(*session))) return 1;
+  Live live(cmd, *session, std::move(stats));
   std::cerr << "netacct: ready (backend " << live.header.backend << ")\n";
   std::unique_ptr<Terminal> term;
   if (!cmd.top.batch) term = Terminal::open(STDIN_FILENO, STDOUT_FILENO);

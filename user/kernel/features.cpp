@@ -15,26 +15,13 @@
 #include <memory>
 
 #include "kernel/libbpf_log.hpp"
+#include "kernel/privilege.hpp"
 #include "kernel/wire.hpp"
 
 namespace netacct {
 namespace {
 
 constexpr const char* kVmlinuxBtf = "/sys/kernel/btf/vmlinux";
-
-// uapi headers older than Linux 5.8 lack CAP_BPF and CAP_PERFMON; the numbers
-// are kernel ABI and never change, so a build on such headers still asks for
-// the right bits.
-#ifdef CAP_BPF
-constexpr int kCapBpf = CAP_BPF;
-#else
-constexpr int kCapBpf = 39;
-#endif
-#ifdef CAP_PERFMON
-constexpr int kCapPerfmon = CAP_PERFMON;
-#else
-constexpr int kCapPerfmon = 38;
-#endif
 
 Capabilities read_caps() {
   __user_cap_header_struct hdr{.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};

@@ -227,12 +227,14 @@ class Guard {
   };
   enum : uint32_t { kAdd = 1, kRemove = 2, kDone = 3 };
 
-  Guard(uint32_t ingress_id, uint32_t egress_id) {
+  // in_guard: run first in the guard (WireConfig::in_guard).
+  Guard(uint32_t ingress_id, uint32_t egress_id, void (*in_guard)()) {
     int p[2];
     if (pipe2(p, O_CLOEXEC) != 0) return;
     pid_ = fork();
     if (pid_ == 0) {
       close(p[1]);
+      if (in_guard) in_guard();
       run(p[0], {ingress_id, egress_id});
     }
     close(p[0]);
@@ -505,7 +507,8 @@ std::unique_ptr<Wire> Wire::open(const WirePrograms& progs, const WireConfig& cf
   }
   impl->tcx = cfg.attach == TcAttach::tcx || (cfg.attach == TcAttach::automatic && tcx == true);
   if (!impl->tcx) {
-    impl->guard = std::make_unique<Guard>(prog_id(progs.ingress), prog_id(progs.egress));
+    impl->guard =
+        std::make_unique<Guard>(prog_id(progs.ingress), prog_id(progs.egress), cfg.in_guard);
     if (!impl->guard->running()) {
       *error = "cannot start the process that removes TC filters if netacct is killed: " +
                errno_text(errno);

@@ -32,6 +32,9 @@ struct WireConfig {
   std::vector<std::string> interfaces;  // empty: every interface that is up
   bool loopback = false;                // the default set includes loopback (--loopback)
   TcAttach attach = TcAttach::automatic;
+  // Run first in the legacy path's guard process, which only ever removes
+  // filters (cli: drop_to_guard, keeping CAP_NET_ADMIN alone).
+  void (*in_guard)() = nullptr;
 };
 
 struct WirePrograms {

@@ -14,6 +14,16 @@
 
 namespace netacct {
 
+namespace {
+std::optional<std::string> read_whole(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+}  // namespace
+
 ProcFs::ProcFs(std::string root) : root_(std::move(root)) {
   long hz = sysconf(_SC_CLK_TCK);
   ns_per_tick_ = 1000000000ULL / uint64_t(hz > 0 ? hz : 100);
@@ -44,10 +54,78 @@ std::optional<std::string> ProcFs::exe(uint32_t tgid) const {
 }
 
 std::optional<uint32_t> ProcFs::ns_pid(uint32_t tgid) const {
-  std::ifstream in(root_ + "/" + std::to_string(tgid) + "/status");
-  std::ostringstream text;
-  text << in.rdbuf();
-  return status_ns_pid(text.str());
+  auto text = status(tgid);
+  return text ? status_ns_pid(*text) : std::nullopt;
+}
+
+std::vector<uint32_t> ProcFs::named(const std::string& comm) const {
+  std::vector<uint32_t> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator(root_, ec)) {
+    std::string name = entry.path().filename().string();
+    uint32_t pid = 0;
+    auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), pid);
+    if (err != std::errc() || end != name.data() + name.size()) continue;
+    std::ifstream in(entry.path() / "comm");
+    std::string line;
+    if (std::getline(in, line) && line == comm) out.push_back(pid);
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+std::optional<std::string> ProcFs::status(uint32_t pid) const {
+  return read_whole(root_ + "/" + std::to_string(pid) + "/status");
+}
+
+std::optional<std::string> ProcFs::command_line(uint32_t pid) const {
+  auto text = read_whole(root_ + "/" + std::to_string(pid) + "/cmdline");
+  if (!text) return std::nullopt;
+  while (!text->empty() && text->back() == '\0') text->pop_back();
+  std::replace(text->begin(), text->end(), '\0', ' ');
+  return text;
+}
+
+std::optional<StatusPrivileges> status_privileges(std::string_view status) {
+  StatusPrivileges out;
+  int seen = 0;
+  auto hex = [](std::string_view v, uint64_t* mask) {
+    auto [end, ec] = std::from_chars(v.data(), v.data() + v.size(), *mask, 16);
+    return ec == std::errc() && end == v.data() + v.size() && !v.empty();
+  };
+  while (!status.empty()) {
+    size_t eol = std::min(status.find('\n'), status.size());
+    std::string_view line = status.substr(0, eol);
+    status.remove_prefix(std::min(eol + 1, status.size()));
+    size_t colon = line.find(':');
+    if (colon == std::string_view::npos) continue;
+    std::string_view key = line.substr(0, colon), value = line.substr(colon + 1);
+    value.remove_prefix(std::min(value.find_first_not_of(" \t"), value.size()));
+    if (key == "Uid") {
+      // real, effective, saved, filesystem: the effective one
+      size_t tab = value.find_first_of(" \t");
+      if (tab == std::string_view::npos) return std::nullopt;
+      value.remove_prefix(tab);
+      value.remove_prefix(std::min(value.find_first_not_of(" \t"), value.size()));
+      value = value.substr(0, std::min(value.find_first_of(" \t"), value.size()));
+      auto [end, ec] = std::from_chars(value.data(), value.data() + value.size(), out.uid);
+      if (ec != std::errc() || end != value.data() + value.size()) return std::nullopt;
+      seen |= 1;
+    } else if (key == "CapEff") {
+      if (!hex(value, &out.effective)) return std::nullopt;
+      seen |= 2;
+    } else if (key == "CapPrm") {
+      if (!hex(value, &out.permitted)) return std::nullopt;
+      seen |= 4;
+    } else if (key == "CapBnd") {
+      if (!hex(value, &out.bounding)) return std::nullopt;
+      seen |= 8;
+    } else if (key == "NoNewPrivs") {
+      out.no_new_privs = value == "1";
+    }
+  }
+  if (seen != 15) return std::nullopt;
+  return out;
 }
 
 std::optional<uint64_t> stat_start_ticks(std::string_view line) {

@@ -4,6 +4,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "model/types.hpp"
 
@@ -21,6 +22,12 @@ class ProcFs {
   // line of /proc/PID/status (Linux >= 4.1): nullopt when it is in this
   // PID namespace, has exited, or the line is missing.
   std::optional<uint32_t> ns_pid(uint32_t tgid) const;
+  // The processes whose name (comm) is `comm`, ascending.
+  std::vector<uint32_t> named(const std::string& comm) const;
+  // /proc/PID/status and /proc/PID/cmdline (arguments joined by spaces, as
+  // the process wrote them: untrusted), nullopt when gone.
+  std::optional<std::string> status(uint32_t pid) const;
+  std::optional<std::string> command_line(uint32_t pid) const;
 
  private:
   std::string root_;
@@ -34,6 +41,16 @@ std::optional<uint64_t> stat_start_ticks(std::string_view stat);
 // The innermost PID of /proc/PID/status's NSpid line; nullopt when the
 // process is in this PID namespace or the line is missing or malformed.
 std::optional<uint32_t> status_ns_pid(std::string_view status);
+
+// What /proc/PID/status says of a process's identity and capabilities.
+struct StatusPrivileges {
+  uint32_t uid = 0;                                     // effective
+  uint64_t effective = 0, permitted = 0, bounding = 0;  // capability masks
+  bool no_new_privs = false;
+};
+// nullopt when a line (Uid, CapEff, CapPrm, CapBnd) is missing or malformed;
+// NoNewPrivs (Linux >= 4.10) counts as 0 when missing.
+std::optional<StatusPrivileges> status_privileges(std::string_view status);
 
 // getpwuid_r, or nullopt when the uid has no name.
 std::optional<std::string> user_name(uint32_t uid);

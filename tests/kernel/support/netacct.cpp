@@ -23,6 +23,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
+#include <fstream>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
@@ -160,6 +162,36 @@ int recvFd(int sock, std::chrono::milliseconds timeout) {
 }
 
 }  // namespace
+
+std::optional<Stat> procStat(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return std::nullopt;
+  const size_t open = line.find('('), close = line.rfind(')');
+  if (open == std::string::npos || close == std::string::npos) return std::nullopt;
+  Stat s;
+  s.comm = line.substr(open + 1, close - open - 1);
+  std::istringstream rest(line.substr(close + 1));
+  rest >> s.state >> s.ppid;
+  return s;
+}
+
+bool running(pid_t pid) {
+  auto s = procStat(pid);
+  return s && s->state != 'Z' && s->state != 'X';
+}
+
+pid_t guardOf(pid_t netacct) {
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string n = e.path().filename();
+    if (n.empty() || n.find_first_not_of("0123456789") != std::string::npos) continue;
+    const pid_t pid = std::stoi(n);
+    auto s = procStat(pid);
+    if (s && s->ppid == netacct && s->comm == "netacct-guard") return pid;
+  }
+  return 0;
+}
 
 Process::Process(const std::vector<std::string>& args, const Spawn& how) {
   std::vector<std::string> full{netacctBinary()};

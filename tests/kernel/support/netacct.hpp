@@ -44,6 +44,17 @@ struct Spawn {
   bool drop_every_cap = false;
 };
 
+// /proc/PID/stat: comm, state and parent; nullopt when there is no such process.
+struct Stat {
+  std::string comm;
+  char state = '?';
+  pid_t ppid = 0;
+};
+std::optional<Stat> procStat(pid_t pid);
+bool running(pid_t pid);  // exists and is not a zombie
+// The legacy TC path's guard: the child of netacct named netacct-guard, or 0.
+pid_t guardOf(pid_t netacct);
+
 // A spawned netacct process (any arguments).
 class Process {
  public:

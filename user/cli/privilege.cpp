@@ -1,0 +1,153 @@
+#include "cli/privilege.hpp"
+
+#include <cap-ng.h>
+#include <linux/bpf.h>
+#include <pwd.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include <cctype>
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "cli/error_line.hpp"
+
+namespace netacct {
+namespace {
+
+std::optional<long> read_sysctl(const char* path) {
+  std::ifstream in(path);
+  long v = 0;
+  if (!(in >> v)) return std::nullopt;
+  return v;
+}
+
+// Whether this kernel refuses every bpf() command, even on a held fd, to a
+// thread without CAP_BPF and CAP_SYS_ADMIN (kernel.unprivileged_bpf_disabled
+// on Linux < 5.19). Asked of the kernel, not its version: a short-lived
+// thread drops both from its own effective set (capabilities are per
+// thread) and asks for the next key of fd -1, which says EPERM when gated,
+// EBADF when not.
+bool bpf_gated() {
+  if (read_sysctl("/proc/sys/kernel/unprivileged_bpf_disabled").value_or(1) == 0) return false;
+  bool gated = false;
+  std::thread([&gated] {
+    capng_get_caps_process();
+    capng_update(CAPNG_DROP, CAPNG_EFFECTIVE, CAP_SYS_ADMIN);
+    capng_update(CAPNG_DROP, CAPNG_EFFECTIVE, kCapBpf);
+    if (capng_apply(CAPNG_SELECT_CAPS) != 0) return;
+    bpf_attr attr{};
+    attr.map_fd = ~0u;
+    gated = syscall(SYS_bpf, BPF_MAP_GET_NEXT_KEY, &attr, sizeof attr) != 0 && errno == EPERM;
+  }).join();
+  return gated;
+}
+
+// The capability state of `keep`, limited to what this thread holds (adding
+// one it lacks would fail): effective and permitted, and the bounding set.
+void select(const std::vector<int>& keep) {
+  capng_get_caps_process();
+  std::vector<int> held;
+  for (int c : keep)
+    if (capng_have_capability(CAPNG_PERMITTED, unsigned(c))) held.push_back(c);
+  capng_clear(CAPNG_SELECT_CAPS);
+  for (int c : held) capng_update(CAPNG_ADD, capng_type_t(CAPNG_EFFECTIVE | CAPNG_PERMITTED), c);
+}
+
+// The drop itself: `keep` in the effective and permitted sets, `bounding`
+// as the bounding set, then `user` if given, then no_new_privs.
+std::string keep_only(const std::vector<int>& keep, const std::vector<int>& bounding,
+                      const std::optional<UserIds>& user) {
+  // The bounding set first: dropping from it takes CAP_SETPCAP, dropped
+  // next. Without it (netacct given only some capabilities) it stays.
+  capng_get_caps_process();
+  if (capng_have_capability(CAPNG_EFFECTIVE, CAP_SETPCAP)) {
+    capng_clear(CAPNG_SELECT_BOUNDS);
+    for (int c : bounding) capng_update(CAPNG_ADD, CAPNG_BOUNDING_SET, c);
+    if (capng_apply(CAPNG_SELECT_BOUNDS) != 0)
+      return "cannot drop capabilities from the bounding set: " + std::string(std::strerror(errno));
+  }
+  select(keep);
+  prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0);
+  if (user) {
+    // Supplementary groups dropped; `keep` kept across the switch and
+    // applied (capng_change_id holds CAP_SETUID/SETGID only while switching).
+    if (capng_change_id(int(user->uid), int(user->gid), CAPNG_DROP_SUPP_GRP) != 0)
+      return "cannot switch to the --user: " + std::string(std::strerror(errno));
+  } else if (capng_apply(CAPNG_SELECT_CAPS) != 0) {
+    return "cannot drop capabilities: " + std::string(std::strerror(errno));
+  }
+  // No execve may ever gain privileges again (setuid binaries, file caps).
+  if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+    return "cannot set no_new_privs: " + std::string(std::strerror(errno));
+  return "";
+}
+
+}  // namespace
+
+std::optional<UserIds> find_user(const std::string& name, std::string* error) {
+  errno = 0;
+  const passwd* pw = name.empty() ? nullptr : getpwnam(name.c_str());
+  uid_t uid = 0;
+  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), uid);
+  if (!pw && !name.empty() && ec == std::errc() && end == name.data() + name.size())
+    pw = getpwuid(uid);
+  if (!pw) {
+    *error = "--user: no user '" + name + "' on this system (see 'getent passwd')";
+    return std::nullopt;
+  }
+  return UserIds{.uid = pw->pw_uid, .gid = pw->pw_gid};
+}
+
+RunNeeds run_needs(const Session& session, std::optional<uint16_t> port,
+                   const std::optional<UserIds>& user) {
+  long unprivileged_from =
+      read_sysctl("/proc/sys/net/ipv4/ip_unprivileged_port_start").value_or(1024);
+  return {.wire = session.wire() != nullptr,
+          .other_user = user && user->uid != 0,
+          .bpf_gated = bpf_gated(),
+          .cap_bpf = read_sysctl("/proc/sys/kernel/cap_last_cap").value_or(0) >= kCapBpf,
+          .bind_port = port && long(*port) < unprivileged_from};
+}
+
+std::string drop_privileges(const RunNeeds& needs, const std::optional<UserIds>& user) {
+  return keep_only(capabilities_needed(needs), bounding_set(needs), user);
+}
+
+void drop_to_guard() {
+  // A failure leaves the guard as it was: it still removes the filters.
+  keep_only(guard_capabilities(), guard_capabilities(), std::nullopt);
+}
+
+bool drop_for_run(const RunNeeds& needs, const std::optional<UserIds>& user) {
+  std::string error = drop_privileges(needs, user);
+  if (!error.empty()) std::cerr << error_line(error);
+  return error.empty();
+}
+
+bool narrow_thread(const std::vector<int>& keep) {
+  select(keep);
+  return capng_apply(CAPNG_SELECT_CAPS) == 0;
+}
+
+std::string capability_name(int cap) {
+  const char* name = capng_capability_to_name(unsigned(cap));
+  if (!name) return "CAP_" + std::to_string(cap);
+  std::string out = "CAP_";
+  for (const char* p = name; *p; ++p) out += char(std::toupper(static_cast<unsigned char>(*p)));
+  return out;
+}
+
+std::vector<std::string> capability_names(uint64_t mask) {
+  std::vector<std::string> out;
+  for (int c = 0; c < 64; ++c)
+    if (mask >> c & 1) out.push_back(capability_name(c));
+  return out;
+}
+
+}  // namespace netacct
