@@ -233,7 +233,7 @@ TEST_F(PrivilegeTest, DoctorShowsWhatARunningNetacctHolds) {
   EXPECT_EQ((*mine)["no_new_privs"], true);
   EXPECT_EQ((*mine)["user"], "root");
   EXPECT_EQ((*mine)["uid"], 0);
-  EXPECT_EQ((*mine)["command"].get<std::string>().rfind(std::string(NETACCT_BIN) + " report ", 0),
+  EXPECT_EQ((*mine)["command"].get<std::string>().rfind(netacctBinary() + " report ", 0),
             0u)
       << mine->dump();
   for (const auto& r : j["running"]) EXPECT_NE(r["pid"], doctor.pid()) << "doctor lists itself";
@@ -242,7 +242,7 @@ TEST_F(PrivilegeTest, DoctorShowsWhatARunningNetacctHolds) {
   ASSERT_TRUE(text.waitExit(scaled(30)));
   const std::string out = text.out(), pid = std::to_string(na.pid());
   const std::string block =
-      "running netacct     PID " + pid + ", user root: " + NETACCT_BIN + " report ";
+      "running netacct     PID " + pid + ", user root: " + netacctBinary() + " report ";
   auto at = out.find(block);
   ASSERT_NE(at, std::string::npos) << out;
   std::istringstream rest(out.substr(out.find('\n', at) + 1));

@@ -10,6 +10,7 @@
 #include <cctype>
 #include <cerrno>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
@@ -88,15 +89,37 @@ std::string keep_only(const std::vector<int>& keep, const std::vector<int>& boun
   return "";
 }
 
+// A user by name, or by number given as a name. A static glibc cannot load
+// NSS modules of another build (getpwnam crashed in a static netacct on a
+// host whose nsswitch.conf names systemd), so the static build (the qemu
+// guests') reads /etc/passwd alone, through glibc's fgetpwent.
+const passwd* lookup_user(const std::string& name, std::optional<uid_t> uid) {
+#ifdef NETACCT_STATIC_BUILD
+  FILE* f = std::fopen("/etc/passwd", "re");
+  if (f == nullptr) return nullptr;
+  const passwd* found = nullptr;
+  while (const passwd* pw = fgetpwent(f))
+    if (name == pw->pw_name || (uid && pw->pw_uid == *uid)) {
+      found = pw;
+      break;
+    }
+  std::fclose(f);  // fgetpwent's entry is static storage: still valid
+  return found;
+#else
+  const passwd* pw = getpwnam(name.c_str());
+  return pw != nullptr || !uid ? pw : getpwuid(*uid);
+#endif
+}
+
 }  // namespace
 
 std::optional<UserIds> find_user(const std::string& name, std::string* error) {
   errno = 0;
-  const passwd* pw = name.empty() ? nullptr : getpwnam(name.c_str());
-  uid_t uid = 0;
-  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), uid);
-  if (!pw && !name.empty() && ec == std::errc() && end == name.data() + name.size())
-    pw = getpwuid(uid);
+  uid_t number = 0;
+  auto [end, ec] = std::from_chars(name.data(), name.data() + name.size(), number);
+  const bool numeric = !name.empty() && ec == std::errc() && end == name.data() + name.size();
+  const passwd* pw =
+      name.empty() ? nullptr : lookup_user(name, numeric ? std::optional(number) : std::nullopt);
   if (!pw) {
     *error = "--user: no user '" + name + "' on this system (see 'getent passwd')";
     return std::nullopt;
