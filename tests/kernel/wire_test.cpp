@@ -64,22 +64,6 @@ void PrintTo(Attach a, std::ostream* os) { *os << attachName(a); }
 // auto means TCX wherever the kernel has it.
 bool usesTcx(Attach a) { return a == Attach::Tcx || (a == Attach::Auto && kernelHasTcx()); }
 
-// Polls `pred` every 20 ms until it holds or `timeout` passed; returns it.
-bool waitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
-
-std::vector<TcProg> wireProgsOn(const std::string& ns, const std::string& dev) {
-  std::vector<TcProg> all = tcProgs(ns, dev);
-  std::erase_if(all, [](const TcProg& p) { return !kWireProgs.count(p.name); });
-  return all;
-}
-
 // /proc/PID/stat: comm, state and parent; nullopt when there is no such process.
 struct Stat {
   std::string comm;
