@@ -51,14 +51,7 @@ namespace {
 
 using json = nlohmann::json;
 
-// A child and the counts it reported (or posted before it was killed).
-struct Truth {
-  pid_t pid;
-  std::string comm;
-  Counts counts;
-};
-
-void expectAllAccounted(const NetacctRun& run, const std::vector<Truth>& truth) {
+void expectAllAccounted(const NetacctRun& run, const std::vector<Finished>& truth) {
   for (const auto& t : truth) {
     SCOPED_TRACE(t.comm + " pid " + std::to_string(t.pid));
     expectAccounted(run, t.pid, t.comm, t.counts);
@@ -82,7 +75,8 @@ class FaultsTest : public KernelTest {
   // TCP from `client_ns` to a server on host:port in `server_ns`, `bytes`
   // each way at once; both ends' counts appended to `truth`.
   static void tcpDuplex(const std::string& server_ns, const std::string& host,
-                        const std::string& client_ns, uint64_t bytes, std::vector<Truth>& truth) {
+                        const std::string& client_ns, uint64_t bytes,
+                        std::vector<Finished>& truth) {
     auto server = tcpServer(server_ns, host, "na-flt-tsrv", [bytes](int fd, ChildCtx& ctx) {
       ctx.counts += duplexExchange(fd, bytes);
     });
@@ -95,17 +89,10 @@ class FaultsTest : public KernelTest {
 
   // `count` UDP echoes from `client_ns` to a server on `host` in `server_ns`.
   static void udpEchoes(const std::string& server_ns, const std::string& host,
-                        const std::string& client_ns, int count, std::vector<Truth>& truth) {
-    auto server = udpServer(server_ns, host, "na-flt-usrv",
-                            [count](int fd, ChildCtx& ctx) { ctx.counts += udpEcho(fd, count); });
-    const Endpoint to = server.ep;
-    Child client(client_ns, "na-flt-ucli", [to, count](ChildCtx& ctx) {
-      int fd = udpSocket(AF_INET);
-      ctx.counts += udpPingPong(fd, &to, count);
-      close(fd);
-    });
-    truth.push_back({client.pid(), client.comm(), client.finish()});
-    truth.push_back({server.child.pid(), server.child.comm(), server.child.finish()});
+                        const std::string& client_ns, int count, std::vector<Finished>& truth) {
+    auto [server, client] = KernelTest::udpEchoes(server_ns, host, client_ns, count, "na-flt");
+    truth.push_back(server);
+    truth.push_back(client);
   }
 };
 
@@ -135,7 +122,7 @@ TEST_P(FaultsWireTest, NamedInterfaceDeletedMidRunIsDroppedAndTakenBackWhenItRet
   const BpfIds held = heldBy(na.pid());
   const uint32_t first = ifIndex(nsA(), "nw0");
 
-  std::vector<Truth> truth;
+  std::vector<Finished> truth;
   udpEchoes(nsA(), "10.213.9.1", nsB(), 50, truth);  // over nw0
   // Deleted while a transfer over na0 runs.
   std::thread remove([&] {
@@ -211,7 +198,7 @@ TEST_F(FaultsTest, NamespacesDeletedUnderNetacctAndAroundIt) {
   NetacctOptions o;
   o.interval = 0.5;
   Netacct na(o, in(c));
-  std::vector<Truth> truth;
+  std::vector<Finished> truth;
   tcpDuplex(c, hostA(AF_INET), d, 2 * MiB, truth);
 
   // A connection C <-> D whose ends move 300 KiB, say so, and wait to be killed.
@@ -265,7 +252,7 @@ TEST_F(FaultsTest, ProcessesExitingTheInstantAfterTheirTrafficAreExact) {
   auto server = udpServer(nsA(), hostA(AF_INET), "na-flt-esrv",
                           [](int fd, ChildCtx& ctx) { ctx.counts += udpEcho(fd, kProcs); });
   const Endpoint to = server.ep;
-  std::vector<Truth> truth;
+  std::vector<Finished> truth;
   for (int base = 0; base < kProcs; base += kBatch) {
     std::vector<Child> batch;  // bounded: each child holds two pipes
     for (int i = base; i < base + kBatch; ++i)
@@ -473,7 +460,7 @@ TEST_F(FaultsTest, WallClockJumpsMoveTimestampsNotWindowsOrBytes) {
   NetacctOptions o;
   o.interval = 1.0;
   Netacct na(o, how);
-  std::vector<Truth> truth;
+  std::vector<Finished> truth;
   tcpDuplex(nsA(), hostA(AF_INET), nsB(), 1 * MiB, truth);
   na.waitReportLines(na.reportLines() + 1, scaled(10));
 

@@ -250,16 +250,7 @@ class WireTest : public KernelTest {
   // `server_ns`; returns the server's payload.
   static Counts udpExchange(const std::string& server_ns, const std::string& host,
                             const std::string& client_ns, int count) {
-    auto server = udpServer(server_ns, host, "na-wire-usrv",
-                            [count](int fd, ChildCtx& ctx) { ctx.counts += udpEcho(fd, count); });
-    const Endpoint to = server.ep;
-    Child client(client_ns, "na-wire-ucli", [to, count](ChildCtx& ctx) {
-      int fd = udpSocket(AF_INET);
-      ctx.counts += udpPingPong(fd, &to, count);
-      close(fd);
-    });
-    client.finish();
-    return server.child.finish();
+    return udpEchoes(server_ns, host, client_ns, count, "na-wire").first.counts;
   }
 
   // On a kernel without TCX, `--tc-attach tcx` exits non-zero with one line
