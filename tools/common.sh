@@ -6,7 +6,7 @@ BUILD="$ROOT/build"
 
 PACKAGES="cmake ninja-build g++ clang llvm pkg-config libbpf-dev libelf-dev zlib1g-dev libcap-ng-dev bpftool
   libcli11-dev nlohmann-json3-dev libgtest-dev liburing-dev iproute2 procps
-  tmux libbenchmark-dev clang-format prometheus-cpp-dev libcivetweb-dev
+  tmux faketime libbenchmark-dev clang-format prometheus-cpp-dev libcivetweb-dev
   libclang-rt-14-dev
   qemu-system-x86 busybox-static cpio
   prometheus systemd groff-base man-db dpkg-dev"

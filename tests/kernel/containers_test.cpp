@@ -21,7 +21,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <fstream>
 #include <memory>
 #include <optional>
 #include <set>
@@ -551,6 +553,44 @@ TEST_F(ContainersTest, GroupRemovedMidWindowKeepsItsNameAndBytes) {
   EXPECT_EQ(later_entries, 1) << describeGroup(run, g);
   EXPECT_EQ(later.tx, p2.tx) << describeGroup(run, g);
   EXPECT_EQ(later.rx, p2.rx) << describeGroup(run, g);
+}
+
+// A container killed and removed while its processes hold a connection
+// (cgroup.kill, then rmdir: what `docker rm -f` and `systemctl stop` do),
+// netacct running freely (0.5 s windows): the bytes its processes moved
+// before they died are the group's, exactly, under its name in every entry,
+// and netacct says nothing.
+TEST_F(ContainersTest, GroupKilledAndRemovedWithLiveProcessesKeepsItsNameAndBytes) {
+  const std::string id = randomContainerId();
+  runtimes_.docker(id, "killed");
+  Cgroup g = tree().make("system.slice/docker-" + id + ".scope");
+  NetacctOptions o;
+  o.interval = 0.5;
+  Netacct na(o, spawn());
+  constexpr uint64_t kBytes = 300 * KiB;
+  auto server =
+      tcpServer(nsA(), hostA(AF_INET), "na-kill-srv", joining(g, [](int fd, ChildCtx& ctx) {
+                  ctx.post(0, recvExactly(fd, kBytes));
+                  pause();
+                }));
+  Child client(nsB(), "na-kill-cli", [g, to = server.ep](ChildCtx& ctx) {
+    enterCgroup(g);
+    int fd = tcpConnect(to);
+    ctx.post(sendBytes(fd, kBytes), 0);
+    pause();
+  });
+  const Child::Post sent = client.nextPost(), received = server.child.nextPost();
+  na.waitReportLines(na.reportLines() + 1, scaled(10));
+  std::ofstream(g.abs + "/cgroup.kill") << "1";
+  tree().remove(g);  // waits for the kernel to let go of the killed
+  na.waitReportLines(na.reportLines() + 2, scaled(10));
+  const NetacctRun run = na.stop();
+  ASSERT_TRUE(run.exitedZero()) << run.describe();
+  EXPECT_EQ(run.err.rfind("netacct: ready", 0), 0u) << run.err;
+  EXPECT_EQ(std::count(run.err.begin(), run.err.end(), '\n'), 1) << run.err;
+  expectNamed(run, g, {.name = "killed", .runtime = "docker", .id = id});
+  expectGroupExact(run, g, {sent.first, received.second});
+  EXPECT_EQ(sent.first, kBytes);
 }
 
 // A container whose whole life falls inside one window (created after

@@ -65,22 +65,6 @@ void PrintTo(Attach a, std::ostream* os) { *os << attachName(a); }
 // auto means TCX wherever the kernel has it.
 bool usesTcx(Attach a) { return a == Attach::Tcx || (a == Attach::Auto && kernelHasTcx()); }
 
-// Polls `pred` every 20 ms until it holds or `timeout` passed; returns it.
-bool waitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (!pred()) {
-    if (std::chrono::steady_clock::now() > deadline) return pred();
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-  return true;
-}
-
-std::vector<TcProg> wireProgsOn(const std::string& ns, const std::string& dev) {
-  std::vector<TcProg> all = tcProgs(ns, dev);
-  std::erase_if(all, [](const TcProg& p) { return !kWireProgs.count(p.name); });
-  return all;
-}
-
 // Programs named wire_* made since `before` that no process holds (links
 // and BTF objects have no name: not counted here).
 BpfIds wireOrphansSince(const BpfIds& before) {
@@ -230,16 +214,7 @@ class WireTest : public KernelTest {
   // `server_ns`; returns the server's payload.
   static Counts udpExchange(const std::string& server_ns, const std::string& host,
                             const std::string& client_ns, int count) {
-    auto server = udpServer(server_ns, host, "na-wire-usrv",
-                            [count](int fd, ChildCtx& ctx) { ctx.counts += udpEcho(fd, count); });
-    const Endpoint to = server.ep;
-    Child client(client_ns, "na-wire-ucli", [to, count](ChildCtx& ctx) {
-      int fd = udpSocket(AF_INET);
-      ctx.counts += udpPingPong(fd, &to, count);
-      close(fd);
-    });
-    client.finish();
-    return server.child.finish();
+    return udpEchoes(server_ns, host, client_ns, count, "na-wire").first.counts;
   }
 
   // On a kernel without TCX, `--tc-attach tcx` exits non-zero with one line

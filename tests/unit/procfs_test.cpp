@@ -3,8 +3,15 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "model/report.hpp"
+#include "output/report.hpp"
 
 using namespace netacct;
 namespace fs = std::filesystem;
@@ -64,11 +71,14 @@ TEST_F(ProcFsTest, NotAliveWhenDirectoryIsMissing) {
   EXPECT_FALSE(p.pid_exists(99));
 }
 
-TEST_F(ProcFsTest, NotAliveWhenStatIsTruncated) {
+// A stat line cut short or garbled says nothing about the process: it is
+// not reported ended for it (only a missing entry, a zombie or another
+// start time does that).
+TEST_F(ProcFsTest, AliveWhenStatIsTruncated) {
   fs::create_directories(root / "7");
   std::ofstream(root / "7" / "stat") << "7 (short) S 1 7 7\n";
   ProcFs p(root.string());
-  EXPECT_FALSE(p.alive({7, 0}));
+  EXPECT_TRUE(p.alive({7, 0}));
 }
 
 TEST_F(ProcFsTest, PidExists) {
@@ -190,4 +200,157 @@ TEST_F(ProcFsTest, CommandLineJoinsArgumentsWithSpaces) {
       << std::string("netacct\0serve\0--user\0nobody\0", 29);
   EXPECT_EQ(ProcFs(root.string()).command_line(9), "netacct serve --user nobody");
   EXPECT_FALSE(ProcFs(root.string()).command_line(10));
+}
+
+// ---- Faults: a read of /proc that fails the way the kernel's do ----
+
+namespace {
+
+// What the Nth touch of /proc (a read or a readlink, counted from 1) meets:
+// the entry gone (ENOENT; ESRCH when the process ended between open and
+// read), the field hidden (EACCES: hidepid, ptrace checks), a read cut
+// short, or bytes that are not the file's (control bytes included).
+enum class Fault { enoent, esrch, eacces, short_read, garbage };
+const char* name(Fault f) {
+  static const char* names[] = {"ENOENT", "ESRCH", "EACCES", "short read", "garbage"};
+  return names[int(f)];
+}
+constexpr Fault kFaults[] = {Fault::enoent, Fault::esrch, Fault::eacces, Fault::short_read,
+                             Fault::garbage};
+const std::string kGarbage = "\x1b]0;owned\x07\x1b[2J)) Z 9 (\xff\n";
+
+struct FaultyProc {
+  Fault fault;
+  int nth = 1;
+  int calls = 0;
+
+  // Whether this touch is the faulty one; *err or *text made so.
+  bool hit(std::optional<std::string>& text, int* err) {
+    if (++calls != nth) return false;
+    switch (fault) {
+      case Fault::enoent:
+      case Fault::esrch:
+      case Fault::eacces:
+        *err = fault == Fault::enoent ? ENOENT : fault == Fault::esrch ? ESRCH : EACCES;
+        text.reset();
+        break;
+      case Fault::short_read:
+        if (text) text->resize(text->size() / 3);
+        break;
+      case Fault::garbage:
+        text = kGarbage;
+        break;
+    }
+    return true;
+  }
+
+  ProcIo io() {
+    ProcIo real = ProcIo::system();
+    return {.read =
+                [this, real](const std::string& path, size_t max, int* err) {
+                  std::optional<std::string> text = real.read(path, max, err);
+                  hit(text, err);
+                  return text;
+                },
+            .readlink =
+                [this, real](const std::string& path, int* err) {
+                  std::optional<std::string> text = real.readlink(path, err);
+                  hit(text, err);
+                  return text;
+                }};
+  }
+};
+
+// SystemResolver's /proc half over a faulty ProcFs (the rest answers nothing).
+class ProcResolver : public Resolver {
+ public:
+  explicit ProcResolver(ProcFs procfs) : procfs_(std::move(procfs)) {}
+  std::optional<std::string> exe(uint32_t pid) override { return procfs_.exe(pid); }
+  std::optional<uint32_t> ns_pid(uint32_t pid) override { return procfs_.ns_pid(pid); }
+  std::optional<std::string> user(uint32_t) override { return std::nullopt; }
+  CgroupName cgroup(uint64_t) override { return {}; }
+
+ private:
+  ProcFs procfs_;
+};
+
+class ProcFaultTest : public ProcFsTest {
+ protected:
+  // Process 4242, "app", started at tick 5000, in a PID namespace (its own
+  // PID 7), running /usr/bin/app.
+  void SetUp() override {
+    ProcFsTest::SetUp();
+    stat(4242, "app", 'S', 5000);
+    std::ofstream(root / "4242" / "status") << "Name:\tapp\nNSpid:\t4242\t7\nPPid:\t1\n";
+    fs::create_symlink("/usr/bin/app", root / "4242" / "exe");
+  }
+  ProcId id() const { return {4242, 5000 * ns_per_tick}; }
+};
+
+}  // namespace
+
+// Gone (ENOENT, ESRCH) ends the process; a field that cannot be read or
+// parsed leaves it running (a read that failed is not an exit).
+TEST_F(ProcFaultTest, AliveIsFalseOnlyWhenTheEntryIsGone) {
+  for (Fault f : kFaults) {
+    SCOPED_TRACE(name(f));
+    FaultyProc faulty{.fault = f};
+    ProcFs p(root.string(), faulty.io());
+    EXPECT_EQ(p.alive(id()), f != Fault::enoent && f != Fault::esrch);
+    EXPECT_EQ(faulty.calls, 1);
+    EXPECT_TRUE(p.alive(id())) << "the next read is the real file";
+  }
+}
+
+// Whichever touch of /proc fails, and however: the process is in the
+// report with its exact bytes and its name (from the kernel), and with
+// what /proc did tell (its executable, its PID in its namespace) or
+// nothing; never with bytes a failed read made up, and no control byte
+// reaches a report.
+TEST_F(ProcFaultTest, ProcessIsReportedWithWhatIsKnownWhicheverReadFails) {
+  for (Fault f : kFaults) {
+    for (int nth = 1; nth <= 2; ++nth) {
+      SCOPED_TRACE(std::string(name(f)) + " at touch " + std::to_string(nth));
+      FaultyProc faulty{.fault = f, .nth = nth};
+      ProcResolver res(ProcFs(root.string(), faulty.io()));
+      Attributor attributor({}, res);
+      Window w;
+      w.start_mono = 1'000'000'000;
+      w.end_mono = 2'000'000'000;
+      w.procs.push_back(
+          {.id = id(), .info = {.comm = "app", .uid = 0}, .bytes = {.tx = 1234, .rx = 567}});
+      Attributed a = attributor.attribute(w);
+      ASSERT_EQ(faulty.calls, 2) << "one readlink (exe), one read (status)";
+      ASSERT_EQ(a.procs.size(), 1u);
+      EXPECT_EQ(a.procs[0].tx, 1234u);
+      EXPECT_EQ(a.procs[0].rx, 567u);
+      const Identity& who = *a.procs[0].who;
+      EXPECT_EQ(who.comm, "app");
+      EXPECT_FALSE(who.exited);
+      const bool exe_hit = nth == 1, status_hit = nth == 2;
+      if (!exe_hit)
+        EXPECT_EQ(who.exe, "/usr/bin/app");
+      else if (f == Fault::garbage)
+        EXPECT_EQ(who.exe, kGarbage) << "a link target is the process's to choose: sinks escape it";
+      else if (f == Fault::short_read)
+        EXPECT_EQ(who.exe, "/usr");
+      else
+        EXPECT_EQ(who.exe, std::nullopt);
+      if (!status_hit)
+        EXPECT_EQ(who.container_pid, 7u);
+      else
+        EXPECT_EQ(who.container_pid, std::nullopt) << "no NSpid line read: unknown, not made up";
+
+      Report rep = assemble(a, "h", "b");
+      std::ostringstream out;
+      ReportWriter json(out, Format::json, GroupKind::process);
+      json.write(rep);
+      ReportWriter text(out, Format::text, GroupKind::process);
+      text.write(rep);
+      const std::string printed = out.str();
+      EXPECT_NE(printed.find("\"tx_bytes\":1234"), std::string::npos) << printed;
+      for (char c : printed)
+        EXPECT_TRUE(c == '\n' || static_cast<unsigned char>(c) >= 0x20) << printed;
+    }
+  }
 }

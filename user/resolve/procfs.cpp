@@ -5,41 +5,55 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <filesystem>
-#include <fstream>
 #include <sstream>
 #include <string_view>
 #include <vector>
 
 namespace netacct {
 
-namespace {
-std::optional<std::string> read_whole(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) return std::nullopt;
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
+ProcIo ProcIo::system() {
+  return {.read = [](const std::string& path, size_t max, int* err) -> std::optional<std::string> {
+            int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd < 0) {
+              *err = errno;
+              return std::nullopt;
+            }
+            std::string text(max, '\0');
+            size_t got = 0;
+            ssize_t n = 0;
+            while (got < max && (n = ::read(fd, text.data() + got, max - got)) > 0)
+              got += size_t(n);
+            if (n < 0) *err = errno;
+            ::close(fd);
+            if (n < 0) return std::nullopt;
+            text.resize(got);
+            return text;
+          },
+          .readlink = [](const std::string& path, int* err) -> std::optional<std::string> {
+            char buf[4096];
+            ssize_t n = ::readlink(path.c_str(), buf, sizeof buf);
+            if (n < 0) *err = errno;
+            if (n < 0) return std::nullopt;
+            return std::string(buf, size_t(n));
+          }};
 }
-}  // namespace
 
-ProcFs::ProcFs(std::string root) : root_(std::move(root)) {
+ProcFs::ProcFs(std::string root, ProcIo io) : root_(std::move(root)), io_(std::move(io)) {
   long hz = sysconf(_SC_CLK_TCK);
   ns_per_tick_ = 1000000000ULL / uint64_t(hz > 0 ? hz : 100);
 }
 
 bool ProcFs::alive(const ProcId& id) const {
   // Called for every known process at every refresh: one read(), no streams.
-  std::string path = root_ + "/" + std::to_string(id.tgid) + "/stat";
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return false;
-  char buf[1024];
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
-  ::close(fd);
-  if (n <= 0) return false;
-  auto ticks = stat_start_ticks(std::string_view(buf, size_t(n)));
-  return ticks && *ticks == id.start_ns / ns_per_tick_;
+  int err = 0;
+  auto text = io_.read(root_ + "/" + std::to_string(id.tgid) + "/stat", 1023, &err);
+  if (!text) return err != ENOENT && err != ESRCH;
+  std::optional<StatFacts> stat = parse_stat(*text);
+  if (!stat) return true;  // unreadable: says nothing about the process
+  return !stat->dead && stat->start_ticks == id.start_ns / ns_per_tick_;
 }
 
 bool ProcFs::pid_exists(uint32_t pid) const {
@@ -47,10 +61,8 @@ bool ProcFs::pid_exists(uint32_t pid) const {
 }
 
 std::optional<std::string> ProcFs::exe(uint32_t tgid) const {
-  std::error_code ec;
-  auto target = std::filesystem::read_symlink(root_ + "/" + std::to_string(tgid) + "/exe", ec);
-  if (ec) return std::nullopt;
-  return target.string();
+  int err = 0;
+  return io_.readlink(root_ + "/" + std::to_string(tgid) + "/exe", &err);
 }
 
 std::optional<uint32_t> ProcFs::ns_pid(uint32_t tgid) const {
@@ -66,20 +78,22 @@ std::vector<uint32_t> ProcFs::named(const std::string& comm) const {
     uint32_t pid = 0;
     auto [end, err] = std::from_chars(name.data(), name.data() + name.size(), pid);
     if (err != std::errc() || end != name.data() + name.size()) continue;
-    std::ifstream in(entry.path() / "comm");
-    std::string line;
-    if (std::getline(in, line) && line == comm) out.push_back(pid);
+    int read_err = 0;
+    auto text = io_.read(entry.path() / "comm", 256, &read_err);
+    if (text && *text == comm + "\n") out.push_back(pid);
   }
   std::sort(out.begin(), out.end());
   return out;
 }
 
 std::optional<std::string> ProcFs::status(uint32_t pid) const {
-  return read_whole(root_ + "/" + std::to_string(pid) + "/status");
+  int err = 0;
+  return io_.read(root_ + "/" + std::to_string(pid) + "/status", 64 * 1024, &err);
 }
 
 std::optional<std::string> ProcFs::command_line(uint32_t pid) const {
-  auto text = read_whole(root_ + "/" + std::to_string(pid) + "/cmdline");
+  int err = 0;
+  auto text = io_.read(root_ + "/" + std::to_string(pid) + "/cmdline", 64 * 1024, &err);
   if (!text) return std::nullopt;
   while (!text->empty() && text->back() == '\0') text->pop_back();
   std::replace(text->begin(), text->end(), '\0', ' ');
@@ -129,11 +143,18 @@ std::optional<StatusPrivileges> status_privileges(std::string_view status) {
 }
 
 std::optional<uint64_t> stat_start_ticks(std::string_view line) {
+  std::optional<StatFacts> stat = parse_stat(line);
+  if (!stat || stat->dead) return std::nullopt;
+  return stat->start_ticks;
+}
+
+std::optional<StatFacts> parse_stat(std::string_view line) {
   // comm may contain spaces and parentheses: fields resume after the last ')'.
   auto close_paren = line.rfind(')');
   if (close_paren == std::string_view::npos) return std::nullopt;
   line.remove_prefix(close_paren + 1);
   // Fields 3 (state) .. 22 (starttime), separated by single spaces.
+  StatFacts facts;
   std::string_view field;
   for (int i = 3; i <= 22; ++i) {
     line.remove_prefix(std::min(line.find_first_not_of(' '), line.size()));
@@ -141,12 +162,11 @@ std::optional<uint64_t> stat_start_ticks(std::string_view line) {
     field = line.substr(0, len);
     line.remove_prefix(len);
     if (field.empty()) return std::nullopt;
-    if (i == 3 && (field == "Z" || field == "X")) return std::nullopt;
+    if (i == 3) facts.dead = field == "Z" || field == "X";
   }
-  uint64_t ticks = 0;
-  auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), ticks);
-  if (ec != std::errc()) return std::nullopt;
-  return ticks;
+  auto [ptr, ec] = std::from_chars(field.data(), field.data() + field.size(), facts.start_ticks);
+  if (ec != std::errc() || ptr != field.data() + field.size()) return std::nullopt;
+  return facts;
 }
 
 std::optional<uint32_t> status_ns_pid(std::string_view status) {

@@ -8,6 +8,7 @@
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
+#include <thread>
 
 namespace kt {
 namespace {
@@ -55,6 +56,15 @@ std::vector<std::string> hostSafe(std::vector<std::string> args, const std::stri
   });
   if (counts && !chosen && netns.empty()) args.push_back("--no-wire");
   return args;
+}
+
+bool waitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!pred()) {
+    if (std::chrono::steady_clock::now() > deadline) return pred();
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return true;
 }
 
 std::string testBackend() { return envVar("NETACCT_TEST_BACKEND").value_or("auto"); }

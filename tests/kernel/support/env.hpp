@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -42,6 +43,9 @@ inline std::chrono::seconds scaled(int seconds) {
 inline std::chrono::milliseconds scaledMs(int ms) {
   return std::chrono::milliseconds(static_cast<long long>(ms * timeoutScale() + 0.5));
 }
+
+// Polls `pred` every 20 ms until it holds or `timeout` passed; returns it.
+bool waitFor(const std::function<bool()>& pred, std::chrono::milliseconds timeout);
 
 // Empty when this process can run kernel tests (root, BPF loads); else why not.
 std::string unavailableReason();

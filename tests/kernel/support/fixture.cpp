@@ -48,4 +48,21 @@ Server KernelTest::udpServer(const std::string& ns, const std::string& host,
   return Server{std::move(child), Endpoint{host, port}};
 }
 
+std::pair<Finished, Finished> KernelTest::udpEchoes(const std::string& server_ns,
+                                                    const std::string& host,
+                                                    const std::string& client_ns, int count,
+                                                    const std::string& prefix) {
+  auto server = udpServer(server_ns, host, prefix + "-usrv",
+                          [count](int fd, ChildCtx& ctx) { ctx.counts += udpEcho(fd, count); });
+  const Endpoint to = server.ep;
+  Child client(client_ns, prefix + "-ucli", [to, count](ChildCtx& ctx) {
+    int fd = udpSocket(AF_INET);
+    ctx.counts += udpPingPong(fd, &to, count);
+    close(fd);
+  });
+  Finished c{client.pid(), client.comm(), client.finish()};
+  Finished s{server.child.pid(), server.child.comm(), server.child.finish()};
+  return {std::move(s), std::move(c)};
+}
+
 }  // namespace kt

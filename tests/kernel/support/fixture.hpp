@@ -20,6 +20,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "child.hpp"
 #include "env.hpp"
@@ -31,6 +32,13 @@
 namespace kt {
 
 using ConnFn = std::function<void(int fd, ChildCtx& ctx)>;
+
+// A child that finished: its pid, comm and the counts it reported.
+struct Finished {
+  pid_t pid;
+  std::string comm;
+  Counts counts;
+};
 
 // A server child and the endpoint it listens on.
 struct Server {
@@ -66,6 +74,14 @@ class KernelTest : public ::testing::Test {
   // UDP server in `ns` bound to host:ephemeral, running `serve` on the socket.
   static Server udpServer(const std::string& ns, const std::string& host, const std::string& comm,
                           ConnFn serve);
+
+  // `count` UDP echoes (1..1400 bytes) from a client in `client_ns` to a
+  // server on `host` in `server_ns`, named `prefix`-usrv and `prefix`-ucli;
+  // {server, client}, both finished.
+  static std::pair<Finished, Finished> udpEchoes(const std::string& server_ns,
+                                                 const std::string& host,
+                                                 const std::string& client_ns, int count,
+                                                 const std::string& prefix);
 
   // The common shape: server in A, client in B, over `family`.
   Server tcpServerA(int family, const std::string& comm, ConnFn serve, int connections = 1) {

@@ -273,6 +273,14 @@ std::vector<TcProg> tcProgs(const std::string& ns, const std::string& dev) {
   });
 }
 
+std::vector<TcProg> wireProgsOn(const std::string& ns, const std::string& dev) {
+  std::vector<TcProg> all = tcProgs(ns, dev);
+  std::erase_if(all, [](const TcProg& p) {
+    return p.name != "wire_ingress_tc" && p.name != "wire_egress_tc";
+  });
+  return all;
+}
+
 std::string describe(const std::vector<TcProg>& progs) {
   if (progs.empty()) return "(nothing)";
   std::ostringstream o;

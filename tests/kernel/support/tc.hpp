@@ -48,6 +48,8 @@ struct TcProg {
 // and every filter under clsact ingress and egress. Throws if no `dev`.
 std::vector<TcProg> tcProgs(const std::string& ns, const std::string& dev);
 std::string describe(const std::vector<TcProg>& progs);  // for messages
+// netacct's wire classifiers (wire_ingress_tc, wire_egress_tc) among them.
+std::vector<TcProg> wireProgsOn(const std::string& ns, const std::string& dev);
 
 // Whether `dev` has a clsact qdisc (RTM_GETQDISC dump).
 bool hasClsact(const std::string& ns, const std::string& dev);
