@@ -161,7 +161,7 @@ void add_wire(CLI::App* sub, WireConfig& wire) {
 void add_dns_names(CLI::App* sub, DnsNameOptions& dns) {
   auto* off = sub->add_flag_function(
       "--no-dns-names", [&dns](int64_t) { dns.enabled = false; },
-      "Capture no DNS answers: remote names only from --resolve");
+      "Capture no DNS answers: attach nothing for remote names");
   sub->add_option_function<std::string>(
          "--dns-grace",
          [&dns](const std::string& v) {
