@@ -202,6 +202,18 @@ TEST(RemoteNamer, AConnectionKeepsItsNameAfterTheEntryExpires) {
       << "a connection first seen after the entry expired";
 }
 
+TEST(RemoteNamer, AConnectionIdleForAnHourIsNamedAfreshWhenItMovesAgain) {
+  RemoteNamer n({.capacity = 10, .grace_ns = 0});
+  n.received({.cookie = 11, .mono_ns = 0}, answer("a.example", {{v4("192.0.2.9"), 1}}));
+  ConnEntry tcp = conn(12, 100, v4("192.0.2.9"));
+  n.join({conn(11, 100, v4("192.0.2.53"))}, 0);
+  ASSERT_TRUE(n.name(tcp.id, tcp.info, 0, 0));
+  n.join({}, 3599 * kSec);
+  EXPECT_TRUE(n.name(tcp.id, tcp.info, 0, 3599 * kSec)) << "kept while it moves";
+  n.join({}, 7300 * kSec);
+  EXPECT_EQ(n.name(tcp.id, tcp.info, 0, 7300 * kSec), nullptr) << "forgotten, the entry expired";
+}
+
 TEST(RemoteNamer, AnAnswerWhoseSocketNeverShowsIsDropped) {
   RemoteNamer n;
   n.received({.cookie = 99, .mono_ns = 0}, answer("a.example", {{v4("192.0.2.9"), 60}}));

@@ -115,6 +115,7 @@ void RemoteNamer::received(const DnsMessage& msg, DnsAnswer answer) {
 
 void RemoteNamer::join(const std::vector<ConnEntry>& conns, int64_t now_ns) {
   cache_.expire(now_ns);
+  forget_idle(now_ns);
   if (waiting_.empty()) return;
   std::unordered_map<uint64_t, std::vector<size_t>> by_cookie;
   for (size_t i = 0; i < waiting_.size(); ++i) by_cookie[waiting_[i].cookie].push_back(i);
@@ -155,11 +156,25 @@ RemoteNameRef RemoteNamer::name(const ConnId& id, const ConnInfo& info, uint64_t
   NameKey key{.cookie = id.cookie, .dgram_lo = id.dgram_lo, .remote = remote};
   auto proc = named_.find(id.proc);
   if (proc != named_.end())
-    if (auto it = proc->second.find(key); it != proc->second.end()) return it->second;
+    if (auto it = proc->second.find(key); it != proc->second.end()) {
+      it->second.used_ns = now_ns;
+      return it->second.name;
+    }
   RemoteNameRef found =
       cache_.lookup({.netns = info.netns, .tgid = id.proc.tgid, .cgroup = cgroup}, remote, now_ns);
-  if (found) named_[id.proc][key] = found;
+  if (found) named_[id.proc][key] = {.name = found, .used_ns = now_ns};
   return found;
+}
+
+// Once a minute at most: a pass over every named connection.
+void RemoteNamer::forget_idle(int64_t now_ns) {
+  if (now_ns - swept_ns_ < 60'000'000'000) return;
+  swept_ns_ = now_ns;
+  for (auto proc = named_.begin(); proc != named_.end();) {
+    std::erase_if(proc->second,
+                  [&](const auto& n) { return now_ns - n.second.used_ns > kForgetIdle; });
+    proc = proc->second.empty() ? named_.erase(proc) : std::next(proc);
+  }
 }
 
 void RemoteNamer::forget(const std::vector<ProcId>& ended) {

@@ -147,7 +147,8 @@ class RemoteNamer {
   // connections (every one, selected or not), expires old entries.
   // `cgroup_of`: a process's cgroup id (0: unknown).
   void join(const std::vector<ConnEntry>& conns, int64_t now_ns);
-  // The name of a connection's remote (`info` canonical), kept once found.
+  // The name of a connection's remote (`info` canonical), kept once found
+  // (until its process ends, or it idles for an hour).
   RemoteNameRef name(const ConnId& id, const ConnInfo& info, uint64_t cgroup, int64_t now_ns);
   // Processes that ended: their connections' names go.
   void forget(const std::vector<ProcId>& ended);
@@ -173,9 +174,19 @@ class RemoteNamer {
   struct NameKeyHash {
     size_t operator()(const NameKey& k) const noexcept;
   };
+  struct Named {
+    RemoteNameRef name;
+    int64_t used_ns = 0;  // the last window it was shown in
+  };
+  // A connection's name is forgotten when its process ends, or when the
+  // connection has moved nothing for kForgetIdle (its entry has most
+  // likely gone: netacct keeps no list of closed sockets here).
+  static constexpr int64_t kForgetIdle = 3600'000'000'000;
+  void forget_idle(int64_t now_ns);
   NameCache cache_;
   std::vector<Waiting> waiting_;
-  std::unordered_map<ProcId, std::unordered_map<NameKey, RemoteNameRef, NameKeyHash>> named_;
+  std::unordered_map<ProcId, std::unordered_map<NameKey, Named, NameKeyHash>> named_;
+  int64_t swept_ns_ = 0;
   DnsStats stats_;
 };
 
