@@ -5,8 +5,9 @@
 # its own PID namespace, a kernel thread; this host's mountinfo, one without
 # its cgroup2 line, and one of a private mount namespace whose mount points
 # need escaping. Root (for unshare and mount). The other corpora are written
-# by hand from README's naming table and tests/unit's fixtures. Run again to
-# refresh; commit what it writes.
+# by hand from README's naming table and tests/unit's fixtures, except
+# corpus/dns_answer: DNS answers built with ldns by dns_seeds.cpp (compiled
+# and run below). Run again to refresh; commit what it writes.
 set -euo pipefail
 C=$(cd "$(dirname "$0")" && pwd)/corpus
 mkdir -p "$C/proc_stat" "$C/proc_status" "$C/mountinfo"
@@ -47,3 +48,9 @@ unshare -m sh -c 'umount /sys/fs/cgroup/unified 2>/dev/null; mount -t tmpfs none
   mount -t cgroup2 none "$1" && cat /proc/self/mountinfo' \
   sh "$dir" >"$C/mountinfo/escaped"
 rmdir "$dir"
+
+mkdir -p "$C/dns_answer"
+seeds=$(mktemp)
+trap 'rm -f "$seeds"' EXIT
+g++ -std=c++20 "$(dirname "$0")/dns_seeds.cpp" -lldns -o "$seeds"
+"$seeds" "$C/dns_answer"

@@ -219,6 +219,22 @@ inline std::vector<Case> cases() {
        .args = {"serve", "--user", "na-no-such-user"},
        .err = kUser + "'na-no-such-user'" + kSeeServe},
       {.name = "ServeEmptyUser", .args = {"serve", "--user", ""}, .err = kUser + "''" + kSeeServe},
+      {.name = "DnsGraceNegative",
+       .args = {"report", "--dns-grace", "-1"},
+       .err = "netacct: --dns-grace: must be a whole number of seconds from 0 to 86400, got '-1'" +
+              kSeeReport},
+      {.name = "DnsGraceWithUnit",
+       .args = {"report", "--dns-grace", "5s"},
+       .err = "netacct: --dns-grace: must be a whole number of seconds from 0 to 86400, got '5s'" +
+              kSeeReport},
+      {.name = "DnsCacheZero",
+       .args = {"top", "--dns-cache", "0"},
+       .err =
+           "netacct: --dns-cache: must be a whole number of entries from 1 to 10000000, got '0'" +
+           kSeeTop},
+      {.name = "DnsCacheAndNoDnsNames",
+       .args = {"report", "--dns-cache", "100", "--no-dns-names"},
+       .err = "netacct: --no-dns-names excludes --dns-cache" + kSeeReport},
       {.name = "ContainersAndBy",
        .args = {"report", "--containers", "--by", "process"},
        .err = "netacct: --by excludes --containers" + kSeeReport},

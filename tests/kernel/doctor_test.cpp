@@ -244,6 +244,14 @@ TEST(Doctor, WithoutPrivilegesWhatCannotBeCheckedIsUnknown) {
   }
   Result r = run({"doctor"}, kNobody);
   EXPECT_NE(r.out.find("unknown (needs root to check)"), std::string::npos) << r.out;
+  // DNS capture (remote names): root loads it on every kernel netacct runs
+  // on (ring buffers and cgroup_skb since 5.8); nobody cannot tell.
+  EXPECT_EQ(root["dns_names"]["available"], true) << root.dump();
+  EXPECT_TRUE(nobody["dns_names"]["available"].is_null()) << nobody.dump();
+  EXPECT_NE(r.out.find("dns names           unknown: needs CAP_NET_ADMIN and BPF capabilities to "
+                       "check\n"),
+            std::string::npos)
+      << r.out;
 }
 
 TEST(Report, WithoutPrivilegesPrintsOneLineAndExitsOne) {

@@ -1,6 +1,7 @@
 # `netacct doctor --format json` in the 6.1 guest (tests/vm): fentry and
 # kprobe available, the sock tracepoints absent, auto picks fentry, and the
-# wire layer attaches through clsact (no TCX before 6.6).
+# wire layer attaches through clsact (no TCX before 6.6); DNS capture (remote
+# names) is available.
 #   cmake -DJSON='{...}' -P check_doctor.cmake
 if(NOT DEFINED JSON OR JSON STREQUAL "")
   message(FATAL_ERROR "no doctor JSON in the guest output")
@@ -22,6 +23,7 @@ expect(fentry selected)
 expect(ON can_run)
 expect(ON btf)
 expect(legacy tc_attach)
+expect(ON dns_names available)
 string(JSON kernel ERROR_VARIABLE err GET "${JSON}" kernel)
 if(NOT kernel MATCHES "^6\\.1\\.")
   string(APPEND errors "\n  kernel is ${kernel}, want 6.1.*")

@@ -79,6 +79,9 @@ nlohmann::json to_json(const Features& f, const Assessment& a) {
       {"backends", backends},
       {"sendpage_hook", f.has_inet_sendpage},
       {"tc_attach", f.tcx ? nlohmann::json(*f.tcx ? "tcx" : "legacy") : nlohmann::json(nullptr)},
+      {"dns_names",
+       {{"available", f.dns.available ? nlohmann::json(*f.dns.available) : nlohmann::json(nullptr)},
+        {"detail", f.dns.detail}}},
       {"selected", a.backend ? nlohmann::json(backend_name(*a.backend)) : nlohmann::json(nullptr)},
       {"can_run", a.can_run()},
       {"problem", a.can_run() ? nlohmann::json(nullptr) : nlohmann::json(a.message)}};
@@ -120,6 +123,10 @@ void print_text(const Features& f, const Assessment& a) {
                        : *f.tcx ? "tcx (links)"
                                 : "legacy (clsact filters)")
                    << "\n";
+  row("dns names") << (!f.dns.available   ? "unknown"
+                       : *f.dns.available ? "available"
+                                          : "unavailable")
+                   << ": " << f.dns.detail << "\n";
   row("selected") << (a.backend ? backend_name(*a.backend) : "none") << "\n";
   row("verdict") << doctor_verdict(a) << "\n";
 }

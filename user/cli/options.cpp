@@ -165,6 +165,31 @@ void add_wire(CLI::App* sub, WireConfig& wire) {
              "How the TC classifier attaches: TCX links (Linux >= 6.6) or clsact filters");
 }
 
+// Remote names: on unless --no-dns-names, which the other two contradict.
+void add_dns_names(CLI::App* sub, DnsNameOptions& dns) {
+  auto* off = sub->add_flag_function(
+      "--no-dns-names", [&dns](int64_t) { dns.enabled = false; },
+      "Capture no DNS answers: attach nothing for remote names");
+  sub->add_option_function<std::string>(
+         "--dns-grace",
+         [&dns](const std::string& v) {
+           dns.cache.grace_ns = int64_t(*parse_number<uint64_t>(v)) * 1'000'000'000;
+         },
+         "Seconds a remote name is kept past its DNS TTL")
+      ->check(whole_number_check(0, 86400, "a whole number of seconds from 0 to 86400"))
+      ->type_name("SECONDS")
+      ->default_str(std::to_string(dns.cache.grace_ns / 1'000'000'000))
+      ->excludes(off);
+  sub->add_option_function<std::string>(
+         "--dns-cache",
+         [&dns](const std::string& v) { dns.cache.capacity = *parse_number<uint64_t>(v); },
+         "Remote names kept at most (least recently seen go first)")
+      ->check(whole_number_check(1, 10000000, "a whole number of entries from 1 to 10000000"))
+      ->type_name("ENTRIES")
+      ->default_str(std::to_string(dns.cache.capacity))
+      ->excludes(off);
+}
+
 // --by and --view choices come from the groupings table, in its order.
 // (--view: top's views only.)
 std::vector<std::pair<std::string, GroupKind>> grouping_names(std::string Grouping::*name,
@@ -195,6 +220,7 @@ void add_report(CLI::App* sub, Command& cmd) {
       ->excludes("--by");
   add_selection(sub, cmd.selection);
   add_wire(sub, cmd.wire);
+  add_dns_names(sub, cmd.dns);
   add_common(sub, cmd);
 }
 
@@ -219,6 +245,7 @@ void add_top(CLI::App* sub, Command& cmd) {
              "with headers and retransmits); w toggles");
   add_wire(sub, cmd.wire);
   sub->get_option("--bytes")->excludes("--no-wire");
+  add_dns_names(sub, cmd.dns);
   add_common(sub, cmd);
 }
 
@@ -293,6 +320,7 @@ void add_serve(CLI::App* sub, Command& cmd) {
       ->type_name("USER");
   add_selection(sub, cmd.selection);
   add_wire(sub, cmd.wire);
+  add_dns_names(sub, cmd.dns);
   add_common(sub, cmd);
 }
 

@@ -131,7 +131,7 @@ Health read_health(const Session& s, const Pipeline& p, bool run_stats, double r
 int serve_loop(const Command& cmd, Session& session, MetricsCollectable& metrics,
                const sigset_t& stop, bool stats) {
   const auto& o = cmd.serve;
-  Pipeline pipeline(session, cmd.selection);
+  Pipeline pipeline(session, cmd.selection, cmd.dns.cache);
   std::string backend = backend_name(session.backend());
   ExporterAccumulator acc(ExporterConfig{.max_series = o.max_series,
                                          .pid_labels = o.pid_labels,
@@ -148,6 +148,7 @@ int serve_loop(const Command& cmd, Session& session, MetricsCollectable& metrics
             << "netacct: serving http://" << o.listen.text() << "/metrics\n";
   SystemClock clock;
   EventLoop loop(clock, stop);
+  pipeline.watch(loop);
   int64_t interval_ns = int64_t(o.interval_s * 1e9);
   loop.every(interval_ns, pipeline.last_mono_ns() + interval_ns, [&] {
     int64_t start = clock.mono_ns();

@@ -84,7 +84,7 @@ struct Live {
   Live(const Command& cmd, Session& s, UniqueFd stats)
       : opts(cmd.top),
         session(s),
-        pipeline(s, cmd.selection),
+        pipeline(s, cmd.selection, cmd.dns.cache),
         cost(s, std::move(stats)),
         model(double(pipeline.last_mono_ns()) / 1e9, cmd.top.delay_s),
         state(initial_state(cmd.top)) {
@@ -176,6 +176,7 @@ int run_batch(Live& live, const sigset_t& stop) {
   };
   SystemClock clock;
   EventLoop loop(clock, stop);
+  live.pipeline.watch(loop);
   refresh_every(loop, clock, live.opts.delay_s,
                 output.stopping(up_to(live.opts.count, refresh_and_print)));
   // A stop signal: one last frame with what moved since the previous one.
@@ -206,6 +207,7 @@ int run_interactive(Live& live, Terminal& term, const sigset_t& stop) {
   };
   SystemClock clock;
   EventLoop loop(clock, stop);
+  live.pipeline.watch(loop);
   refresh_every(loop, clock, live.opts.delay_s, [&] {
     live.refresh();
     return draw();

@@ -125,6 +125,26 @@ BackendStatus kprobe_status(const Features& f) {
       kp, f, "kprobe/kretprobe inet_sendmsg, inet6_sendmsg, inet_recvmsg, inet6_recvmsg");
 }
 
+bool has_net_admin() {
+  __user_cap_header_struct hdr{.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+  __user_cap_data_struct data[2] = {};
+  if (syscall(SYS_capget, &hdr, data) != 0) return false;
+  return (data[CAP_NET_ADMIN / 32].effective >> (CAP_NET_ADMIN % 32)) & 1;
+}
+
+// What the DNS answer program needs: a cgroup_skb program that may reserve
+// ring buffer space, and the ring buffer (Linux >= 5.8).
+DnsCaptureStatus dns_capture_status(const Features& f) {
+  if (!has_net_admin() || (f.caps.known && !f.caps.enough()))
+    return {.detail = "needs CAP_NET_ADMIN and BPF capabilities to check"};
+  if (libbpf_probe_bpf_map_type(BPF_MAP_TYPE_RINGBUF, nullptr) != 1)
+    return {.available = false, .detail = "kernel lacks BPF ring buffers (Linux >= 5.8)"};
+  if (libbpf_probe_bpf_helper(BPF_PROG_TYPE_CGROUP_SKB, BPF_FUNC_ringbuf_reserve, nullptr) != 1)
+    return {.available = false, .detail = "cgroup_skb programs cannot use ring buffers"};
+  return {.available = true,
+          .detail = "cgroup_skb ingress on the cgroup v2 root: UDP answers from port 53"};
+}
+
 }  // namespace
 
 Features probe_features() {
@@ -141,6 +161,7 @@ Features probe_features() {
   f.backends = {tracepoint_status(b.get(), f), fentry_status(b.get(), f), kprobe_status(f)};
   f.loads_tracing = f.status(Backend::fentry).available;
   f.tcx = probe_tcx();
+  f.dns = dns_capture_status(f);
   return f;
 }
 

@@ -40,6 +40,13 @@ struct BackendStatus {
   const std::string& detail() const { return available || !checked ? hooks : reason; }
 };
 
+// Remote names from DNS answers: a cgroup_skb program and a ring buffer,
+// loaded with CAP_NET_ADMIN (else netacct runs without them).
+struct DnsCaptureStatus {
+  std::optional<bool> available;  // nullopt: this process may not check
+  std::string detail;             // what it attaches to, or why not
+};
+
 struct Features {
   std::string kernel_release;
   bool btf = false;
@@ -53,6 +60,7 @@ struct Features {
   // The wire layer's TC attach: TCX links (Linux >= 6.6) or clsact filters;
   // nullopt when this process may not ask (CAP_NET_ADMIN).
   std::optional<bool> tcx;
+  DnsCaptureStatus dns;
 
   const BackendStatus& status(Backend b) const {
     for (const auto& s : backends)
