@@ -95,17 +95,6 @@ std::string join(const std::vector<std::string>& v) {
   return s;
 }
 
-// Only printable bytes and newlines.
-::testing::AssertionResult noRawControls(const std::string& out) {
-  for (size_t i = 0; i < out.size(); ++i) {
-    const unsigned char c = out[i];
-    if ((c < 0x20 && c != '\n') || c == 0x7f)
-      return ::testing::AssertionFailure() << "raw byte " << int(c) << " at " << i << " in\n"
-                                           << out;
-  }
-  return ::testing::AssertionSuccess();
-}
-
 // VmRSS or VmHWM of `pid`, in KiB (0 if unreadable).
 uint64_t statusKiB(pid_t pid, const std::string& field) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
@@ -180,6 +169,15 @@ class DnsNames : public KernelTest {
           ctx.counts.tx += sendBytes(fd, down);
         },
         n);
+  }
+
+  // Stops the DNS children (server, stub), then netacct.
+  static NetacctRun stopAll(Netacct& na, std::initializer_list<Child*> dns) {
+    for (Child* c : dns) {
+      c->go();
+      c->finish();
+    }
+    return na.stop();
   }
 
   // The connection's bytes are exactly what the client moved, and every
@@ -292,9 +290,7 @@ TEST_F(DnsNames, ConnectionIsNamedFromItsOwnProcesssAnswer) {
   std::vector<Counts> moved;
   for (auto& r : rs) moved.push_back(r.child.finish());
   for (auto* s : {&s1, &s2, &s3, &s4}) s->child.finish();
-  server.go();
-  server.finish();
-  NetacctRun run = na.stop();
+  NetacctRun run = stopAll(na, {&server});
   ASSERT_TRUE(run.exitedZero());
 
   const char* names[] = {"chain.na-kt.test", "six.na-kt.test", "libc4.na-kt.test",
@@ -346,9 +342,7 @@ TEST_F(DnsNames, TwoProcessesResolvingTwoNamesToOneAddressEachKeepTheirOwn) {
   b.child.finish();
   idle.child.finish();
   s.child.finish();
-  server.go();
-  server.finish();
-  NetacctRun run = na.stop();
+  NetacctRun run = stopAll(na, {&server});
   ASSERT_TRUE(run.exitedZero());
   expectNamed(run, a, Counts{700, 2000}, "alpha.na-kt.test", "answer");
   expectNamed(run, b, Counts{800, 2000}, "beta.na-kt.test", "answer");
@@ -381,11 +375,7 @@ TEST_F(DnsNames, LoopbackStubStillNamesFromTheClientsOwnAnswer) {
   const Counts moved = direct.child.finish();
   s4.child.finish();
   s6.child.finish();
-  stub.go();
-  stub.finish();
-  server.go();
-  server.finish();
-  NetacctRun run = na.stop();
+  NetacctRun run = stopAll(na, {&stub, &server});
   ASSERT_TRUE(run.exitedZero());
   expectNamed(run, libc, Counts{500, 1500}, "stub.na-kt.test", "answer");
   expectNamed(run, direct, Counts{600, 1600}, "stub6.na-kt.test", "answer");
@@ -456,9 +446,7 @@ TEST_F(DnsNames, ExpiredEntryNamesNoNewConnectionButANamedOneKeepsItsName) {
   const std::string second = Endpoint{NetnsPair::kB4, uint16_t(client.nextPost().first)}.str();
   client.finish();
   s.child.finish();
-  server.go();
-  server.finish();
-  NetacctRun run = na.stop();
+  NetacctRun run = stopAll(na, {&server});
   ASSERT_TRUE(run.exitedZero());
   Counts b1, b2;
   EXPECT_EQ(namesSeen(run, client.pid(), first, to.str(), &b1),
@@ -496,9 +484,7 @@ TEST_F(DnsNames, FloodOfDistinctNamesStaysWithinTheCacheBound) {
   client.finish();
   na.waitReportLines(na.reportLines() + 2, scaled(10));  // netacct has read them all
   const uint64_t hwm = statusKiB(na.pid(), "VmHWM");
-  server.go();
-  server.finish();
-  NetacctRun run = na.stop();
+  NetacctRun run = stopAll(na, {&server});
   ASSERT_TRUE(run.exitedZero());
   ASSERT_FALSE(run.reports.empty());
   for (const auto& r : run.reports)
@@ -551,9 +537,7 @@ TEST_F(DnsNames, MalformedAndTruncatedAnswersAreCountedAndLaterOnesStillName) {
   after.child.finish();
   client.finish();
   s.child.finish();
-  server.go();
-  server.finish();
-  NetacctRun run = na.stop();
+  NetacctRun run = stopAll(na, {&server});
   ASSERT_TRUE(run.exitedZero()) << "netacct must survive bad answers";
   EXPECT_EQ(u64Field(dnsOf(run.reports.back()), "malformed") - before, uint64_t(kBad + kCut))
       << dnsOf(run.reports.back()).dump();
@@ -612,9 +596,7 @@ TEST_F(DnsNames, NoDnsNamesNamesNothingAndAttachesNothingForIt) {
   connect(r);
   r.child.finish();
   s.child.finish();
-  server.go();
-  server.finish();
-  NetacctRun run = na.stop();
+  NetacctRun run = stopAll(na, {&server});
   ASSERT_TRUE(run.exitedZero());
   expectNamed(run, r, Counts{321, 1000}, "null", "null");
   for (const auto& rep : run.reports) {

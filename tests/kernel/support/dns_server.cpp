@@ -138,12 +138,15 @@ std::vector<uint8_t> answer(const uint8_t* q, size_t n, const std::vector<DnsNam
   return toWire(reply.get());
 }
 
-int boundUdp(const Endpoint& at) {
+// A UDP socket bound (or connected) to `at`.
+int udpAt(const Endpoint& at, bool connected) {
   int fd = socket(at.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
   sockaddr_storage ss;
   const socklen_t len = at.fill(ss);
-  if (fd < 0 || bind(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
-    throw std::system_error(errno, std::generic_category(), "bind " + at.str());
+  auto* sa = reinterpret_cast<sockaddr*>(&ss);
+  if (fd < 0 || (connected ? connect(fd, sa, len) : bind(fd, sa, len)) != 0)
+    throw std::system_error(errno, std::generic_category(),
+                            (connected ? "connect " : "bind ") + at.str());
   return fd;
 }
 
@@ -256,7 +259,7 @@ Child dnsServer(const std::string& ns, const std::string& host, std::vector<DnsN
   Child c(ns, "na-dns-server", [host, names](ChildCtx& ctx) {
     std::vector<Rdf> rdfs;
     for (const auto& e : names) rdfs.push_back(dname(e.name));
-    int fd = boundUdp(Endpoint{host, 53});
+    int fd = udpAt(Endpoint{host, 53}, false);
     ctx.post(1);
     serveDatagrams(
         ctx, fd, [&](const uint8_t* q, size_t n, const sockaddr_storage& from, socklen_t fromlen) {
@@ -271,7 +274,7 @@ Child dnsServer(const std::string& ns, const std::string& host, std::vector<DnsN
 
 Child dnsRelay(const std::string& ns, const Endpoint& upstream) {
   Child c(ns, "na-dns-stub", [upstream](ChildCtx& ctx) {
-    int fd = boundUdp(Endpoint{kStubAddress, 53});
+    int fd = udpAt(Endpoint{kStubAddress, 53}, false);
     int up = dnsSocket(upstream);
     ctx.post(1);
     serveDatagrams(
@@ -289,14 +292,7 @@ Child dnsRelay(const std::string& ns, const Endpoint& upstream) {
   return c;
 }
 
-int dnsSocket(const Endpoint& server) {
-  int fd = socket(server.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
-  sockaddr_storage ss;
-  const socklen_t len = server.fill(ss);
-  if (fd < 0 || connect(fd, reinterpret_cast<sockaddr*>(&ss), len) != 0)
-    throw std::system_error(errno, std::generic_category(), "connect " + server.str());
-  return fd;
-}
+int dnsSocket(const Endpoint& server) { return udpAt(server, true); }
 
 DnsReply dnsAsk(int fd, const std::string& name, int family, Counts& counts) {
   uint16_t id = 0;
