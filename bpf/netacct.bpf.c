@@ -1712,3 +1712,87 @@ int BPF_KRETPROBE(begin_new_exec_kretprobe, int ret)
 		program_replaced((struct task_struct *)bpf_get_current_task());
 	return 0;
 }
+
+/*
+ * DNS answers (netacct.h, na_dns_event): every backend unless
+ * --no-dns-names. On the cgroup v2 root, like the per-cgroup IP counters: it
+ * runs for every packet delivered to a full socket of any cgroup below the
+ * root, in any network namespace, after the socket lookup, with the packet
+ * from its IP header on. A stub resolver answering over loopback
+ * (127.0.0.53, dnsmasq) delivers the answer to the asking program's own
+ * socket, so it is seen here as well. The common case (a stream socket's
+ * packet) costs the socket's protocol test; a UDP datagram not from port 53
+ * costs two small header reads more. Only the DNS message is copied, cut at
+ * NA_DNS_MAX bytes. Always passes the packet.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, NA_DNS_RING_BYTES);
+} dns_answers SEC(".maps");
+
+/* Answers that found the ring full (userspace reads it from .bss). */
+__u64 dns_lost = 0;
+
+#define DNS_PORT 53
+
+struct udp_header {
+	__be16 source;
+	__be16 dest;
+	__be16 len;
+	__be16 check;
+};
+
+/* Where the UDP header starts, or 0 when the packet is not UDP over IP. IPv6
+ * extension headers are not walked (a DNS answer carries none). */
+static __always_inline __u32 udp_offset(struct __sk_buff *skb)
+{
+	__u8 b;
+	if (skb->protocol == bpf_htons(ETH_P_IP)) {
+		if (bpf_skb_load_bytes(skb, 0, &b, 1))
+			return 0;
+		return (b & 0xf) * 4;
+	}
+	if (skb->protocol == bpf_htons(ETH_P_IPV6)) {
+		if (bpf_skb_load_bytes(skb, 6, &b, 1) || b != IPPROTO_UDP)
+			return 0;
+		return 40;
+	}
+	return 0;
+}
+
+SEC("cgroup_skb/ingress")
+int dns_answer_dns(struct __sk_buff *skb)
+{
+	struct bpf_sock *sk = skb->sk;
+	if (!sk)
+		return 1;
+	sk = bpf_sk_fullsock(sk);
+	if (!sk || sk->protocol != IPPROTO_UDP)
+		return 1;
+	__u32 l4 = udp_offset(skb);
+	struct udp_header uh;
+	if (!l4 || bpf_skb_load_bytes(skb, l4, &uh, sizeof(uh)) || uh.source != bpf_htons(DNS_PORT))
+		return 1;
+	__u32 msg = bpf_ntohs(uh.len);
+	if (msg <= sizeof(uh) || l4 + msg > skb->len)
+		return 1;
+	msg -= sizeof(uh);
+	struct na_dns_event *e = bpf_ringbuf_reserve(&dns_answers, sizeof(*e), 0);
+	if (!e) {
+		__sync_fetch_and_add(&dns_lost, 1);
+		return 1;
+	}
+	__u32 len = msg < NA_DNS_MAX ? msg : NA_DNS_MAX;
+	barrier_var(len);
+	if (len < 1 || len > NA_DNS_MAX || bpf_skb_load_bytes(skb, l4 + sizeof(uh), e->data, len)) {
+		bpf_ringbuf_discard(e, 0);
+		return 1;
+	}
+	e->cookie = bpf_get_socket_cookie(skb);
+	e->cgroup_id = bpf_skb_cgroup_id(skb);
+	e->mono_ns = bpf_ktime_get_ns();
+	e->len = len;
+	e->msg_len = msg;
+	bpf_ringbuf_submit(e, 0);
+	return 1;
+}

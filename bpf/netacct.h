@@ -314,4 +314,26 @@ struct na_retrans_val {
 	__u64 segments; /* retransmissions (one per event; a TSO retransmit is one) */
 };
 
+/*
+ * Remote names (issue 14): DNS answers delivered to local sockets, copied by
+ * a cgroup_skb ingress program on the cgroup v2 root (netacct.bpf.c, "DNS
+ * answers") into the `dns_answers` ring buffer, with the receiving socket's
+ * cookie (userspace joins it to the connection entries: process, network
+ * namespace) and cgroup. Only UDP datagrams from port 53 are copied, at most
+ * NA_DNS_MAX bytes of the DNS message (the classic 512-byte UDP limit plus
+ * EDNS0's common 1232: a longer answer is cut, and parses as far as c-ares
+ * can read it). An answer that finds the ring full is counted in `dns_lost`.
+ */
+#define NA_DNS_MAX 1232
+#define NA_DNS_RING_BYTES (1 << 20)
+
+struct na_dns_event {
+	__u64 cookie;	 /* the receiving socket's cookie */
+	__u64 cgroup_id; /* the receiving socket's cgroup v2 id */
+	__u64 mono_ns;	 /* bpf_ktime_get_ns: CLOCK_MONOTONIC */
+	__u32 len;	 /* bytes of the DNS message in data */
+	__u32 msg_len;	 /* the message's length as received (> len: cut) */
+	__u8 data[NA_DNS_MAX];
+};
+
 #endif /* NETACCT_ABI_H */

@@ -9,7 +9,7 @@ PACKAGES="cmake ninja-build g++ clang llvm pkg-config libbpf-dev libelf-dev zlib
   tmux libbenchmark-dev clang-format prometheus-cpp-dev libcivetweb-dev
   libclang-rt-14-dev
   qemu-system-x86 busybox-static cpio
-  prometheus systemd groff-base man-db dpkg-dev libldns-dev"
+  prometheus systemd groff-base man-db dpkg-dev libc-ares-dev libldns-dev"
 
 install_missing() {
   missing=""

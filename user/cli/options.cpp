@@ -157,6 +157,43 @@ void add_wire(CLI::App* sub, WireConfig& wire) {
              "How the TC classifier attaches: TCX links (Linux >= 6.6) or clsact filters");
 }
 
+// Remote names: on unless --no-dns-names, which the other two contradict.
+void add_dns_names(CLI::App* sub, DnsNameOptions& dns) {
+  auto* off = sub->add_flag_function(
+      "--no-dns-names", [&dns](int64_t) { dns.enabled = false; },
+      "Capture no DNS answers: remote names only from --resolve");
+  sub->add_option_function<std::string>(
+         "--dns-grace",
+         [&dns](const std::string& v) {
+           dns.cache.grace_ns = int64_t(*parse_number<uint64_t>(v)) * 1'000'000'000;
+         },
+         "Seconds a remote name is kept past its DNS TTL")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            auto n = parse_number<uint64_t>(v);
+            if (n && *n <= 86400) return "";
+            return "must be a whole number of seconds from 0 to 86400, got '" + v + "'";
+          },
+          ""))
+      ->type_name("SECONDS")
+      ->default_str(std::to_string(dns.cache.grace_ns / 1'000'000'000))
+      ->excludes(off);
+  sub->add_option_function<std::string>(
+         "--dns-cache",
+         [&dns](const std::string& v) { dns.cache.capacity = *parse_number<uint64_t>(v); },
+         "Remote names kept at most (least recently seen go first)")
+      ->check(CLI::Validator(
+          [](std::string& v) -> std::string {
+            auto n = parse_number<uint64_t>(v);
+            if (n && *n >= 1 && *n <= 10000000) return "";
+            return "must be a whole number of entries from 1 to 10000000, got '" + v + "'";
+          },
+          ""))
+      ->type_name("ENTRIES")
+      ->default_str(std::to_string(dns.cache.capacity))
+      ->excludes(off);
+}
+
 // --by and --view choices come from the groupings table, in its order.
 // (--view: top's views only.)
 std::vector<std::pair<std::string, GroupKind>> grouping_names(std::string Grouping::*name,
@@ -187,6 +224,7 @@ void add_report(CLI::App* sub, Command& cmd) {
       ->excludes("--by");
   add_selection(sub, cmd.selection);
   add_wire(sub, cmd.wire);
+  add_dns_names(sub, cmd.dns);
   add_common(sub, cmd);
 }
 
@@ -211,6 +249,7 @@ void add_top(CLI::App* sub, Command& cmd) {
              "with headers and retransmits); w toggles");
   add_wire(sub, cmd.wire);
   sub->get_option("--bytes")->excludes("--no-wire");
+  add_dns_names(sub, cmd.dns);
   add_common(sub, cmd);
 }
 
@@ -282,6 +321,7 @@ void add_serve(CLI::App* sub, Command& cmd) {
                 "every BPF program on the host then costs two clock reads more a run)");
   add_selection(sub, cmd.selection);
   add_wire(sub, cmd.wire);
+  add_dns_names(sub, cmd.dns);
   add_common(sub, cmd);
 }
 

@@ -52,6 +52,13 @@ struct ServeOptions {
   bool bpf_stats = false;
 };
 
+// Remote names from the DNS answers each process received (report, top,
+// serve): --no-dns-names, --dns-grace, --dns-cache.
+struct DnsNameOptions {
+  bool enabled = true;
+  NameCacheConfig cache;
+};
+
 struct DoctorOptions {
   bool json = false;
 };
@@ -64,6 +71,7 @@ struct Command {
   bool verbose = false;
   Selection selection;  // --pid and --loopback, the same for every command
   WireConfig wire;      // --interface, --no-wire, --tc-attach (report, top, serve)
+  DnsNameOptions dns;   // --no-dns-names, --dns-grace, --dns-cache (report, top, serve)
   ReportOptions report;
   TopOptions top;
   ServeOptions serve;

@@ -38,7 +38,8 @@ std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signal
                                 .loads_tracing = features.loads_tracing,
                                 .attach = true,
                                 .cgroup2_mount = find_cgroup2_mount().value_or(""),
-                                .wire = wire},
+                                .wire = wire,
+                                .dns_names = cmd.dns.enabled},
                                &error);
   if (!session) std::cerr << error_line(error);
   if (session && !session->warning().empty())

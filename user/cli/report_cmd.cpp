@@ -23,7 +23,7 @@ std::string host_name() {
 
 int poll_loop(const Command& cmd, Session& session, const sigset_t& stop_signals) {
   const auto& o = cmd.report;
-  Pipeline pipeline(session, cmd.selection);
+  Pipeline pipeline(session, cmd.selection, cmd.dns.cache);
   std::string backend = backend_name(session.backend());
   std::cerr << "netacct: ready (backend " << backend << ")\n";
   ReportWriter writer(std::cout, o.format, o.by);
@@ -34,6 +34,7 @@ int poll_loop(const Command& cmd, Session& session, const sigset_t& stop_signals
   };
   SystemClock clock;
   EventLoop loop(clock, stop_signals);
+  pipeline.watch(loop);
   int64_t interval_ns = int64_t(o.interval_s * 1e9);
   loop.every(interval_ns, pipeline.last_mono_ns() + interval_ns,
              output.stopping(up_to(o.count, report_window)));

@@ -118,7 +118,7 @@ Health read_health(const Session& s, const Pipeline& p, bool run_stats, double r
 int serve_loop(const Command& cmd, Session& session, MetricsCollectable& metrics,
                const sigset_t& stop) {
   const auto& o = cmd.serve;
-  Pipeline pipeline(session, cmd.selection);
+  Pipeline pipeline(session, cmd.selection, cmd.dns.cache);
   // Run time statistics while the fd is open, only when asked (--bpf-stats).
   UniqueFd stats(o.bpf_stats ? enable_run_time_stats() : -1);
   std::string backend = backend_name(session.backend());
@@ -137,6 +137,7 @@ int serve_loop(const Command& cmd, Session& session, MetricsCollectable& metrics
             << "netacct: serving http://" << o.listen.text() << "/metrics\n";
   SystemClock clock;
   EventLoop loop(clock, stop);
+  pipeline.watch(loop);
   int64_t interval_ns = int64_t(o.interval_s * 1e9);
   loop.every(interval_ns, pipeline.last_mono_ns() + interval_ns, [&] {
     int64_t start = clock.mono_ns();

@@ -82,7 +82,7 @@ struct Live {
   Live(const Command& cmd, Session& s)
       : opts(cmd.top),
         session(s),
-        pipeline(s, cmd.selection),
+        pipeline(s, cmd.selection, cmd.dns.cache),
         cost(s),
         model(double(pipeline.last_mono_ns()) / 1e9, cmd.top.delay_s),
         state(initial_state(cmd.top)) {
@@ -174,6 +174,7 @@ int run_batch(Live& live, const sigset_t& stop) {
   };
   SystemClock clock;
   EventLoop loop(clock, stop);
+  live.pipeline.watch(loop);
   refresh_every(loop, clock, live.opts.delay_s,
                 output.stopping(up_to(live.opts.count, refresh_and_print)));
   // A stop signal: one last frame with what moved since the previous one.
@@ -204,6 +205,7 @@ int run_interactive(Live& live, Terminal& term, const sigset_t& stop) {
   };
   SystemClock clock;
   EventLoop loop(clock, stop);
+  live.pipeline.watch(loop);
   refresh_every(loop, clock, live.opts.delay_s, [&] {
     live.refresh();
     return draw();

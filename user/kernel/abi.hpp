@@ -22,3 +22,4 @@ static_assert(sizeof(na_cgroup_val) == 32);
 static_assert(sizeof(na_cgroup_ip) == 32);
 static_assert(sizeof(na_cgroup_slot) == 192);
 static_assert(NA_MAX_CONNS % 64 == 0 && NA_MAX_PROCS % 64 == 0);
+static_assert(sizeof(na_dns_event) == 32 + NA_DNS_MAX);

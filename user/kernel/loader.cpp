@@ -34,6 +34,7 @@ bool ends_with(const std::string& s, const std::string& suffix) {
 // TCP baseline iterator (tcp_baseline_iter) in _iter.
 bool belongs(const std::string& prog, Backend b) {
   if (ends_with(prog, "_tc") || ends_with(prog, "_wire")) return true;  // wire layer: every backend
+  if (ends_with(prog, "_dns")) return true;  // DNS answers: every backend
   switch (b) {
     case Backend::tracepoint:
       return ends_with(prog, "_tp") || ends_with(prog, "_cgroup");
@@ -62,6 +63,7 @@ void configure(netacct_bpf* skel, const LoadConfig& cfg) {
     if (name.starts_with("inet_sendpage")) on = on && cfg.has_inet_sendpage;
     if (ends_with(name, "_iter")) on = on && (cfg.backend == Backend::fentry || cfg.loads_tracing);
     if (ends_with(name, "_tc") || ends_with(name, "_wire")) on = cfg.wire.enabled;
+    if (ends_with(name, "_dns")) on = cfg.dns_names && has_net_admin();
     bpf_program__set_autoload(prog, on);
   }
   // Loading a cgroup_skb program takes CAP_NET_ADMIN as well; without it the
@@ -71,6 +73,7 @@ void configure(netacct_bpf* skel, const LoadConfig& cfg) {
   bpf_program__set_autoload(ingress, bpf_program__autoload(ingress) && has_net_admin());
   bpf_program__set_autoattach(ingress, false);
   bpf_program__set_autoattach(skel->progs.cgroup_ip_egress_wire, false);
+  bpf_program__set_autoattach(skel->progs.dns_answer_dns, false);
   bpf_program__set_autoattach(skel->progs.cgroup_ip_ingress_wire, false);
   bpf_program__set_autoattach(skel->progs.tcp_baseline_iter, false);
   bpf_program__set_autoattach(skel->progs.wire_ingress_tc, false);  // kernel/wire.cpp
@@ -78,6 +81,9 @@ void configure(netacct_bpf* skel, const LoadConfig& cfg) {
   if (!cfg.wire.enabled)
     for (bpf_map* m : {skel->maps.ifaces, skel->maps.flows, skel->maps.retrans})
       bpf_map__set_max_entries(m, 1);
+  // A ring buffer's size is a power of two pages: one page when unused.
+  if (!bpf_program__autoload(skel->progs.dns_answer_dns))
+    bpf_map__set_max_entries(skel->maps.dns_answers, uint32_t(sysconf(_SC_PAGESIZE)));
   if (cfg.backend != Backend::kprobe) {
     bpf_map__set_max_entries(skel->maps.inflight, 1);
     bpf_map__set_max_entries(skel->maps.sk_gens, 1);
@@ -162,12 +168,16 @@ bool run_tcp_baseline(netacct_bpf* skel, std::string* why) {
 bool Session::attach_cgroup_programs(const LoadConfig& cfg, std::string* error) {
   std::vector<bpf_program*> progs;
   for (bpf_program* p : {skel_->progs.dgram_ingress_cgroup, skel_->progs.cgroup_ip_egress_wire,
-                         skel_->progs.cgroup_ip_ingress_wire})
+                         skel_->progs.cgroup_ip_ingress_wire, skel_->progs.dns_answer_dns})
     if (bpf_program__fd(p) >= 0) progs.push_back(p);
   if (cfg.backend == Backend::tracepoint && bpf_program__fd(skel_->progs.dgram_ingress_cgroup) < 0)
     warning_ =
         "without CAP_NET_ADMIN, datagrams received over loopback (UDP, ping, raw) cannot be told "
         "from network ones and count as network traffic";
+  if (cfg.dns_names && bpf_program__fd(skel_->progs.dns_answer_dns) < 0)
+    warning_ += std::string(warning_.empty() ? "" : "; ") +
+                "without CAP_NET_ADMIN, DNS answers are not captured: remote names come only from "
+                "--resolve";
   if (progs.empty()) return true;
   std::string why;
   int fd = open_cgroup2_root(cfg.cgroup2_mount, &why);
@@ -231,6 +241,12 @@ std::unique_ptr<Session> Session::open(const LoadConfig& cfg, std::string* error
       !run_tcp_baseline(skel, &why))
     s->warning_ =
         why + "; a TCP read already blocked when netacct started may miss its first bytes";
+  if (cfg.attach && bpf_program__fd(skel->progs.dns_answer_dns) >= 0) {
+    s->dns_ =
+        DnsCapture::open(bpf_map__fd(skel->maps.dns_answers),
+                         reinterpret_cast<const volatile uint64_t*>(&skel->bss->dns_lost), error);
+    if (!s->dns_) return nullptr;
+  }
   return s;
 }
 
@@ -292,6 +308,7 @@ Session::Session(netacct_bpf* skel, Backend b) : skel_(skel), backend_(b) {}
 
 Session::~Session() {
   source_.reset();
+  dns_.reset();
   wire_.reset();  // before the programs it attached go
   reader_.reset();
   for (bpf_link* link : cgroup_links_) bpf_link__destroy(link);

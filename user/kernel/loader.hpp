@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "kernel/backend.hpp"
+#include "kernel/dns_capture.hpp"
 #include "kernel/features.hpp"
 #include "kernel/wire.hpp"
 #include "model/exporter.hpp"
@@ -37,6 +38,8 @@ struct LoadConfig {
   std::string cgroup2_mount;
   // The TC classifier and the interfaces it attaches to (every backend).
   WireConfig wire;
+  // DNS answers captured for remote names (every backend; --no-dns-names).
+  bool dns_names = true;
 };
 
 class Session {
@@ -54,6 +57,9 @@ class Session {
   SnapshotSource& reader() const;
   // The wire layer, or nullptr when off (--no-wire) or not attached.
   const Wire* wire() const { return wire_.get(); }
+  // The DNS answers captured, or nullptr when off (--no-dns-names, no
+  // CAP_NET_ADMIN, or not attached).
+  DnsCapture* dns() const { return dns_.get(); }
   KernelMaps maps() const;
 
   // Total run time and runs of our programs so far (kernel.bpf_stats must be
@@ -79,6 +85,7 @@ class Session {
   std::vector<bpf_link*> cgroup_links_;
   std::unique_ptr<MapReader> reader_;
   std::unique_ptr<Wire> wire_;
+  std::unique_ptr<DnsCapture> dns_;
   class Source;  // the reader's snapshot with the wire layer's counters
   std::unique_ptr<Source> source_;
   std::string warning_;

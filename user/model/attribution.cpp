@@ -372,7 +372,20 @@ Attributed Attributor::attribute(const Window& w) {
   a.ifaces = w.ifaces;  // devices, not processes: --pid does not narrow them
   add_wire(w, a);
   add_containers(w, a);
+  name_remotes(w, a);
   return a;
+}
+
+// Every connection row, its remote named once (and kept): the answers of
+// this window join first, so a program that resolved and connected within
+// one refresh is named in it. Sinks only read the name.
+void Attributor::name_remotes(const Window& w, Attributed& a) {
+  if (!namer_) return;
+  namer_->join(w.conns, w.end_mono);
+  for (auto& c : a.conns)
+    c.name = namer_->name(c.id, c.info, c.who ? c.who->cgroup_id : 0, w.end_mono);
+  namer_->forget(w.exited);
+  a.dns = namer_->stats();
 }
 
 }  // namespace netacct

@@ -15,6 +15,7 @@
 
 #include "model/accountant.hpp"
 #include "model/flat_map.hpp"
+#include "model/remote_names.hpp"
 #include "model/shared_text.hpp"
 #include "model/wire_join.hpp"
 
@@ -98,6 +99,8 @@ struct ConnTraffic {
   // One remote's part of an unconnected UDP socket (from its flows): the
   // socket's row keeps what no watched interface carried.
   bool per_remote = false;
+  // The remote's name from DNS answers (null: none known).
+  RemoteNameRef name;
 };
 
 // A cgroup's traffic in a window. Payload bytes are the kernel's per-cgroup
@@ -143,6 +146,7 @@ struct Attributed {
   std::vector<FlowTraffic> flows;               // per flow (of selected processes, with --pid)
   std::vector<ContainerTraffic> containers;     // per cgroup
   Receipt receipt;                              // each interface's bytes broken down
+  DnsStats dns;                                 // remote names (enabled: answers captured)
   uint64_t tx_bytes = 0, rx_bytes = 0;
   Loss loss;
   double seconds() const { return double(end_mono - start_mono) / 1e9; }
@@ -155,14 +159,16 @@ ConnInfo canonical(ConnInfo c);
 
 class Attributor {
  public:
-  Attributor(Selection selection, Resolver& resolver)
-      : selection_(std::move(selection)), resolver_(resolver) {}
+  // `namer`: remote names from DNS answers (null: off, --no-dns-names).
+  Attributor(Selection selection, Resolver& resolver, RemoteNamer* namer = nullptr)
+      : selection_(std::move(selection)), resolver_(resolver), namer_(namer) {}
   Attributed attribute(const Window& w);
   const Selection& selection() const { return selection_; }
 
  private:
   Selection selection_;
   Resolver& resolver_;
+  RemoteNamer* namer_;
   FlatMap<ProcId, IdentityRef> known_;          // processes seen so far, until their entries go
   std::unordered_set<ProcId> gone_, was_gone_;  // the poller's exit list, this poll and the last
 
@@ -183,6 +189,7 @@ class Attributor {
   const Identity* owner(const ProcId& id, Attributed& a) const;
   void add_exited(const Window& w, Attributed& a);
   void add_wire(const Window& w, Attributed& a);
+  void name_remotes(const Window& w, Attributed& a);
 };
 
 }  // namespace netacct

@@ -71,6 +71,37 @@ std::vector<Column> with_wire(std::vector<Column> tail) {
   return tail;
 }
 
+// The remote's name and where it came from (JSON and CSV, last), and the
+// name alone in text, shown when some row has one.
+std::vector<Column> name_columns() {
+  return {
+      {.name = "remote_name",
+       .title = "",
+       .unit = Unit::text,
+       .sinks = kJson | kCsv,
+       .get = [](const GroupRow& r) { return r.name ? Cell(r.name->name) : Cell(); }},
+      {.name = "remote_name_source",
+       .title = "",
+       .unit = Unit::text,
+       .sinks = kJson | kCsv,
+       .get = [](const GroupRow& r) -> Cell {
+         const char* s = r.name ? name_source_text(r.name->source) : nullptr;
+         return s ? Cell(std::string(s)) : Cell();
+       }},
+      {.name = "",
+       .title = "NAME",
+       .unit = Unit::text,
+       .sinks = kText,
+       .get = [](const GroupRow& r) { return r.name ? Cell(r.name->name) : Cell(); },
+       .hide_empty = true},
+  };
+}
+
+std::vector<Column> with_names(std::vector<Column> tail) {
+  for (auto& c : name_columns()) tail.push_back(std::move(c));
+  return tail;
+}
+
 Cell pid(const GroupRow& r) { return uint64_t(r.key.proc.tgid); }
 Cell comm(const GroupRow& r) { return r.who.comm; }
 
@@ -174,12 +205,13 @@ Grouping connection_grouping() {
                .sinks = kAll,
                .get = [](const GroupRow& r) { return endpoint(r.conn, r.conn.remote); }},
           },
-          // Last in CSV, so columns that existed before it keep their places.
-          with_wire({{.name = "netns",
-                      .title = "",
-                      .unit = Unit::count,
-                      .sinks = kJson | kCsv,
-                      .get = [](const GroupRow& r) -> Cell { return uint64_t(r.conn.netns); }}})),
+          // Last in CSV, so columns that existed before them keep their places.
+          with_names(with_wire(
+              {{.name = "netns",
+                .title = "",
+                .unit = Unit::count,
+                .sinks = kJson | kCsv,
+                .get = [](const GroupRow& r) -> Cell { return uint64_t(r.conn.netns); }}}))),
   };
 }
 
@@ -208,16 +240,16 @@ Grouping remote_grouping() {
             .unit = Unit::family,
             .sinks = kJson | kCsv,
             .get = [](const GroupRow& r) -> Cell { return uint64_t(r.key.remote.family); }}},
-          {{.name = "processes",
-            .title = "PROCESSES",
-            .unit = Unit::count,
-            .sinks = kAll,
-            .get = [](const GroupRow& r) -> Cell { return r.processes; }},
-           {.name = "connections",
-            .title = "CONNECTIONS",
-            .unit = Unit::count,
-            .sinks = kAll,
-            .get = [](const GroupRow& r) -> Cell { return r.connections; }}}),
+          with_names({{.name = "processes",
+                       .title = "PROCESSES",
+                       .unit = Unit::count,
+                       .sinks = kAll,
+                       .get = [](const GroupRow& r) -> Cell { return r.processes; }},
+                      {.name = "connections",
+                       .title = "CONNECTIONS",
+                       .unit = Unit::count,
+                       .sinks = kAll,
+                       .get = [](const GroupRow& r) -> Cell { return r.connections; }}})),
   };
 }
 
@@ -521,7 +553,10 @@ GroupRow new_row(const Grouping& g, const TrafficItem& item, const Attributed& a
     row.who = item.who ? *item.who : a.identity(item.proc);
     row.who.proc = item.proc;
   }
-  if (item.conn) row.conn = item.conn->info;
+  if (item.conn) {
+    row.conn = item.conn->info;
+    row.name = item.conn->name;
+  }
   row.iface = item.iface;
   row.flow = item.flow;
   row.container = item.container;

@@ -60,6 +60,9 @@ struct GroupRow {
   WireBytes wire;                           // processes and connections
   double tx_rate = 0, rx_rate = 0;          // over the report's window
   uint64_t processes = 0, connections = 0;  // distinct contributors
+  // The remote's name (connections; remote hosts: the best any of its
+  // connections had), null when none.
+  RemoteNameRef name;
 };
 
 // How a sink reads a cell: bytes are integers in JSON and CSV and human
@@ -80,6 +83,9 @@ struct Column {
   Unit unit = Unit::text;
   unsigned sinks = kAll;
   Cell (*get)(const GroupRow&) = nullptr;
+  // Text: left out when no row has a value (remote names, which most
+  // reports have none of).
+  bool hide_empty = false;
 };
 
 struct Grouping {

@@ -23,6 +23,7 @@ struct Report {
   std::vector<GroupTable> tables;  // one per grouping assembled, in the table's order
   Loss loss;
   Receipt receipt;  // the wire layer's breakdown of interface bytes (empty without it)
+  DnsStats dns;     // remote names from DNS answers
   const std::vector<GroupRow>& rows(GroupKind kind) const;  // empty when absent
 };
 

@@ -77,18 +77,28 @@ std::string table(const std::vector<std::vector<std::string>>& rows,
   return out;
 }
 
+// A hide_empty column shows only when some row has a value in it.
+bool shown(const Column& c, const std::vector<GroupRow>& rows) {
+  if (!(c.sinks & kText)) return false;
+  if (!c.hide_empty) return true;
+  return std::any_of(rows.begin(), rows.end(), [&](const GroupRow& r) {
+    return !std::holds_alternative<std::monostate>(c.get(r));
+  });
+}
+
 std::string text_table(const Grouping& g, const std::vector<GroupRow>& rows) {
+  std::vector<const Column*> columns;
+  for (const auto& c : g.columns)
+    if (shown(c, rows)) columns.push_back(&c);
   std::vector<std::vector<std::string>> lines(1);
   std::vector<bool> right;
-  for (const auto& c : g.columns)
-    if (c.sinks & kText) {
-      lines[0].push_back(c.title);
-      right.push_back(numeric(c.unit));
-    }
+  for (const Column* c : columns) {
+    lines[0].push_back(c->title);
+    right.push_back(numeric(c->unit));
+  }
   for (const auto& row : rows) {
     auto& line = lines.emplace_back();
-    for (const auto& c : g.columns)
-      if (c.sinks & kText) line.push_back(text_cell(c, c.get(row)));
+    for (const Column* c : columns) line.push_back(text_cell(*c, c->get(row)));
   }
   return table(lines, right);
 }
@@ -127,6 +137,12 @@ std::string receipt_text(const Receipt& r) {
   return out + "\n";
 }
 
+json dns_json(const DnsStats& d) {
+  return {{"enabled", d.enabled}, {"answers", d.answers}, {"malformed", d.malformed},
+          {"lost", d.lost},       {"entries", d.entries}, {"expired", d.expired},
+          {"evicted", d.evicted}};
+}
+
 }  // namespace
 
 std::string to_json_line(const Report& r) {
@@ -144,6 +160,7 @@ std::string to_json_line(const Report& r) {
               {"unattributed_rx_bytes", r.loss.unattributed_rx}}}};
   for (const auto& g : groupings()) j[g.plural] = json_rows(g, r.rows(g.kind));
   j["receipt"] = receipt_json(r.receipt);
+  j["dns"] = dns_json(r.dns);
   // comm is cut at 15 bytes by the kernel, possibly inside a UTF-8
   // character: replace invalid bytes rather than fail the whole report.
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -1,0 +1,79 @@
+#include "resolve/dns_answer.hpp"
+
+#include <ares.h>
+#include <netdb.h>
+#include <sys/socket.h>
+
+#include <climits>
+#include <cstring>
+#include <memory>
+
+namespace netacct {
+namespace {
+
+constexpr int kMaxAddresses = 64;  // records kept per answer; more are dropped
+
+struct HostentFree {
+  void operator()(hostent* h) const { ares_free_hostent(h); }
+};
+
+// c-ares names the end of the CNAME chain h_name and lists the names that
+// led there (the question's first) in h_aliases.
+void take_names(const hostent& h, DnsAnswer& out) {
+  std::vector<std::string> names;
+  for (char** a = h.h_aliases; a && *a; ++a) names.emplace_back(*a);
+  if (h.h_name) names.emplace_back(h.h_name);
+  if (names.empty()) return;
+  out.name = names.front();
+  out.chain.assign(names.begin() + 1, names.end());
+}
+
+// One record type's addresses: ARES_SUCCESS, ARES_ENODATA (none of the
+// type) or a parse error.
+template <typename Ttl>
+int parse_type(const uint8_t* data, int len, int family, DnsAnswer& out) {
+  Ttl ttls[kMaxAddresses];
+  int n = kMaxAddresses;
+  hostent* raw = nullptr;
+  int rc;
+  if constexpr (std::is_same_v<Ttl, ares_addrttl>)
+    rc = ares_parse_a_reply(data, len, &raw, ttls, &n);
+  else
+    rc = ares_parse_aaaa_reply(data, len, &raw, ttls, &n);
+  std::unique_ptr<hostent, HostentFree> host(raw);
+  if (rc != ARES_SUCCESS) return rc;
+  if (host) take_names(*host, out);
+  for (int i = 0; i < n && i < kMaxAddresses; ++i) {
+    DnsAddress a{.addr = {.family = uint16_t(family)},
+                 .ttl = uint32_t(ttls[i].ttl < 0 ? 0 : ttls[i].ttl)};
+    if constexpr (std::is_same_v<Ttl, ares_addrttl>)
+      memcpy(a.addr.addr.data(), &ttls[i].ipaddr, 4);
+    else
+      memcpy(a.addr.addr.data(), &ttls[i].ip6addr, 16);
+    out.addresses.push_back(a);
+  }
+  return n > 0 ? ARES_SUCCESS : ARES_ENODATA;
+}
+
+}  // namespace
+
+ParsedDns parse_dns_answer(const uint8_t* data, size_t len) {
+  ParsedDns out;
+  if (len > INT_MAX) return out;
+  int rc = parse_type<ares_addrttl>(data, int(len), AF_INET, out.answer);
+  if (rc == ARES_ENODATA) {
+    out.answer = {};
+    rc = parse_type<ares_addr6ttl>(data, int(len), AF_INET6, out.answer);
+  }
+  if (rc == ARES_SUCCESS && !out.answer.addresses.empty()) {
+    out.kind = ParsedDns::Kind::answer;
+  } else if (rc == ARES_ENODATA) {
+    out.kind = ParsedDns::Kind::no_address;
+    out.answer = {};
+  } else {
+    out.answer = {};
+  }
+  return out;
+}
+
+}  // namespace netacct
