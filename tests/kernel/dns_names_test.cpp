@@ -469,7 +469,7 @@ TEST_F(DnsNames, FloodOfDistinctNamesStaysWithinTheCacheBound) {
   // is still ten times the bound.
   const uint32_t n = timeoutScale() > 2 ? 10'000 : 100'000;
   const uint64_t bound = 1000;
-  const uint64_t kMaxGrowthKiB = 16 * 1024;
+  const uint64_t kMaxGrowthKiB = 8 * 1024;
   Child server = dnsServer(nsA(), kServer, {});
   NetacctOptions o;
   o.extra = {"--dns-cache", std::to_string(bound)};
