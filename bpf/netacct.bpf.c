@@ -1760,6 +1760,20 @@ static __always_inline __u32 udp_offset(struct __sk_buff *skb)
 	return 0;
 }
 
+/* The receiving socket as the connection entries name it (sock_id): its
+ * cookie, or with the kprobe backend its address and the address's current
+ * generation (pointer_id; read here, never made: the socket's own hooks made
+ * it when it sent the query). Root loads netacct, so the verifier lets the
+ * address be used as a number. */
+static __always_inline __u64 dns_sock_id(struct __sk_buff *skb, struct bpf_sock *sk)
+{
+	if (!sock_id_is_pointer)
+		return bpf_get_socket_cookie(skb);
+	__u64 addr = (__u64)sk;
+	struct sk_gen *g = bpf_map_lookup_elem(&sk_gens, &addr);
+	return addr ^ ((g ? g->gen : 0) << 48);
+}
+
 SEC("cgroup_skb/ingress")
 int dns_answer_dns(struct __sk_buff *skb)
 {
@@ -1788,7 +1802,7 @@ int dns_answer_dns(struct __sk_buff *skb)
 		bpf_ringbuf_discard(e, 0);
 		return 1;
 	}
-	e->cookie = bpf_get_socket_cookie(skb);
+	e->cookie = dns_sock_id(skb, sk);
 	e->cgroup_id = bpf_skb_cgroup_id(skb);
 	e->mono_ns = bpf_ktime_get_ns();
 	e->len = len;

@@ -80,7 +80,8 @@ Window win(std::vector<ProcDelta> p, std::vector<ConnDelta> c = {}) {
 
 struct Model : ::testing::Test {
   FakeResolver res;
-  Attributor attributor{{}, res};
+  RemoteNamer namer;
+  Attributor attributor{{}, res, &namer};
   TopModel m{0, 1};
   std::set<ProcId> dead;  // the poller's exit list for the next step
   double now = 0;
@@ -377,6 +378,30 @@ TEST_F(Model, PortsHidden) {
                                                     "10.0.0.1", "10.0.0.1"}));
 }
 
+// curl (7) resolved 93.184.216.34 on its socket to 1.1.1.1:53 (cookie 5):
+// its own connection is named from its answer, postgres's (same network
+// namespace) from curl's, marked so; the remote host shows the best source,
+// and `n` asks reverse DNS only for what has no name.
+TEST_F(Model, DnsAnswerNamesShowWithTheirSource) {
+  namer.received(
+      {.cookie = 5},
+      {.name = "example.com",
+       .addresses = {{.addr = {.family = AF_INET, .addr = v4(93, 184, 216, 34)}, .ttl = 600}}});
+  busy(*this);
+  TopState q = view(GroupKind::connection);
+  EXPECT_EQ(
+      remotes(rows(q), q),
+      (std::vector<std::string>{"example.com:80 (namespace)", "example.com:443 (namespace)",
+                                "[2001:db8::1]:443", "example.com:443 (answer)", "1.1.1.1:53"}));
+  q.dns = true;
+  q.name = [](uint16_t, const std::array<uint8_t, 16>& a) -> std::optional<std::string> {
+    return a == v4(1, 1, 1, 1) ? std::optional<std::string>("one.one") : std::nullopt;
+  };
+  q.query.view = GroupKind::remote;
+  EXPECT_EQ(hosts(rows(q), q),
+            (std::vector<std::string>{"example.com (answer)", "2001:db8::1", "one.one (ptr)"}));
+}
+
 TEST_F(Model, ReverseDnsNamesRemotesOnly) {
   busy(*this);
   int asked = 0;
@@ -390,15 +415,15 @@ TEST_F(Model, ReverseDnsNamesRemotesOnly) {
     return std::nullopt;
   };
   auto r = rows(q);
-  EXPECT_EQ(remotes(r, q),
-            (std::vector<std::string>{"example.com:80", "example.com:443", "v6.example.net:443",
-                                      "example.com:443", "1.1.1.1:53"}));
+  EXPECT_EQ(remotes(r, q), (std::vector<std::string>{
+                               "example.com:80 (ptr)", "example.com:443 (ptr)",
+                               "v6.example.net:443 (ptr)", "example.com:443 (ptr)", "1.1.1.1:53"}));
   EXPECT_EQ(locals(r, q)[0], "10.0.0.1:40002");
   q.query.view = GroupKind::remote;
   EXPECT_EQ(hosts(rows(q), q),
-            (std::vector<std::string>{"example.com", "v6.example.net", "1.1.1.1"}));
+            (std::vector<std::string>{"example.com (ptr)", "v6.example.net (ptr)", "1.1.1.1"}));
   q.filter = "example.com";
-  EXPECT_EQ(hosts(rows(q), q), (std::vector<std::string>{"example.com"}));
+  EXPECT_EQ(hosts(rows(q), q), (std::vector<std::string>{"example.com (ptr)"}));
   EXPECT_GT(asked, 0);
   q.dns = false;  // off: numeric again, nothing asked
   asked = 0;

@@ -254,6 +254,51 @@ cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0                         
                80, 9);
 }
 
+RemoteNameRef named(std::string name, NameSource source) {
+  return std::make_shared<const NamedRemote>(
+      NamedRemote{.name = std::move(name), .source = source});
+}
+
+// Remote names from DNS answers replace the address, with their source on
+// the row: the process's own answer, or another's of its namespace.
+TEST(RenderTop, ConnectionsNamedFromDnsAnswers) {
+  auto rows = conns();
+  rows[0].row.name = named("shop.example", NameSource::answer);
+  rows[1].row.name = named("cdn.example", NameSource::namespace_);
+  expect_frame(render_top(header(), rows, in(GroupKind::connection), 80, 9, true), R"(
+netacct top 15:40:01  fentry  connections  bytes/s  h: help                     |
+total  sent 1.50K/s  received 12.0K/s  (2s)   2 processes  3 connections        |
+cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0                         |
+                                                                                |
+    PID PROGRAM PROTO PORT              2s    10s    40s   PEAK  TOTAL  LAST 40s|
+>  4121 postgres tcp :5432       =>  1.50K  10.0K   512B  4.00K  1.00M    ▁▁▂▂▃▃|
+>       to shop.exampl~ (answer) <=  12.0K  1.95M     0B  2.38M  3.00G  ▄▄▄▄▄▄▄█|
+      7 curl (exited) tcp :41000 =>   100B    50B    25B   100B   500B        ▁ |
+        to cdn.exam~ (namespace) <=   900B   450B   300B   900B  8.79K        █ |
+)",
+               80, 9);
+}
+
+// A name is whatever the answer said: control characters escaped, a long
+// name cut with a tilde (the source then cut with it).
+TEST(RenderTop, RemoteHostsNamedFromDnsAnswers) {
+  auto rows = hosts();
+  rows[0].row.name = named("ev\x1b[2Jil.example", NameSource::answer);
+  rows[1].row.name = named(std::string(60, 'a') + ".example", NameSource::namespace_);
+  expect_frame(render_top(header(), rows, in(GroupKind::remote), 80, 9, true), R"(
+netacct top 15:40:01  fentry  remote hosts  bytes/s  h: help                    |
+total  sent 1.50K/s  received 12.0K/s  (2s)   2 processes  3 connections        |
+cost   netacct cpu 0.4%  kernel 310 ns/event  evicted 0                         |
+                                                                                |
+ REMOTE HOST                            2s    10s    40s   PEAK  TOTAL  LAST 40s|
+>ev\x1b[2Jil.example (answer)    =>  1.50K  10.0K   512B  4.00K  1.00M    ▁▁▂▂▃▃|
+>                                <=  12.0K  1.95M     0B  2.38M  3.00G  ▄▄▄▄▄▄▄█|
+ aaaaaaaaaaaaaaaaaa~ (namespace) =>   100B    50B    25B   100B   500B        ▁ |
+                                 <=   900B   450B   300B   900B  8.79K        █ |
+)",
+               80, 9);
+}
+
 TEST(RenderTop, CumulativeBytes) {
   TopState st;
   st.cumulative = true;
@@ -507,7 +552,7 @@ TEST(RenderTop, HostileNamesAreEscaped) {
     return "evil\x1b]0;pwned\x07.example";
   };
   f = render(header(), hosts(), st, 80, 0, true);
-  EXPECT_TRUE(f[5].starts_with(" evil\\x1b]0;pwned\\x07.example ")) << f[5];
+  EXPECT_TRUE(f[5].starts_with(" evil\\x1b]0;pwned\\x07.exa~ (ptr) ")) << f[5];
   for (const auto& line : f)
     for (unsigned char c : line) EXPECT_GE(c, 0x20) << line;
 }

@@ -175,6 +175,30 @@ Report fixed_report() {
   return r;
 }
 
+std::vector<GroupRow>& rows(Report& r, GroupKind kind);
+
+// fixed_report() with remote names: curl's connection and remote host from
+// its own answer, nginx's remote from another process's answer with
+// control characters in the name.
+Report named_report() {
+  Report r = fixed_report();
+  auto shop = std::make_shared<const NamedRemote>(
+      NamedRemote{.name = "shop.example", .source = NameSource::answer});
+  auto evil = std::make_shared<const NamedRemote>(
+      NamedRemote{.name = "ev\x1b[2Jil\"name", .source = NameSource::namespace_});
+  rows(r, GroupKind::connection)[0].name = shop;
+  rows(r, GroupKind::remote)[0].name = shop;
+  rows(r, GroupKind::remote)[1].name = evil;
+  r.dns = {.enabled = true,
+           .answers = 3,
+           .malformed = 1,
+           .lost = 2,
+           .entries = 4,
+           .expired = 5,
+           .evicted = 6};
+  return r;
+}
+
 std::vector<GroupRow>& rows(Report& r, GroupKind kind) {
   for (auto& t : r.tables)
     if (t.kind == kind) return t.rows;
@@ -212,10 +236,12 @@ TEST(Output, JsonLineGolden) {
       to_json_line(fixed_report()),
       R"({"backend":"fentry","connections":[{"comm":"curl","family":"ipv6",)"
       R"("local":"[fd00::1]:40000","netns":4026531840,"pid":4242,"proto":"tcp",)"
-      R"("remote":"[2001:db8::5]:443","retrans_bytes":100,"rx_bytes":1048576,)"
+      R"("remote":"[2001:db8::5]:443","remote_name":null,"remote_name_source":null,)"
+      R"("retrans_bytes":100,"rx_bytes":1048576,)"
       R"("rx_rate":209715.2,"rx_wire_bytes":1099000,"tx_bytes":1536,"tx_rate":307.2,)"
       R"("tx_wire_bytes":2000},{"comm":"nginx","family":"ipv4","local":"10.0.0.1:53",)"
-      R"("netns":4026531840,"pid":17,"proto":"udp","remote":"10.0.0.2:5353","retrans_bytes":0,)"
+      R"("netns":4026531840,"pid":17,"proto":"udp","remote":"10.0.0.2:5353","remote_name":null,)"
+      R"("remote_name_source":null,"retrans_bytes":0,)"
       R"("rx_bytes":20,"rx_rate":4.0,"rx_wire_bytes":0,"tx_bytes":500,"tx_rate":100.0,)"
       R"("tx_wire_bytes":0}],"containers":[{"cgroup":"/kubepods.slice/kubepods-pod1.slice/)"
       R"(cri-containerd-cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc.scope",)"
@@ -229,7 +255,8 @@ TEST(Output, JsonLineGolden) {
       R"("runtime":"systemd","rx_bytes":20,"rx_ip_bytes":0,"rx_ip_packets":0,"rx_rate":4.0,)"
       R"("rx_wire_bytes":0,"tx_bytes":500,"tx_ip_bytes":0,"tx_ip_packets":0,"tx_rate":100.0,)"
       R"("tx_wire_bytes":0}],)"
-      R"("end":"2023-11-14T22:13:25.123Z","flows":[{"class":"process",)"
+      R"("dns":{"answers":0,"enabled":false,"entries":0,"evicted":0,"expired":0,"lost":0,)"
+      R"("malformed":0},"end":"2023-11-14T22:13:25.123Z","flows":[{"class":"process",)"
       R"("comm":"curl","family":"ipv6","forwarded":false,"interface":"eth0",)"
       R"("local":"[fd00::1]:40000","pid":4242,"proto":"tcp","remote":"[2001:db8::5]:443",)"
       R"("rx_packets":750,"rx_rate":219800.0,"rx_wire_bytes":1099000,"tx_packets":25,)"
@@ -256,8 +283,10 @@ TEST(Output, JsonLineGolden) {
       R"("total":{"forwarded_bytes":0,"no_process_bytes":0,"non_socket_bytes":1600,)"
       R"("process_bytes":1100900,"retrans_bytes":100,"unexplained_bytes":0,)"
       R"("wire_bytes":1102600}},"remotes":[{"connections":2,"family":"ipv6","processes":1,)"
-      R"("remote":"2001:db8::5","rx_bytes":1048576,"rx_rate":209715.2,"tx_bytes":1536,)"
+      R"("remote":"2001:db8::5","remote_name":null,"remote_name_source":null,)"
+      R"("rx_bytes":1048576,"rx_rate":209715.2,"tx_bytes":1536,)"
       R"("tx_rate":307.2},{"connections":1,"family":"ipv4","processes":1,"remote":"10.0.0.2",)"
+      R"("remote_name":null,"remote_name_source":null,)"
       R"("rx_bytes":20,"rx_rate":4.0,"tx_bytes":500,"tx_rate":100.0}],)"
       R"("schema":"netacct.report/1","start":"2023-11-14T22:13:20.123Z",)"
       R"("totals":{"rx_bytes":1048596,"tx_bytes":2036}})");
@@ -386,14 +415,15 @@ TEST(Output, CsvByProcessHeaderOnceAcrossWrites) {
 
 TEST(Output, CsvByConnectionHeaderOnceAcrossWrites) {
   Report empty;
-  std::string out = write(Format::csv, GroupKind::connection, {empty, fixed_report()});
+  std::string out = write(Format::csv, GroupKind::connection, {empty, named_report()});
   EXPECT_EQ(out,
             "start,end,pid,comm,proto,family,local,remote,tx_bytes,rx_bytes,tx_rate,rx_rate,netns,"
-            "tx_wire_bytes,rx_wire_bytes,retrans_bytes\n"
+            "tx_wire_bytes,rx_wire_bytes,retrans_bytes,remote_name,remote_name_source\n"
             "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,4242,curl,tcp,ipv6,[fd00::1]:40000,"
-            "[2001:db8::5]:443,1536,1048576,307.2,209715.2,4026531840,2000,1099000,100\n"
+            "[2001:db8::5]:443,1536,1048576,307.2,209715.2,4026531840,2000,1099000,100,"
+            "shop.example,answer\n"
             "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,17,nginx,udp,ipv4,10.0.0.1:53,"
-            "10.0.0.2:5353,500,20,100.0,4.0,4026531840,0,0,0\n");
+            "10.0.0.2:5353,500,20,100.0,4.0,4026531840,0,0,0,,\n");
 }
 
 TEST(Output, CsvQuotesCommasAndQuotes) {
@@ -504,13 +534,51 @@ TEST(Output, TextByRemoteGolden) {
 }
 
 TEST(Output, CsvByRemote) {
-  std::string out = write(Format::csv, GroupKind::remote, {fixed_report()});
+  std::string out = write(Format::csv, GroupKind::remote, {named_report()});
+  EXPECT_EQ(out,
+            "start,end,remote,family,tx_bytes,rx_bytes,tx_rate,rx_rate,processes,connections,"
+            "remote_name,remote_name_source\n"
+            "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,2001:db8::5,ipv6,1536,1048576,"
+            "307.2,209715.2,1,2,shop.example,answer\n"
+            "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,10.0.0.2,ipv4,500,20,100.0,4.0,1,1,"
+            "\"ev\\x1b[2Jil\"\"name\",namespace\n");
+}
+
+// Names: the text tables show a NAME column when some row has one, every
+// control character of an answer escaped; JSON has name and source.
+TEST(Output, TextByConnectionShowsNames) {
+  std::string out = write(Format::text, GroupKind::connection, {named_report()});
   EXPECT_EQ(
       out,
-      "start,end,remote,family,tx_bytes,rx_bytes,tx_rate,rx_rate,processes,connections\n"
-      "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,2001:db8::5,ipv6,1536,1048576,"
-      "307.2,209715.2,1,2\n"
-      "2023-11-14T22:13:20.123Z,2023-11-14T22:13:25.123Z,10.0.0.2,ipv4,500,20,100.0,4.0,1,1\n");
+      std::string(kTextHeader) +
+          " PID  PROGRAM  PROTO  LOCAL            REMOTE                SENT  RECEIVED  "
+          " SEND/s       RECV/s  NAME\n"
+          "4242  curl     tcp    [fd00::1]:40000  [2001:db8::5]:443  1.5 KiB   1.0 MiB  "
+          "307 B/s  204.8 KiB/s  shop.example\n"
+          "  17  nginx    udp    10.0.0.1:53      10.0.0.2:5353        500 B      20 B  "
+          "100 B/s        4 B/s\n"
+          "wire: 1.1 MiB on 1 interface = processes 1.0 MiB + retransmits 100 B + forwarded 0 B + "
+          "non-socket 1.6 KiB + no process 0 B + unexplained 0 B\n"
+          "loss: 2 connection entries evicted, 1 failed inserts\n"
+          "\n");
+}
+
+TEST(Output, TextByRemoteEscapesNames) {
+  std::string out = write(Format::text, GroupKind::remote, {named_report()});
+  EXPECT_NE(out.find("  1            1  ev\\x1b[2Jil\"name\n"), std::string::npos) << out;
+  EXPECT_EQ(out.find('\x1b'), std::string::npos) << out;
+}
+
+TEST(Output, JsonNamesAndDnsCounters) {
+  auto j = nlohmann::json::parse(to_json_line(named_report()));
+  EXPECT_EQ(j["connections"][0]["remote_name"], "shop.example");
+  EXPECT_EQ(j["connections"][0]["remote_name_source"], "answer");
+  EXPECT_TRUE(j["connections"][1]["remote_name"].is_null());
+  EXPECT_TRUE(j["connections"][1]["remote_name_source"].is_null());
+  EXPECT_EQ(j["remotes"][1]["remote_name"], "ev\x1b[2Jil\"name");
+  EXPECT_EQ(j["remotes"][1]["remote_name_source"], "namespace");
+  EXPECT_EQ(j["dns"], nlohmann::json::parse(R"({"enabled":true,"answers":3,"malformed":1,)"
+                                            R"("lost":2,"entries":4,"expired":5,"evicted":6})"));
 }
 
 // Every column of every grouping reaches the JSON under its name: a new

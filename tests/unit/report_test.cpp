@@ -705,3 +705,40 @@ TEST(Selection, CgroupPathsMatchThemselvesAndTheirSubtrees) {
   std::string any = "/user.slice";
   EXPECT_TRUE(Selection{.cgroups = {"/"}}.wants_cgroup(&any));
 }
+
+// Remote names: an answer joins its socket among every connection of the
+// window (a stub resolver's loopback answer too, though loopback rows are
+// not shown), names its own process's connections (answer) and those of
+// another process of the network namespace (namespace); the remote host
+// shows the best.
+TEST(Attribution, RemoteNamesFromTheAnswerTheProcessReceived) {
+  FakeResolver res;
+  RemoteNamer namer;
+  Attributor attributor({}, res, &namer);
+  RemoteKey addr{.family = AF_INET, .addr = {10, 0, 0, 2}};
+  namer.received({.cookie = 50, .mono_ns = 1'000'000'000},
+                 {.name = "mine.example", .addresses = {{.addr = addr, .ttl = 60}}});
+  Window w = window(
+      {proc(1, {100, 10, 60, 60}), proc(2, {40, 4, 0, 0})},
+      {conn(1, 0, 0, true, 53, 50), conn(2, 40, 4, false, 2, 21), conn(1, 100, 10, false, 2, 11)});
+  Report r = assemble(attributor.attribute(w), "h", "b");
+  ASSERT_EQ(conns(r).size(), 2u);
+  for (const GroupRow& c : conns(r)) {
+    ASSERT_TRUE(c.name) << c.key.proc.tgid;
+    EXPECT_EQ(c.name->name, "mine.example");
+    EXPECT_EQ(c.name->source, c.key.proc.tgid == 1 ? NameSource::answer : NameSource::namespace_);
+  }
+  ASSERT_EQ(remotes(r).size(), 1u);
+  ASSERT_TRUE(remotes(r)[0].name);
+  EXPECT_EQ(remotes(r)[0].name->source, NameSource::answer);
+  EXPECT_EQ(r.dns.answers, 1u);
+  EXPECT_TRUE(r.dns.enabled);
+}
+
+TEST(Attribution, NoNamerNoNamesAndDnsOff) {
+  FakeResolver res;
+  Report r = assemble(window({proc(1, {100, 10, 0, 0})}, {conn(1, 100, 10)}), {}, res);
+  ASSERT_EQ(conns(r).size(), 1u);
+  EXPECT_EQ(conns(r)[0].name, nullptr);
+  EXPECT_FALSE(r.dns.enabled);
+}

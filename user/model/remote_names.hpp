@@ -53,6 +53,12 @@ struct NamedRemote {
 };
 using RemoteNameRef = std::shared_ptr<const NamedRemote>;
 
+// A row that spans connections (a remote host) shows the best name any of
+// them had: answer over namespace over ptr, the first seen among equals.
+inline bool better_name(const RemoteNameRef& n, const RemoteNameRef& than) {
+  return n && (!than || n->source > than->source);
+}
+
 // Who received an answer, or who owns a connection.
 struct Asker {
   uint32_t netns = 0;  // network namespace inode

@@ -8,12 +8,6 @@
 namespace netacct {
 namespace {
 
-// A remote host's name: the best source any of its connections had (answer
-// over namespace over ptr); the first seen among equals.
-bool better_name(const RemoteNameRef& n, const RemoteNameRef* than) {
-  return !than || n->source > (*than)->source;
-}
-
 double rate(uint64_t bytes, double seconds) { return seconds > 0 ? double(bytes) / seconds : 0; }
 
 struct RowProc {
@@ -32,7 +26,7 @@ struct Sum {
   TrafficItem first;
   uint64_t tx = 0, rx = 0, processes = 0, connections = 0;
   WireBytes wire;
-  const RemoteNameRef* name = nullptr;  // the best of its connections' remote names
+  RemoteNameRef name;  // the best of its connections' remote names
 };
 
 // Most bytes first, ties by key. A window at 100,000 connections has as
@@ -104,8 +98,7 @@ std::vector<GroupRow> sum_rows(const Grouping& g, const Attributed& a) {
     sum.wire.rx_wire += item.wire.rx_wire;
     sum.wire.retrans += item.wire.retrans;
     sum.connections += item.conn != nullptr;
-    if (item.conn && item.conn->name && better_name(item.conn->name, sum.name))
-      sum.name = &item.conn->name;
+    if (item.conn && better_name(item.conn->name, sum.name)) sum.name = item.conn->name;
     if (g.has_process) {
       sum.processes = 1;
       return;
@@ -130,7 +123,7 @@ std::vector<GroupRow> sum_rows(const Grouping& g, const Attributed& a) {
     row.wire = sum.wire;
     row.processes = sum.processes;
     row.connections = sum.connections;
-    if (sum.name) row.name = *sum.name;
+    row.name = sum.name;
     row.tx_rate = rate(row.tx, a.seconds());
     row.rx_rate = rate(row.rx, a.seconds());
   }

@@ -107,6 +107,7 @@ TopModel::Node* TopModel::touch(size_t table, const GroupKey& key, const Groupin
 // A row is on view while either layer moved within the history.
 void TopModel::moved(Node* n, const TrafficItem& item) {
   Live& l = n->value;
+  if (item.conn && better_name(item.conn->name, l.name)) l.name = item.conn->name;
   l.history.add(clock_, item.tx, item.rx);
   const WireBytes& w = item.wire;
   if (!l.wire && (w.tx_wire || w.rx_wire)) l.wire = std::make_unique<RowHistory>();
@@ -187,6 +188,7 @@ TopRow TopModel::make_row(const Grouping& g, const Node& n, const TopQuery& q) c
            .spark = h.sparkline(clock_, q.spark_buckets)};
   r.row.key = n.key;
   r.row.conn = l.conn;
+  r.row.name = l.name;
   if (g.source == Source::ifaces)
     if (auto it = ifaces_.find(n.key.ifindex); it != ifaces_.end()) r.row.iface = &it->second;
   if (g.source == Source::cgroups)

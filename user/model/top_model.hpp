@@ -56,6 +56,7 @@ class TopModel {
   struct Live {
     ConnInfo conn;                     // rows fed by connections: the first connection's
     IdentityRef who;                   // rows of a process: its identity when the row began
+    RemoteNameRef name;                // rows fed by connections: the best remote name seen
     RowHistory history;                // payload bytes (interfaces: wire bytes)
     std::unique_ptr<RowHistory> wire;  // wire bytes, from the first window that had any
     uint64_t active_seq = 0;           // the sample of its last bytes

@@ -46,15 +46,56 @@ std::vector<const Column*> identity_columns(const Grouping& g) {
   return out;
 }
 
-// One identity cell as top shows it: remote addresses named when DNS is
-// on, ports only when shown.
+// A remote address as top shows it: the name from the DNS answers (its
+// source after it), else while `n` is on the reverse DNS name (ptr), else
+// the address; ports only when shown.
+struct RemoteShown {
+  std::string text;  // the name (escaped) or the address, and the port
+  std::string tag;   // " (answer)", " (namespace)", " (ptr)"; "" for an address
+};
+
+RemoteShown remote_parts(const Address& a, const GroupRow& row, const TopState& st) {
+  std::optional<std::string> name;
+  NameSource source = NameSource::ptr;
+  if (row.name) {
+    name = row.name->name;
+    source = row.name->source;
+  } else if (st.dns && st.name) {
+    name = st.name(a.family, a.addr);
+  }
+  if (!name) return {address_text(a, st.show_ports), ""};
+  Namer named = [&](uint16_t, const std::array<uint8_t, 16>&) { return name; };
+  return {address_text(a, st.show_ports, &named),
+          std::string(" (") + name_source_text(source) + ")"};
+}
+
+// One identity cell as top shows it.
 std::string shown(const Column& c, const GroupRow& row, const TopState& st) {
   Cell cell = c.get(row);
   if (const auto* a = std::get_if<Address>(&cell)) {
-    bool remote = c.name == "remote";
-    return address_text(*a, st.show_ports, remote && st.dns ? &st.name : nullptr);
+    if (c.name != "remote") return address_text(*a, st.show_ports);
+    RemoteShown r = remote_parts(*a, row, st);
+    return r.text + r.tag;
   }
   return plain_text(cell, c.unit);
+}
+
+// `lead` and the remote as shown in `width` cells: a long name is cut, its
+// source stays whole at the end.
+std::string remote_line(const std::string& lead, const Grouping& g, const TopRow& r,
+                        const TopState& st, size_t width) {
+  for (const auto& c : g.columns) {
+    if (c.name != "remote") continue;
+    Cell cell = c.get(r.row);
+    const auto* a = std::get_if<Address>(&cell);
+    if (!a) break;
+    RemoteShown shown = remote_parts(*a, r.row, st);
+    std::string body = lead + shown.text;
+    size_t tag = cells(shown.tag);
+    if (cells(body) + tag > width && width > cells(lead) + tag + 1) body = fit(body, width - tag);
+    return body + shown.tag;
+  }
+  return lead;
 }
 
 std::string shown(const Grouping& g, const TopRow& r, const TopState& st,
@@ -117,7 +158,7 @@ Layout connection_layout() {
                       size_t id_w) -> std::pair<std::string, std::string> {
             return {pid_text(r) + " " + shown(g, r, st, "PROGRAM") + exited_text(r) + " " +
                         shown(g, r, st, "PROTO") + " " + local_text(shown(g, r, st, "LOCAL"), id_w),
-                    "       to " + shown(g, r, st, "REMOTE")};
+                    remote_line("       to ", g, r, st, id_w)};
           }};
 }
 
@@ -125,8 +166,8 @@ Layout remote_layout() {
   return {.max_width = 48,
           .header = [](size_t) -> std::string { return "REMOTE HOST"; },
           .lines = [](const Grouping& g, const TopRow& r, const TopState& st,
-                      size_t) -> std::pair<std::string, std::string> {
-            return {shown(g, r, st, "REMOTE"), ""};
+                      size_t id_w) -> std::pair<std::string, std::string> {
+            return {remote_line("", g, r, st, id_w), ""};
           }};
 }
 

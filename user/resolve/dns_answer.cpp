@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <sys/socket.h>
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 #include <memory>
@@ -17,12 +18,16 @@ struct HostentFree {
   void operator()(hostent* h) const { ares_free_hostent(h); }
 };
 
-// c-ares names the end of the CNAME chain h_name and lists the names that
-// led there (the question's first) in h_aliases.
+// c-ares lists the owner names of the CNAMEs it followed in h_aliases, the
+// question's first; h_name is the question's name without CNAMEs, else (c-ares
+// 1.18, Debian 12) the first CNAME's target. So the chain is every name after
+// the question that c-ares reports: complete up to two names, and without
+// the last target of a longer chain.
 void take_names(const hostent& h, DnsAnswer& out) {
   std::vector<std::string> names;
   for (char** a = h.h_aliases; a && *a; ++a) names.emplace_back(*a);
-  if (h.h_name) names.emplace_back(h.h_name);
+  if (h.h_name && std::find(names.begin(), names.end(), h.h_name) == names.end())
+    names.emplace_back(h.h_name);
   if (names.empty()) return;
   out.name = names.front();
   out.chain.assign(names.begin() + 1, names.end());
