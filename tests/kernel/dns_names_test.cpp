@@ -553,6 +553,9 @@ TEST_F(DnsNames, ControlCharactersInANameNeverReachTheOutputRaw) {
   t.format = "text";
   t.extra = {"--by", "connection"};
   Netacct text(t);
+  NetacctOptions c = t;
+  c.format = "csv";
+  Netacct csv(c);
   Resolver r =
       resolveThenConnect("na-dns-evil", Via::Direct, evil, NetnsPair::kA4second, s.ep.port, 100);
   connect(r);
@@ -561,10 +564,12 @@ TEST_F(DnsNames, ControlCharactersInANameNeverReachTheOutputRaw) {
   server.go();
   server.finish();
   NetacctRun rt = text.stop();
+  NetacctRun rc = csv.stop();
   NetacctRun rj = json.stop();
-  ASSERT_TRUE(rj.exitedZero() && rt.exitedZero());
+  ASSERT_TRUE(rj.exitedZero() && rt.exitedZero() && rc.exitedZero());
   EXPECT_TRUE(noRawControls(rj.out));
   EXPECT_TRUE(noRawControls(rt.out));
+  EXPECT_TRUE(noRawControls(rc.out));
   // JSON carries the name as asked (JSON's own escapes), or as ldns presents it.
   const auto seen = namesSeen(rj, r.child.pid(), r.local, r.remote);
   ASSERT_EQ(seen.size(), 1u) << describeConns(rj, r.child.pid());
@@ -575,6 +580,14 @@ TEST_F(DnsNames, ControlCharactersInANameNeverReachTheOutputRaw) {
   EXPECT_TRUE(rt.out.find("evil\\x1b[31m\\x07\\x09.na-kt.test") != std::string::npos ||
               rt.out.find("evil\\027[31m\\007\\009.na-kt.test") != std::string::npos)
       << rt.out;
+  // CSV: the connection's row ends in the two name columns, escaped alike.
+  bool row = false;
+  for (const auto& line : rc.lines)
+    if (line.find("," + r.remote + ",") != std::string::npos &&
+        line.find("na-dns-evil") != std::string::npos)
+      row = line.ends_with("evil\\x1b[31m\\x07\\x09.na-kt.test,answer") ||
+            line.ends_with("evil\\027[31m\\007\\009.na-kt.test,answer");
+  EXPECT_TRUE(row) << rc.out;
 }
 
 TEST_F(DnsNames, NoDnsNamesNamesNothingAndAttachesNothingForIt) {
