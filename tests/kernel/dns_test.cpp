@@ -27,35 +27,13 @@
 #include <thread>
 #include <vector>
 
+#include "support/etc_files.hpp"
 #include "support/fixture.hpp"
 #include "support/screen.hpp"
 #include "support/tempdir.hpp"
 
 namespace kt {
 namespace {
-
-// A file to bind-mount over: created empty when /etc lacks it (the qemu
-// guest has no resolv.conf), and then removed again.
-class MountTarget {
- public:
-  explicit MountTarget(std::string path) : path_(std::move(path)) {
-    struct stat st {};
-    if (stat(path_.c_str(), &st) != 0) {
-      std::ofstream(path_) << "";
-      created_ = true;
-    }
-  }
-  ~MountTarget() {
-    if (created_) unlink(path_.c_str());
-  }
-  MountTarget(const MountTarget&) = delete;
-  MountTarget& operator=(const MountTarget&) = delete;
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
-  bool created_ = false;
-};
 
 // The question name of a DNS query ("3.1.213.10.in-addr.arpa"), or "".
 std::string queryName(const unsigned char* p, size_t n) {

@@ -30,18 +30,6 @@ const std::string kBrokenShown = "caf\\xc3\\\\x";
 const std::string kColorJson = kColor;
 const std::string kBrokenJson = "caf\\xc3\\\\x";
 
-// Only printable bytes and newlines (UTF-8 sequences of the frame's own
-// block characters included).
-::testing::AssertionResult noRawControls(const std::string& out) {
-  for (size_t i = 0; i < out.size(); ++i) {
-    unsigned char c = out[i];
-    if ((c < 0x20 && c != '\n') || c == 0x7f)
-      return ::testing::AssertionFailure() << "raw byte " << int(c) << " at " << i << " in\n"
-                                           << out;
-  }
-  return ::testing::AssertionSuccess();
-}
-
 bool ready(const std::string& err) { return err.find("netacct: ready") != std::string::npos; }
 
 class HostileNames : public KernelTest {

@@ -9,7 +9,6 @@
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
-#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -28,6 +27,8 @@
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
+
+#include "etc_files.hpp"
 
 extern char** environ;
 
@@ -87,12 +88,7 @@ bool dropCaps(const std::vector<int>& caps, bool every) {
 
 // In the forked child, before exec: only syscalls. Returns false on failure.
 bool applySpawn(const Spawn& how, int netns_fd) {
-  if (!how.binds.empty()) {
-    if (unshare(CLONE_NEWNS) != 0) return false;
-    if (mount(nullptr, "/", nullptr, MS_REC | MS_PRIVATE, nullptr) != 0) return false;
-    for (const auto& [file, over] : how.binds)
-      if (mount(file.c_str(), over.c_str(), nullptr, MS_BIND, nullptr) != 0) return false;
-  }
+  if (!how.binds.empty() && !bindPrivately(how.binds)) return false;
   if (netns_fd >= 0 && setns(netns_fd, CLONE_NEWNET) != 0) return false;
   if (how.nofile) {
     rlimit rl{*how.nofile, *how.nofile};

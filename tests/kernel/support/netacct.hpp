@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "env.hpp"
+#include "etc_files.hpp"
 
 namespace kt {
 
@@ -31,7 +32,7 @@ struct Spawn {
   std::string netns;             // run in this network namespace (name under /run/netns)
   // (file, over) pairs bind-mounted in a private mount namespace: e.g. a
   // test's own resolv.conf over /etc/resolv.conf, seen by netacct alone.
-  std::vector<std::pair<std::string, std::string>> binds;
+  Binds binds;
   // Every write netacct makes to its stderr first stops for a seccomp user
   // notification (support/stderr_watch.hpp), so a test can look at the
   // kernel while netacct is about to print a given line.

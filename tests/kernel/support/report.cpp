@@ -76,6 +76,16 @@ std::map<ConnTuple, ConnSum> connectionsOf(const NetacctRun& run, pid_t pid) {
   return out;
 }
 
+::testing::AssertionResult noRawControls(const std::string& out) {
+  for (size_t i = 0; i < out.size(); ++i) {
+    const unsigned char c = out[i];
+    if ((c < 0x20 && c != '\n') || c == 0x7f)
+      return ::testing::AssertionFailure() << "raw byte " << int(c) << " at " << i << " in\n"
+                                           << out;
+  }
+  return ::testing::AssertionSuccess();
+}
+
 std::string portOf(const std::string& endpoint) {
   const auto colon = endpoint.rfind(':');
   return colon == std::string::npos ? "" : endpoint.substr(colon + 1);

@@ -2,6 +2,7 @@
 // gtest assertions the scenarios share.
 #pragma once
 
+#include <gtest/gtest.h>
 #include <sys/types.h>
 
 #include <cstdint>
@@ -80,6 +81,11 @@ void expectTotalsExact(const NetacctRun& run);
 // evicted_connections never drops, and unattributed_*_bytes is exactly what
 // processes[] holds beyond their connections[] (per process, summed).
 void expectLossAccountsForConnections(const NetacctRun& run);
+
+// Output that only holds printable bytes and newlines (UTF-8 sequences, such
+// as top's block characters, included): nothing a monitored process
+// controls reached it raw.
+::testing::AssertionResult noRawControls(const std::string& out);
 
 // "2026-11-26T16:09:09.628Z" -> seconds since the epoch; nullopt if not that form.
 std::optional<double> parseRfc3339(const std::string& s);
