@@ -291,6 +291,7 @@ class PtyTop {
     winsize ws{.ws_row = 30, .ws_col = 120, .ws_xpixel = 0, .ws_ypixel = 0};
     int slave = -1;
     if (openpty(&master_, &slave, nullptr, nullptr, &ws) != 0) throw std::runtime_error("openpty");
+    const std::string bin = netacctBinary();  // before fork: no allocation after it
     pid_ = fork();
     if (pid_ == 0) {
       close(master_);
@@ -305,7 +306,7 @@ class PtyTop {
       }
       signal(SIGHUP, ignore_hup ? SIG_IGN : SIG_DFL);
       const std::string backend = testBackend();
-      execl(NETACCT_BIN, "netacct", "top", "--delay", "0.2", "--backend", backend.c_str(),
+      execl(bin.c_str(), "netacct", "top", "--delay", "0.2", "--backend", backend.c_str(),
             static_cast<char*>(nullptr));
       _exit(127);
     }
@@ -406,10 +407,10 @@ INSTANTIATE_TEST_SUITE_P(Faults, FaultsTerminalTest, ::testing::Bool(), [](const
 
 // Why libfaketime cannot be preloaded into the netacct under test, or "".
 std::string preloadRefused() {
-  std::ifstream f(NETACCT_BIN, std::ios::binary);
+  std::ifstream f(netacctBinary(), std::ios::binary);
   const std::string bin((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
   Elf64_Ehdr eh{};
-  if (bin.size() < sizeof eh) return "cannot read " NETACCT_BIN;
+  if (bin.size() < sizeof eh) return "cannot read " + netacctBinary();
   std::memcpy(&eh, bin.data(), sizeof eh);
   bool dynamic = false;
   for (size_t i = 0; i < eh.e_phnum; ++i) {
