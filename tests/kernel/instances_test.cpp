@@ -63,7 +63,7 @@ std::string attachmentKey(const std::vector<TcProg>& progs) {
   return key;
 }
 
-class InstancesTest : public KernelTest, public ::testing::WithParamInterface<Attach> {
+class InstancesTest : public KernelTest {
  protected:
   void SetUp() override {
     KernelTest::SetUp();
@@ -73,16 +73,17 @@ class InstancesTest : public KernelTest, public ::testing::WithParamInterface<At
     root_ = *mount;
   }
 
-  bool tcx() const { return usesTcx(GetParam()); }
+  bool tcx() const { return usesTcx(attach_); }
 
   // `netacct report` on na0 (JSON, 0.5 s windows) in namespace A, ready,
-  // with what it holds and attached.
-  Instance start() {
+  // with what it holds and attached; without the capabilities `drop_caps`.
+  Instance start(std::vector<int> drop_caps = {}) {
     NetacctOptions o;
     o.interval = 0.5;
-    o.extra = {"--interface", "na0", "--tc-attach", attachName(GetParam())};
+    o.extra = {"--interface", "na0", "--tc-attach", attachName(attach_)};
     Spawn how;
     how.netns = nsA();
+    how.drop_caps = std::move(drop_caps);
     Instance i;
     i.na = std::make_unique<Netacct>(o, how);
     i.held = heldBy(i.na->pid());
@@ -192,7 +193,16 @@ class InstancesTest : public KernelTest, public ::testing::WithParamInterface<At
   // the reports printed by then.
   static void waitPastTraffic(Netacct& na) { na.waitReportLines(na.reportLines() + 2, scaled(10)); }
 
+  Attach attach_ = Attach::Legacy;
   std::string root_;
+};
+
+class InstancesAttachTest : public InstancesTest, public ::testing::WithParamInterface<Attach> {
+ protected:
+  void SetUp() override {
+    attach_ = GetParam();
+    InstancesTest::SetUp();
+  }
 };
 
 // Two netacct on na0 at once, both counting the same children exactly
@@ -202,7 +212,7 @@ class InstancesTest : public KernelTest, public ::testing::WithParamInterface<At
 // remains, the second's TC attachments and cgroup programs are the same
 // ids as before, and it counts further traffic exactly; once it ends too,
 // nothing of either remains.
-TEST_P(InstancesTest, BothCountExactlyAndEachCleansUpOnlyItsOwn) {
+TEST_P(InstancesAttachTest, BothCountExactlyAndEachCleansUpOnlyItsOwn) {
   for (int sig : {SIGTERM, SIGKILL}) {
     SCOPED_TRACE(std::string("the first ends by ") + strsignal(sig));
     const BpfIds before = allLoaded();
@@ -249,6 +259,39 @@ TEST_P(InstancesTest, BothCountExactlyAndEachCleansUpOnlyItsOwn) {
   }
 }
 
+// A legacy filter of netacct's that no process holds is a leftover, which
+// a starting netacct removes; whether a process holds it, it learns from
+// /proc/PID/fd, which a netacct without CAP_SYS_PTRACE cannot read for a
+// root process with more capabilities (or one in a PID namespace it cannot
+// see). A second netacct started so, on the same interface, must take the
+// running one's filters for held (it cannot tell) and leave them: same ids
+// before and after, and both count the same traffic exactly. Regression: it
+// detached them and took their priority.
+TEST_F(InstancesTest, OneThatCannotSeeTheOthersFdsLeavesItsFiltersAlone) {
+  constexpr int kCapSysPtrace = 19;
+  const DevCounters begin = devCounters(nsA(), "na0");
+  Instance full = start();
+  expectAttached(full);
+  ASSERT_FALSE(HasFatalFailure());
+  const DevCounters ready = devCounters(nsA(), "na0");
+  Instance blind = start({kCapSysPtrace});
+  expectAttached(blind);
+  expectUntouched(full);
+  const DevCounters both = devCounters(nsA(), "na0");
+  const std::vector<Moved> moved = traffic("b");
+  const DevCounters stopping = devCounters(nsA(), "na0");
+  waitPastTraffic(*full.na);
+  waitPastTraffic(*blind.na);
+  const NetacctRun a = blind.na->stop(), b = full.na->stop();
+  ASSERT_TRUE(a.exitedZero()) << a.describe();
+  ASSERT_TRUE(b.exitedZero()) << b.describe();
+  const DevCounters after = devCounters(nsA(), "na0");
+  expectCounted(a, moved, {minus(stopping, both), minus(after, ready)}, "without CAP_SYS_PTRACE");
+  expectCounted(b, moved, {minus(stopping, ready), minus(after, begin)}, "with every capability");
+  expectGone(blind);
+  expectGone(full);
+}
+
 // The attach modes this kernel has: TCX only from Linux 6.6 (the qemu
 // tier's 6.1 runs the legacy case alone).
 std::vector<Attach> attachModesHere() {
@@ -256,7 +299,7 @@ std::vector<Attach> attachModesHere() {
   return {Attach::Legacy};
 }
 
-INSTANTIATE_TEST_SUITE_P(Instances, InstancesTest, ::testing::ValuesIn(attachModesHere()),
+INSTANTIATE_TEST_SUITE_P(Instances, InstancesAttachTest, ::testing::ValuesIn(attachModesHere()),
                          [](const auto& info) { return attachName(info.param); });
 
 }  // namespace
