@@ -52,8 +52,8 @@ NetacctRun soFar(Netacct& na) {
   return run;
 }
 
-// What netacct holds of `progs`, by prog id, prio, handle and link: how a
-// TC attachment is told apart from a new one at the same place.
+// `progs` by program id, priority, handle and link: how a TC attachment is
+// told apart from a new one at the same place.
 std::string attachmentKey(const std::vector<TcProg>& progs) {
   std::string key;
   for (const auto& p : progs)
