@@ -35,115 +35,12 @@
 #include "support/bpf_objects.hpp"
 #include "support/fixture.hpp"
 #include "support/tc.hpp"
+#include "support/wire_check.hpp"
 
 namespace kt {
 namespace {
 
 using json = nlohmann::json;
-
-const std::set<std::string> kWireProgs = {"wire_ingress_tc", "wire_egress_tc"};
-// netacct's legacy filters: this handle, one priority of a band of 16 from
-// the first (user/kernel/wire.cpp).
-constexpr uint32_t kNetacctHandle = 0x6e61, kNetacctFirstPrio = 0x6e61, kNetacctPrios = 16;
-
-enum class Attach { Auto, Tcx, Legacy };
-
-std::string attachName(Attach a) {
-  switch (a) {
-    case Attach::Auto:
-      return "auto";
-    case Attach::Tcx:
-      return "tcx";
-    case Attach::Legacy:
-      return "legacy";
-  }
-  return "?";
-}
-
-void PrintTo(Attach a, std::ostream* os) { *os << attachName(a); }
-
-// auto means TCX wherever the kernel has it.
-bool usesTcx(Attach a) { return a == Attach::Tcx || (a == Attach::Auto && kernelHasTcx()); }
-
-// Programs named wire_* made since `before` that no process holds (links
-// and BTF objects have no name: not counted here).
-BpfIds wireOrphansSince(const BpfIds& before) {
-  BpfIds fresh;
-  fresh.progs = named(allLoaded().minus(before), kWireProgs).progs;
-  return stillLoaded(fresh.minus(heldByAnyone()));
-}
-
-// Every complete JSON line of netacct's output so far.
-std::vector<json> reportsIn(const std::string& out) {
-  std::vector<json> reports;
-  std::istringstream in(out);
-  for (std::string line; std::getline(in, line) && !in.eof();) reports.push_back(json::parse(line));
-  return reports;
-}
-
-// One interface across every report: its entries summed, and what they said
-// about where it is. Every entry's fields are typed, and its rates are its
-// bytes over the window's interval_s.
-struct IfaceSum {
-  uint64_t tx = 0, rx = 0, tx_packets = 0, rx_packets = 0;
-  int entries = 0;
-  std::set<uint64_t> indexes, netns;
-  std::set<std::string> names;  // of every interface listed, this one or not
-};
-
-void expectRate(const json& e, const char* rate, uint64_t bytes, double interval) {
-  const double want = interval > 0 ? double(bytes) / interval : 0;
-  EXPECT_NEAR(numField(e, rate), want, want * 1e-6 + 1e-9) << rate << " of " << e.dump();
-}
-
-IfaceSum ifaceSum(const std::vector<json>& reports, const std::string& dev) {
-  IfaceSum s;
-  for (const auto& r : reports) {
-    const double interval = numField(r, "interval_s");
-    for (const auto& e : arrayField(r, "interfaces")) {
-      const std::string name = strField(e, "name");
-      s.names.insert(name);
-      if (name != dev) continue;
-      ++s.entries;
-      const uint64_t tx = u64Field(e, "tx_wire_bytes"), rx = u64Field(e, "rx_wire_bytes");
-      s.tx += tx;
-      s.rx += rx;
-      s.tx_packets += u64Field(e, "tx_packets");
-      s.rx_packets += u64Field(e, "rx_packets");
-      s.indexes.insert(u64Field(e, "index"));
-      s.netns.insert(u64Field(e, "netns"));
-      expectRate(e, "tx_rate", tx, interval);
-      expectRate(e, "rx_rate", rx, interval);
-    }
-  }
-  return s;
-}
-
-DevCounters minus(const DevCounters& a, const DevCounters& b) {
-  return {a.tx_bytes - b.tx_bytes, a.rx_bytes - b.rx_bytes, a.tx_packets - b.tx_packets,
-          a.rx_packets - b.rx_packets};
-}
-
-// An interface's own counters read around both ends of netacct's counting:
-// `inner` from after netacct counted (ready, attached) to before it stopped
-// (or before the reports summed were made), `outer` from before it started
-// (or attached) to after it stopped. netacct counted every packet of inner
-// and none outside outer, so inner <= netacct <= outer, for bytes and (where
-// no packet is GSO) packets. The two differ only by what crossed the
-// interface while netacct started or stopped: an ARP or IPv6 router or
-// neighbour packet now and then, never 1 % of the test's traffic.
-struct Around {
-  DevCounters inner, outer;
-};
-
-void expectWithin(uint64_t netacct, uint64_t DevCounters::*field, const Around& around,
-                  const std::string& what) {
-  const uint64_t lo = around.inner.*field, hi = around.outer.*field;
-  EXPECT_TRUE(lo <= netacct && netacct <= hi)
-      << what << ": netacct " << netacct << "; the interface's own counter moved " << lo
-      << " while netacct surely counted, " << hi << " from before it started to after it stopped";
-  EXPECT_LE(hi - lo, lo / 100) << what << ": other traffic crossed the interface meanwhile";
-}
 
 size_t lineCount(const std::string& s) { return std::count(s.begin(), s.end(), '\n'); }
 

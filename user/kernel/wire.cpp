@@ -20,8 +20,10 @@
 #include <algorithm>
 #include <array>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <fstream>
+#include <sstream>
 #include <utility>
 
 #include "kernel/abi.hpp"
@@ -127,8 +129,22 @@ std::string prog_name(uint32_t id) {
   return name;
 }
 
+// Whether the process of /proc directory `dir` is a netacct by its name
+// (comm: what it was exec'd as, readable without ptrace rights; the guard
+// is named netacct-guard and holds nothing).
+bool named_netacct(const std::string& dir) {
+  std::ifstream in(dir + "/comm");
+  std::string comm;
+  return std::getline(in, comm) && comm == "netacct";
+}
+
 // Whether any process has the program open (a running netacct holds its
-// programs' fds): /proc/PID/fdinfo of each BPF program fd names its id.
+// programs' fds): /proc/PID/fdinfo of each BPF program fd names its id. A
+// netacct whose descriptors this one may not read (its fd directory or
+// links refused, EACCES: no CAP_SYS_PTRACE over a process with more
+// capabilities) may hold it: then it cannot tell, and says held, so another
+// netacct's filter is never taken for a leftover (such a leftover stays
+// until a netacct that can see every netacct starts).
 bool held_by_a_process(uint32_t prog_id) {
   DIR* proc = opendir("/proc");
   if (!proc) return true;  // cannot tell: leave it
@@ -138,13 +154,19 @@ bool held_by_a_process(uint32_t prog_id) {
     if (held || p->d_name[0] < '1' || p->d_name[0] > '9') continue;
     std::string dir = std::string("/proc/") + p->d_name;
     DIR* fds = opendir((dir + "/fd").c_str());
-    if (!fds) continue;
+    if (!fds) {
+      held = (errno == EACCES || errno == EPERM) && named_netacct(dir);
+      continue;
+    }
     while (dirent* f = readdir(fds)) {
       char target[64] = {};
       std::string path = dir + "/fd/" + f->d_name;
-      if (readlink(path.c_str(), target, sizeof target - 1) <= 0 ||
-          strcmp(target, "anon_inode:bpf-prog") != 0)
+      if (readlink(path.c_str(), target, sizeof target - 1) <= 0) {
+        // The directory lists, but its links are refused (EACCES)
+        held = held || ((errno == EACCES || errno == EPERM) && named_netacct(dir));
         continue;
+      }
+      if (strcmp(target, "anon_inode:bpf-prog") != 0) continue;
       std::ifstream info(dir + "/fdinfo/" + f->d_name);
       for (std::string line; std::getline(info, line);)
         if (line == want) held = true;

@@ -1,5 +1,6 @@
 #include "bpf_objects.hpp"
 
+#include <fcntl.h>
 #include <linux/bpf.h>
 #include <sys/syscall.h>
 #include <unistd.h>
@@ -10,6 +11,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <system_error>
 #include <thread>
 
 namespace kt {
@@ -190,6 +192,29 @@ BpfIds waitGone(const BpfIds& ids, std::chrono::milliseconds timeout) {
     left = stillLoaded(left);
   }
   return left;
+}
+
+std::set<uint32_t> cgroupProgs(const std::string& dir) {
+  const int fd = open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) throw std::system_error(errno, std::generic_category(), "open " + dir);
+  std::set<uint32_t> ids;
+  for (auto type : {BPF_CGROUP_INET_INGRESS, BPF_CGROUP_INET_EGRESS}) {
+    uint32_t progs[64] = {};
+    bpf_attr attr;
+    std::memset(&attr, 0, sizeof attr);
+    attr.query.target_fd = static_cast<uint32_t>(fd);
+    attr.query.attach_type = type;
+    attr.query.prog_ids = reinterpret_cast<uint64_t>(progs);
+    attr.query.prog_cnt = 64;
+    if (sysBpf(BPF_PROG_QUERY, attr) != 0) {
+      const int err = errno;
+      close(fd);
+      throw std::system_error(err, std::generic_category(), "BPF_PROG_QUERY on " + dir);
+    }
+    ids.insert(progs, progs + std::min(attr.query.prog_cnt, 64u));
+  }
+  close(fd);
+  return ids;
 }
 
 std::set<std::string> namesOf(const BpfIds& ids) {

@@ -39,6 +39,11 @@ BpfIds stillLoaded(const BpfIds& ids);
 // grace period once the last reference goes) or `timeout`; returns those left.
 BpfIds waitGone(const BpfIds& ids, std::chrono::milliseconds timeout);
 
+// Ids of the programs attached to the cgroup v2 directory `dir` itself (its
+// inet ingress and egress hooks, BPF_PROG_QUERY; not those inherited from
+// a parent). Throws when the directory cannot be opened or queried.
+std::set<uint32_t> cgroupProgs(const std::string& dir);
+
 // Names of programs and maps among `ids` (the kernel keeps 15 characters).
 std::set<std::string> namesOf(const BpfIds& ids);
 // The subset of `ids` whose program or map name is in `names` (links and
