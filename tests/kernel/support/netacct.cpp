@@ -195,7 +195,7 @@ Process::Process(const std::vector<std::string>& args, const Spawn& how) {
     if (getppid() != parent) _exit(127);
     int devnull = open("/dev/null", O_RDONLY);
     dup2(devnull, 0);
-    dup2(out[1], 1);
+    dup2(how.stdout_fd >= 0 ? how.stdout_fd : out[1], 1);
     dup2(how.stderr_fd >= 0 ? how.stderr_fd : err[1], 2);
     // netacct starts with no signal blocked and the stop signals at their
     // defaults, whatever the test runner (a thread, nohup) left behind.

@@ -28,6 +28,7 @@ struct Spawn {
   std::vector<std::string> env;  // "NAME=value" added or replaced; "NAME" alone unsets
   std::optional<rlim_t> nofile;  // RLIMIT_NOFILE (soft and hard)
   int stderr_fd = -1;            // netacct's stderr goes here (not drained); err() stays empty
+  int stdout_fd = -1;            // netacct's stdout goes here (not drained); out() stays empty
   std::string netns;             // run in this network namespace (name under /run/netns)
   // (file, over) pairs bind-mounted in a private mount namespace: e.g. a
   // test's own resolv.conf over /etc/resolv.conf, seen by netacct alone.
