@@ -39,10 +39,13 @@ std::string firstLines(const std::vector<std::string>& lines, size_t n = 8) {
   return out;
 }
 
-// Bounds a regression would break (measured on the 2-vCPU CI machine:
-// RSS grows by about ?? MiB over the run, CPU about ?? % of a core).
+// Bounds a regression would break (measured on the 2-vCPU machine, under
+// other work: RSS 36.5 -> 73.8 MiB, its peak while the windows held 10,000
+// connection or process rows; CPU 1.2 % of a core over the 86 s run). A
+// leak of a row per connection, or a poll that reads every slot, breaks
+// them.
 constexpr double kMaxRssGrowthMiB = 64;
-constexpr double kMaxCpuShare = 0.5;  // of one core, over the run
+constexpr double kMaxCpuShare = 0.10;  // of one core, over the run
 constexpr double kWindowSlackS = 0.5;
 
 TEST_F(Pressure, FourLoadsStayExactAndNetacctKeepsUp) {
@@ -130,19 +133,8 @@ TEST_F(Pressure, OverflowedConnectionSlotsAreReportedNotHidden) {
   const std::string tag = "na-ovf";
   const Endpoint sink{hostA(AF_INET), 9};  // nothing listens: the datagrams are dropped in A
   Child sender(nsB(), tag + "-send", [sink](ChildCtx& ctx) {
-    sockaddr_storage ss;
-    const socklen_t len = sink.fill(ss);
-    char buf[8] = {};
     ctx.waitGo();
-    for (int i = 0; i < kSockets; ++i) {
-      const int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-      if (fd < 0) throw std::runtime_error("socket");
-      const ssize_t n =
-          sendto(fd, buf, size_t(1 + i % 8), 0, reinterpret_cast<sockaddr*>(&ss), len);
-      if (n <= 0) throw std::runtime_error("sendto");
-      ctx.counts.tx += uint64_t(n);
-      close(fd);
-    }
+    ctx.counts.tx += sendFromFreshSockets(sink, 0, kSockets);
     ctx.post(kSockets);
     ctx.waitGo();  // alive until the test has seen evictions (an exited process's go at once)
   });

@@ -101,6 +101,16 @@ class ConnLog {
   FILE* f_ = nullptr;
 };
 
+// A client's end of a connection that has sent `sent` bytes: end of stream,
+// the server's answer to the end, counted, logged, closed.
+void endExchange(int fd, const Ends& ends, uint64_t sent, ChildCtx& ctx, ConnLog& log) {
+  if (shutdown(fd, SHUT_WR) != 0) fail("shutdown");
+  const Counts c{sent, recvToEof(fd)};
+  ctx.counts += c;
+  log.add(ends, c);
+  close(fd);
+}
+
 // Moves every connection log in `dir` into truth.conns (and removes it).
 void takeConnLogs(const std::string& dir, Truth& truth) {
   for (const auto& e : std::filesystem::directory_iterator(dir)) {
@@ -281,13 +291,7 @@ Truth connectionRate(const Namespaces& net, const std::string& tag, const std::s
         std::this_thread::sleep_until(due);  // behind schedule: no sleep, catch up
         const int fd = tcpConnect(to);
         const Ends ends(fd);
-        Counts c;
-        c.tx = sendBytes(fd, requestSize(made * kClients + uint64_t(id)));
-        if (shutdown(fd, SHUT_WR) != 0) fail("shutdown");
-        c.rx = recvToEof(fd);
-        ctx.counts += c;
-        log.add(ends, c);
-        close(fd);
+        endExchange(fd, ends, sendBytes(fd, requestSize(made * kClients + uint64_t(id))), ctx, log);
       }
       log.close();
       ctx.post(made);
@@ -305,7 +309,7 @@ Truth connectionRate(const Namespaces& net, const std::string& tag, const std::s
 }
 
 Truth shortLivedProcesses(const Namespaces& net, const std::string& tag, int processes) {
-  constexpr int kParallel = 32;  // in flight at once: the echo server's buffer holds them
+  constexpr int kParallel = 128;  // in flight at once: the echo server's buffer holds them
   const auto t0 = Clock::now();
   // Longer than a Child's usual 40 s life on a loaded machine: 10,000
   // forks, exits and exchanges.
@@ -403,16 +407,12 @@ Truth forkStorm(const Namespaces& net, const std::string& tag, const std::string
     ConnLog log(dir);
     const int fd = tcpConnect(to);
     const Ends ends(fd);
-    Counts c;
+    uint64_t sent = 0;
     for (int i = 0; Clock::now() < end; ++i) {
-      c.tx += sendBytes(fd, 1 + uint64_t(i) % (4 * KiB));
+      sent += sendBytes(fd, 1 + uint64_t(i) % (4 * KiB));
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
     }
-    if (shutdown(fd, SHUT_WR) != 0) fail("shutdown");
-    c.rx = recvToEof(fd);
-    ctx.counts += c;
-    log.add(ends, c);
-    close(fd);
+    endExchange(fd, ends, sent, ctx, log);
     log.close();
   });
   Truth t;
@@ -606,6 +606,10 @@ ReportStream::ReportStream(std::string prefix) : prefix_(std::move(prefix)) {
   if (pipe2(p, O_CLOEXEC) != 0) fail("pipe");
   read_fd_ = p[0];
   write_fd_ = p[1];
+  // A window of 20,000 rows is megabytes of JSON: while this reader parses,
+  // netacct's write must not block on a 64 KiB pipe (its next poll would
+  // wait, and the window be late for the reader's sake).
+  fcntl(write_fd_, F_SETPIPE_SZ, 1 << 20);
   reader_ = std::thread([this] { run(); });
 }
 
