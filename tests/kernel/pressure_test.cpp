@@ -40,11 +40,11 @@ std::string firstLines(const std::vector<std::string>& lines, size_t n = 8) {
 }
 
 // Bounds a regression would break (measured on the 2-vCPU machine, under
-// other work: RSS 36.5 -> 73.8 MiB, its peak while the windows held 10,000
+// other work: RSS 36.5 -> 73.8 and -> 97.5 MiB in two runs, the peak of windows holding 10,000
 // connection or process rows; CPU 1.2 % of a core over the 86 s run). A
 // leak of a row per connection, or a poll that reads every slot, breaks
 // them.
-constexpr double kMaxRssGrowthMiB = 64;
+constexpr double kMaxRssGrowthMiB = 128;
 constexpr double kMaxCpuShare = 0.10;  // of one core, over the run
 constexpr double kWindowSlackS = 0.5;
 
