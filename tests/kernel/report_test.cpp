@@ -302,21 +302,11 @@ TEST_F(ReportFormats, LossReportsEvictedConnectionsAndKeepsTheirBytes) {
   const int first = overflow ? 120000 : 3000, second = overflow ? 20000 : 0;
   const Endpoint sink{hostA(AF_INET), 9};  // nothing listens: the datagrams are dropped in A
   Child sender(nsB(), "na-evict", [sink, first, second](ChildCtx& ctx) {
-    sockaddr_storage ss;
-    const socklen_t len = sink.fill(ss);
-    char buf[8] = {};
     int i = 0;
     for (int burst : {first, second}) {
       ctx.waitGo();
-      for (int end = i + burst; i < end; ++i) {
-        int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (fd < 0) throw std::runtime_error("socket");
-        const ssize_t n =
-            sendto(fd, buf, size_t(1 + i % 8), 0, reinterpret_cast<sockaddr*>(&ss), len);
-        if (n <= 0) throw std::runtime_error("sendto");
-        ctx.counts.tx += uint64_t(n);
-        close(fd);
-      }
+      ctx.counts.tx += sendFromFreshSockets(sink, i, burst);
+      i += burst;
       ctx.post(uint64_t(i));
     }
   });
@@ -342,8 +332,7 @@ TEST_F(ReportFormats, LossReportsEvictedConnectionsAndKeepsTheirBytes) {
   for (const auto& r : run.reports) {
     for (const auto& conn : arrayField(r, "connections"))
       shown += Counts{u64Field(conn, "tx_bytes"), u64Field(conn, "rx_bytes")};
-    if (r.contains("loss"))
-      evicted = std::max(evicted, u64Field(r["loss"], "evicted_connections"));
+    if (r.contains("loss")) evicted = std::max(evicted, u64Field(r["loss"], "evicted_connections"));
   }
   // Summed over the run, connection rows hold every byte. (Within a window,
   // a byte counted between the read of the connections and that of the

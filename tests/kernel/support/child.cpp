@@ -117,9 +117,9 @@ Child::~Child() {
 
 std::chrono::seconds Child::timeout() { return std::chrono::seconds(scaledSeconds(20)); }
 
-Child::Msg Child::readMsg() {
+Child::Msg Child::readMsg(std::chrono::seconds wait) {
   pollfd p{msg_fd_, POLLIN, 0};
-  int rc = poll(&p, 1, static_cast<int>(std::chrono::milliseconds(timeout()).count()));
+  int rc = poll(&p, 1, static_cast<int>(std::chrono::milliseconds(wait).count()));
   if (rc == 0) throw std::runtime_error("timeout waiting for child " + comm_);
   Msg m{};
   ssize_t n = read(msg_fd_, &m, sizeof m);
@@ -132,9 +132,9 @@ Child::Msg Child::readMsg() {
   return m;
 }
 
-Child::Post Child::nextPost() {
+Child::Post Child::nextPost(std::chrono::seconds wait) {
   if (posts_.empty()) {
-    Msg m = readMsg();
+    Msg m = readMsg(wait);
     if (m.kind != Msg::kPost)
       throw std::runtime_error("child " + comm_ + " finished without posting");
     return {m.a, m.b};

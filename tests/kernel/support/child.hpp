@@ -66,13 +66,14 @@ class Child {
   // Every wait on a child is bounded by this (scaled, see env.hpp).
   static std::chrono::seconds timeout();
 
-  Post nextPost();  // the next ctx.post() of the child (waits, throws on timeout)
+  // The next ctx.post() of the child (waits up to `wait`, throws on timeout).
+  Post nextPost(std::chrono::seconds wait = timeout());
   void go();        // releases a child blocked in ctx.waitGo()
   Counts finish();  // waits for the result and the exit; throws unless exit 0
 
  private:
   struct Msg;
-  Msg readMsg();
+  Msg readMsg(std::chrono::seconds wait = timeout());
   void reap();
 
   pid_t pid_ = -1;

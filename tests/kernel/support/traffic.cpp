@@ -508,6 +508,22 @@ uint64_t uringRecvToEof(int fd, size_t chunk) {
 
 size_t datagramSize(int i) { return 1 + (static_cast<size_t>(i) * 7919) % 1400; }
 
+uint64_t sendFromFreshSockets(const Endpoint& to, int first, int count) {
+  sockaddr_storage ss;
+  const socklen_t len = to.fill(ss);
+  char buf[8] = {};
+  uint64_t sent = 0;
+  for (int i = first; i < first + count; ++i) {
+    const int fd = socket(to.family(), SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    if (fd < 0) fail("socket");
+    const ssize_t n = sendto(fd, buf, size_t(1 + i % 8), 0, reinterpret_cast<sockaddr*>(&ss), len);
+    if (n <= 0) fail("sendto");
+    sent += uint64_t(n);
+    close(fd);
+  }
+  return sent;
+}
+
 Counts udpEcho(int fd, int count, bool peek) {
   std::vector<char> buf(64 * KiB);
   Counts c;

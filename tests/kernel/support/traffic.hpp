@@ -73,6 +73,10 @@ uint64_t peekThenReadToEof(int sock);              // MSG_PEEK, then read the sa
 // Sends `total` from a second thread (then SHUT_WR) while reading to EOF.
 Counts duplexExchange(int fd, uint64_t total);
 
+// Datagrams first..first+count-1 (1 + i % 8 bytes), each from a fresh UDP
+// socket closed after it: one new connection entry per datagram.
+uint64_t sendFromFreshSockets(const Endpoint& to, int first, int count);
+
 // Whether an SCTP socket of `family` can be made here; if not, why.
 bool sctpUsable(int family, std::string& why);
 
