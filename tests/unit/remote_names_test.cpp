@@ -59,6 +59,15 @@ TEST(DnsAnswer, CnameChainFromTheQuestion) {
   EXPECT_EQ(p.answer.addresses[0].ttl, 20u);
 }
 
+// A name's own bytes, not c-ares's presentation of them: the sinks escape
+// them once (an ESC and a BEL in one label, a backslash in another).
+TEST(DnsAnswer, NamesAreTheirOwnBytesNotPresentationEscapes) {
+  ParsedDns p = parse(dnstest::answer("evil\\027[31m\\007.a\\\\b.example.", dnstest::Type::a,
+                                      {"evil\\027[31m\\007.a\\\\b.example. 300 IN A 192.0.2.9"}));
+  ASSERT_EQ(p.kind, ParsedDns::Kind::answer);
+  EXPECT_EQ(p.answer.name, "evil\x1b[31m\x07.a\\b.example");
+}
+
 TEST(DnsAnswer, OneCnameGivesTheWholeChain) {
   ParsedDns p = parse(dnstest::answer(
       "www.example.", dnstest::Type::a,

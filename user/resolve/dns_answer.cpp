@@ -5,9 +5,12 @@
 #include <sys/socket.h>
 
 #include <algorithm>
+#include <cctype>
 #include <climits>
 #include <cstring>
 #include <memory>
+#include <string>
+#include <string_view>
 
 namespace netacct {
 namespace {
@@ -18,6 +21,28 @@ struct HostentFree {
   void operator()(hostent* h) const { ares_free_hostent(h); }
 };
 
+// c-ares hands names over in presentation form: a byte outside printable
+// ASCII as \DDD (decimal), a '.' or '\' inside a label as \. or \\. Back
+// to the name's own bytes, so that the sinks escape them once, as they do
+// every other text a monitored program controls (escaped twice, "\027"
+// printed as "\\027" claims a name holding a backslash).
+std::string from_presentation(std::string_view text) {
+  std::string out;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const bool escape = text[i] == '\\' && i + 1 < text.size();
+    const bool decimal = escape && i + 3 < text.size() && std::isdigit(uint8_t(text[i + 1])) &&
+                         std::isdigit(uint8_t(text[i + 2])) && std::isdigit(uint8_t(text[i + 3]));
+    if (decimal) {
+      const int v = (text[i + 1] - '0') * 100 + (text[i + 2] - '0') * 10 + (text[i + 3] - '0');
+      out.push_back(char(v & 0xff));
+      i += 3;
+    } else {
+      out.push_back(escape ? text[++i] : text[i]);
+    }
+  }
+  return out;
+}
+
 // c-ares lists the owner names of the CNAMEs it followed in h_aliases, the
 // question's first; h_name is the question's name without CNAMEs, else (c-ares
 // 1.18, Debian 12) the first CNAME's target. So the chain is every name after
@@ -25,9 +50,11 @@ struct HostentFree {
 // the last target of a longer chain.
 void take_names(const hostent& h, DnsAnswer& out) {
   std::vector<std::string> names;
-  for (char** a = h.h_aliases; a && *a; ++a) names.emplace_back(*a);
-  if (h.h_name && std::find(names.begin(), names.end(), h.h_name) == names.end())
-    names.emplace_back(h.h_name);
+  for (char** a = h.h_aliases; a && *a; ++a) names.push_back(from_presentation(*a));
+  if (h.h_name) {
+    std::string name = from_presentation(h.h_name);
+    if (std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
+  }
   if (names.empty()) return;
   out.name = names.front();
   out.chain.assign(names.begin() + 1, names.end());
