@@ -1763,13 +1763,16 @@ static __always_inline __u32 udp_offset(struct __sk_buff *skb)
 /* The receiving socket as the connection entries name it (sock_id): its
  * cookie, or with the kprobe backend its address and the address's current
  * generation (pointer_id; read here, never made: the socket's own hooks made
- * it when it sent the query). Root loads netacct, so the verifier lets the
- * address be used as a number. */
+ * it when it sent the query). */
 static __always_inline __u64 dns_sock_id(struct __sk_buff *skb, struct bpf_sock *sk)
 {
 	if (!sock_id_is_pointer)
 		return bpf_get_socket_cookie(skb);
-	__u64 addr = (__u64)sk;
+	/* The verifier refuses arithmetic on a socket pointer (a cast is not
+	 * enough: "pointer arithmetic on sock prohibited"); its value, copied
+	 * out of the stack slot that holds it, is a plain number. */
+	__u64 addr = 0;
+	bpf_probe_read_kernel(&addr, sizeof(addr), &sk);
 	struct sk_gen *g = bpf_map_lookup_elem(&sk_gens, &addr);
 	return addr ^ ((g ? g->gen : 0) << 48);
 }
@@ -1796,16 +1799,20 @@ int dns_answer_dns(struct __sk_buff *skb)
 		__sync_fetch_and_add(&dns_lost, 1);
 		return 1;
 	}
-	__u32 len = msg < NA_DNS_MAX ? msg : NA_DNS_MAX;
-	barrier_var(len);
-	if (len < 1 || len > NA_DNS_MAX || bpf_skb_load_bytes(skb, l4 + sizeof(uh), e->data, len)) {
+	/* The copy's length less one, bounded by a 64-bit compare: Linux 6.1's
+	 * verifier learns no lower bound from a 32-bit "len != 0" and refused
+	 * a length that might be 0 (bpf_skb_load_bytes' size is ARG_CONST_SIZE);
+	 * from "last < NA_DNS_MAX" it knows last + 1 lies in 1..NA_DNS_MAX. */
+	__u64 last = (msg < NA_DNS_MAX ? msg : NA_DNS_MAX) - 1;
+	barrier_var(last);
+	if (last >= NA_DNS_MAX || bpf_skb_load_bytes(skb, l4 + sizeof(uh), e->data, last + 1)) {
 		bpf_ringbuf_discard(e, 0);
 		return 1;
 	}
 	e->cookie = dns_sock_id(skb, sk);
 	e->cgroup_id = bpf_skb_cgroup_id(skb);
 	e->mono_ns = bpf_ktime_get_ns();
-	e->len = len;
+	e->len = last + 1;
 	e->msg_len = msg;
 	bpf_ringbuf_submit(e, 0);
 	return 1;

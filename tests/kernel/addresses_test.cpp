@@ -75,7 +75,7 @@ TEST_F(Addresses, CsvByConnectionHasNetns) {
   std::getline(lines, header);
   EXPECT_EQ(header,
             "start,end,pid,comm,proto,family,local,remote,tx_bytes,rx_bytes,tx_rate,rx_rate,netns,"
-            "tx_wire_bytes,rx_wire_bytes,retrans_bytes");
+            "tx_wire_bytes,rx_wire_bytes,retrans_bytes,remote_name,remote_name_source");
   std::string row, srv, cli;
   while (std::getline(lines, row)) {
     if (row.find(",na-ns-srv,") != std::string::npos) srv = row;

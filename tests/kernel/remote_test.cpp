@@ -349,11 +349,12 @@ TEST_F(RemoteBy, CsvHasTheHeaderAndExactBytesPerRemote) {
   ASSERT_FALSE(lines.empty()) << "no output";
   // The rows are read by position: a different header makes them meaningless.
   ASSERT_EQ(lines.front(),
-            "start,end,remote,family,tx_bytes,rx_bytes,tx_rate,rx_rate,processes,connections");
+            "start,end,remote,family,tx_bytes,rx_bytes,tx_rate,rx_rate,processes,connections,"
+            "remote_name,remote_name_source");
   std::map<std::string, Counts> bytes;
   for (size_t i = 1; i < lines.size(); ++i) {
     const auto f = splitCsv(lines[i]);
-    ASSERT_EQ(f.size(), 10u) << "row " << i << ": " << lines[i];
+    ASSERT_EQ(f.size(), 12u) << "row " << i << ": " << lines[i];
     EXPECT_TRUE(f[3] == "ipv4" || f[3] == "ipv6") << lines[i];
     bytes[f[2]] += Counts{csvCount(f[4], lines[i]), csvCount(f[5], lines[i])};
     EXPECT_GE(csvCount(f[8], lines[i]), 1u) << "processes: " << lines[i];
