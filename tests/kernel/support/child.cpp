@@ -172,9 +172,9 @@ void Child::reap() {
   }
 }
 
-Counts Child::finish() {
+Counts Child::finish(std::chrono::seconds wait) {
   for (;;) {
-    Msg m = readMsg();
+    Msg m = readMsg(wait);
     if (m.kind == Msg::kResult) {
       reap();
       return Counts{m.a, m.b};

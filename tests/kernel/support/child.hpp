@@ -68,8 +68,10 @@ class Child {
 
   // The next ctx.post() of the child (waits up to `wait`, throws on timeout).
   Post nextPost(std::chrono::seconds wait = timeout());
-  void go();        // releases a child blocked in ctx.waitGo()
-  Counts finish();  // waits for the result and the exit; throws unless exit 0
+  void go();  // releases a child blocked in ctx.waitGo()
+  // Waits (up to `wait` for each message) for the result and the exit;
+  // throws unless exit 0.
+  Counts finish(std::chrono::seconds wait = timeout());
 
  private:
   struct Msg;
