@@ -245,40 +245,16 @@ TEST_F(FaultsTest, NamespacesDeletedUnderNetacctAndAroundIt) {
 // (0.1 s windows) asks /proc about each as it ends: each is one row with
 // exactly its bytes, under its name.
 TEST_F(FaultsTest, ProcessesExitingTheInstantAfterTheirTrafficAreExact) {
-  constexpr int kProcs = 400, kBatch = 40;
   NetacctOptions o;
   o.interval = 0.1;
   Netacct na(o);
-  auto server = udpServer(nsA(), hostA(AF_INET), "na-flt-esrv",
-                          [](int fd, ChildCtx& ctx) { ctx.counts += udpEcho(fd, kProcs); });
-  const Endpoint to = server.ep;
-  std::vector<Finished> truth;
-  for (int base = 0; base < kProcs; base += kBatch) {
-    std::vector<Child> batch;  // bounded: each child holds two pipes
-    for (int i = base; i < base + kBatch; ++i)
-      batch.emplace_back(nsB(), "na-flt-exit", [to, i](ChildCtx& ctx) {
-        int fd = udpSocket(AF_INET);
-        ctx.counts += udpPingPong(fd, &to, 1, i);
-      });  // exits with the socket open: the kernel closes it
-    for (auto& c : batch) truth.push_back({c.pid(), c.comm(), c.finish()});
-  }
-  truth.push_back({server.child.pid(), server.child.comm(), server.child.finish()});
+  const std::vector<Finished> truth =
+      shortLivedUdpProcesses(nsA(), hostA(AF_INET), nsB(), "na-flt-exit", 400, 40, false);
   na.waitReportLines(na.reportLines() + 2, scaled(10));
   const NetacctRun run = na.stop();
   expectOnlyReadyLine(run);
   expectTotalsExact(run);
-  std::vector<std::string> wrong;  // one line per bad pid, not 400 failures
-  for (const auto& t : truth) {
-    const PidView v = viewOf(run, t.pid);
-    if (v.processes.tx != t.counts.tx || v.processes.rx != t.counts.rx ||
-        v.connections.tx != t.counts.tx || v.connections.rx != t.counts.rx ||
-        v.comms != std::set<std::string>{t.comm})
-      wrong.push_back("tx " + std::to_string(t.counts.tx) + " rx " + std::to_string(t.counts.rx) +
-                      ": " + describePid(run, t.pid));
-  }
-  EXPECT_TRUE(wrong.empty()) << wrong.size() << " of " << truth.size()
-                             << " processes misreported; first: "
-                             << (wrong.empty() ? "" : wrong.front());
+  expectEachExact(run, truth, true);
 }
 
 // ---- The terminal under `top` is closed ----

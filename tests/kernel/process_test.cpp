@@ -155,41 +155,13 @@ TEST_F(ProcessAttribution, SocketSharedAcrossForkCountsForTheWriter) {
 // 200 processes each exchange one datagram of a distinct size and exit. One
 // long window, so every exit falls in the window of its bytes.
 TEST_F(ProcessAttribution, ShortLivedProcessesCountedAndMarkedExited) {
-  constexpr int kProcs = 200, kBatch = 25;
   NetacctOptions opts;
   opts.interval = 60;
   Netacct na(opts);
-  auto server = udpServer(nsA(), hostA(AF_INET), "na-short-srv",
-                          [](int fd, ChildCtx& ctx) { ctx.counts += udpEcho(fd, kProcs); });
-  const Endpoint to = server.ep;
-  std::vector<std::pair<pid_t, Counts>> truth;
-  for (int base = 0; base < kProcs; base += kBatch) {
-    std::vector<Child> batch;  // bounded: each child holds two pipes
-    for (int i = base; i < base + kBatch; ++i)
-      batch.emplace_back(nsB(), "na-short", [to, i](ChildCtx& ctx) {
-        int fd = udpSocket(AF_INET);
-        ctx.counts += udpPingPong(fd, &to, 1, i);
-        close(fd);
-      });
-    for (auto& c : batch) truth.emplace_back(c.pid(), c.finish());
-  }
-  const Counts s = server.child.finish();
+  const std::vector<Finished> truth =
+      shortLivedUdpProcesses(nsA(), hostA(AF_INET), nsB(), "na-short", 200, 25, true);
   const NetacctRun run = na.stop();
-  expectAccounted(run, server.child, s);
-
-  std::vector<std::string> wrong;  // one summary line per bad pid, not 200 failures
-  for (const auto& [pid, counts] : truth) {
-    const PidView v = viewOf(run, pid);
-    if (v.processes.tx != counts.tx || v.processes.rx != counts.rx ||
-        v.connections.tx != counts.tx || v.connections.rx != counts.rx || !v.any_exited ||
-        v.comms != std::set<std::string>{"na-short"})
-      wrong.push_back("expected tx " + std::to_string(counts.tx) + " rx " +
-                      std::to_string(counts.rx) + " exited comm na-short; " +
-                      describePid(run, pid));
-  }
-  EXPECT_TRUE(wrong.empty()) << wrong.size() << " of " << kProcs
-                             << " short-lived processes misreported; first: "
-                             << (wrong.empty() ? "" : wrong.front());
+  expectEachExact(run, truth, true);
 }
 
 // 300 connections, each with its own byte count and port: every one must be

@@ -4,7 +4,9 @@
 #include <linux/bpf.h>
 #include <pwd.h>
 #include <sys/prctl.h>
+#include <linux/capability.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cctype>
@@ -14,7 +16,6 @@
 #include <cstring>
 #include <fstream>
 #include <iostream>
-#include <thread>
 
 #include "cli/error_line.hpp"
 
@@ -29,24 +30,34 @@ std::optional<long> read_sysctl(const char* path) {
 }
 
 // Whether this kernel refuses every bpf() command, even on a held fd, to a
-// thread without CAP_BPF and CAP_SYS_ADMIN (kernel.unprivileged_bpf_disabled
-// on Linux < 5.19). Asked of the kernel, not its version: a short-lived
-// thread drops both from its own effective set (capabilities are per
-// thread) and asks for the next key of fd -1, which says EPERM when gated,
-// EBADF when not.
+// task without CAP_BPF and CAP_SYS_ADMIN (kernel.unprivileged_bpf_disabled
+// on Linux < 5.19). Asked of the kernel, not its version: a child drops both
+// from its effective set and asks for the next key of fd -1, which says
+// EPERM when gated, EBADF when not. A child process, not a thread: a joined
+// thread can still be listed in /proc/PID/task for a while after, holding
+// capabilities netacct no longer has (seen in the 6.1 guest); a child is
+// reaped before this returns. Raw syscalls only in the child (fork of a
+// process that may have threads).
 bool bpf_gated() {
   if (read_sysctl("/proc/sys/kernel/unprivileged_bpf_disabled").value_or(1) == 0) return false;
-  bool gated = false;
-  std::thread([&gated] {
-    capng_get_caps_process();
-    capng_update(CAPNG_DROP, CAPNG_EFFECTIVE, CAP_SYS_ADMIN);
-    capng_update(CAPNG_DROP, CAPNG_EFFECTIVE, kCapBpf);
-    if (capng_apply(CAPNG_SELECT_CAPS) != 0) return;
+  const pid_t child = fork();
+  if (child < 0) return false;
+  if (child == 0) {
+    __user_cap_header_struct head{.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+    __user_cap_data_struct data[2]{};
+    if (syscall(SYS_capget, &head, data) != 0) _exit(2);
+    data[CAP_SYS_ADMIN / 32].effective &= ~(1u << (CAP_SYS_ADMIN % 32));
+    data[kCapBpf / 32].effective &= ~(1u << (kCapBpf % 32));
+    if (syscall(SYS_capset, &head, data) != 0) _exit(2);
     bpf_attr attr{};
     attr.map_fd = ~0u;
-    gated = syscall(SYS_bpf, BPF_MAP_GET_NEXT_KEY, &attr, sizeof attr) != 0 && errno == EPERM;
-  }).join();
-  return gated;
+    const bool gated = syscall(SYS_bpf, BPF_MAP_GET_NEXT_KEY, &attr, sizeof attr) != 0 && errno == EPERM;
+    _exit(gated ? 1 : 0);
+  }
+  int status = 0;
+  while (waitpid(child, &status, 0) < 0 && errno == EINTR) {
+  }
+  return WIFEXITED(status) && WEXITSTATUS(status) == 1;
 }
 
 // The capability state of `keep`, limited to what this thread holds (adding

@@ -158,12 +158,14 @@ bool held_by_a_process(uint32_t prog_id) {
       held = (errno == EACCES || errno == EPERM) && named_netacct(dir);
       continue;
     }
-    while (dirent* f = readdir(fds)) {
+    bool refused = false;
+    while (dirent* f = held || refused ? nullptr : readdir(fds)) {
       char target[64] = {};
       std::string path = dir + "/fd/" + f->d_name;
       if (readlink(path.c_str(), target, sizeof target - 1) <= 0) {
-        // The directory lists, but its links are refused (EACCES)
-        held = held || ((errno == EACCES || errno == EPERM) && named_netacct(dir));
+        // The directory lists, but its links are refused (EACCES): all of
+        // them are, so the process is judged once, by its name.
+        refused = errno == EACCES || errno == EPERM;
         continue;
       }
       if (strcmp(target, "anon_inode:bpf-prog") != 0) continue;
@@ -172,6 +174,7 @@ bool held_by_a_process(uint32_t prog_id) {
         if (line == want) held = true;
     }
     closedir(fds);
+    held = held || (refused && named_netacct(dir));
   }
   closedir(proc);
   return held;

@@ -21,6 +21,7 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "child.hpp"
 #include "env.hpp"
@@ -45,6 +46,11 @@ struct Server {
   Child child;
   Endpoint ep;
 };
+
+// Each process of `truth` is exactly its bytes in processes[] and in
+// connections[], under its comm alone, and (if `ended`) marked ended. One
+// failure naming the first wrong one, not one per process.
+void expectEachExact(const NetacctRun& run, const std::vector<Finished>& truth, bool ended);
 
 class KernelTest : public ::testing::Test {
  protected:
@@ -82,6 +88,17 @@ class KernelTest : public ::testing::Test {
                                                  const std::string& host,
                                                  const std::string& client_ns, int count,
                                                  const std::string& prefix);
+
+  // `procs` short-lived processes named `comm` in `client_ns`, each
+  // exchanging one datagram with a UDP echo server on `host` in `server_ns`
+  // (datagram i is i+1 bytes) and exiting, its socket still open unless
+  // `close_socket`. Started in batches of `batch` (each child holds two
+  // pipes); the last entry is the server. Every process finished.
+  static std::vector<Finished> shortLivedUdpProcesses(const std::string& server_ns,
+                                                      const std::string& host,
+                                                      const std::string& client_ns,
+                                                      const std::string& comm, int procs,
+                                                      int batch, bool close_socket);
 
   // The common shape: server in A, client in B, over `family`.
   Server tcpServerA(int family, const std::string& comm, ConnFn serve, int connections = 1) {
