@@ -12,6 +12,8 @@
 #   netacct.scale=N               NETACCT_TEST_TIMEOUT_SCALE (default 10)
 #   netacct.timeout=SECONDS       guest-side limit for the test binary
 #   netacct.verbose=1             NETACCT_TEST_VERBOSE=1
+#   netacct.shard=I/N             run shard I (0-based) of N of the filtered tests
+#                                 (gtest's GTEST_SHARD_INDEX/GTEST_TOTAL_SHARDS)
 
 export PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TERM=dumb LANG=C
 
@@ -40,7 +42,7 @@ stty -F /dev/ttyS1 raw -echo 115200 2>/dev/null
 exec 3>/dev/ttyS1
 say() { echo "$@" >&3; }
 
-MODE=none FILTER= SCALE=10 TIMEOUT=480 VERBOSE=
+MODE=none FILTER= SCALE=10 TIMEOUT=480 VERBOSE= SHARD=
 for w in $(cat /proc/cmdline); do
   case "$w" in
     netacct.mode=*) MODE=${w#*=} ;;
@@ -48,6 +50,7 @@ for w in $(cat /proc/cmdline); do
     netacct.scale=*) SCALE=${w#*=} ;;
     netacct.timeout=*) TIMEOUT=${w#*=} ;;
     netacct.verbose=*) VERBOSE=${w#*=} ;;
+    netacct.shard=*) SHARD=${w#*=} ;;
   esac
 done
 
@@ -97,13 +100,30 @@ case "$MODE" in
     # (every report must name fentry) on exact TCP, UDP and the CLI's stop,
     # not the whole suite a second time (~9 min of a CI core under TCG).
     AUTO_TESTS='Family/TcpTest.*:UdpTest.*:Signal/CliStopTest.*'
+    # The kprobe guest leaves out what no backend changes (the fentry guest
+    # runs it on 6.1): the command line, output formats and their escaping,
+    # stdout errors, top's screens, doctor, capabilities beyond the one test
+    # that counts after the drop, reverse DNS, and the DNS name cache (its
+    # expiry, bound and parsing; the answer-to-socket join, which differs on
+    # kprobe where a socket is named by its address, stays).
+    KPROBE_SAME='BadInput/*:StdoutTest.*:Top*:Doctor.*:ReverseDnsTest.*:HostileNames.*'
+    KPROBE_SAME="$KPROBE_SAME:RemoteBy.*:ReportFormats.TextAndCsv*:CliTest.EveryReport*"
+    KPROBE_SAME="$KPROBE_SAME:PrivilegeTest.TopBatch*:PrivilegeTest.Doctor*:PrivilegeTest.Legacy*"
+    KPROBE_SAME="$KPROBE_SAME:DnsNames.Fixture*:DnsNames.Expired*:DnsNames.Flood*"
+    KPROBE_SAME="$KPROBE_SAME:DnsNames.Malformed*:DnsNames.ControlCharacters*:DnsNames.NoDnsNames*"
     if [ "$MODE" = wire ]; then
       FILTER=${FILTER:-$WIRE_TESTS}
       MODE=kprobe
     elif [ "$MODE" = auto ]; then
       FILTER=${FILTER:-$AUTO_TESTS}
+    elif [ "$MODE" = kprobe ]; then
+      FILTER=${FILTER:--$WIRE_TESTS:$HOST_ONLY:$KPROBE_SAME}
     else
       FILTER=${FILTER:--$WIRE_TESTS:$HOST_ONLY}
+    fi
+    # A share of the tests (tests/vm/CMakeLists.txt: guests run side by side).
+    if [ -n "$SHARD" ]; then
+      export GTEST_SHARD_INDEX=${SHARD%/*} GTEST_TOTAL_SHARDS=${SHARD#*/}
     fi
     export CI=true NETACCT_TEST_BACKEND=$MODE
     export NETACCT_TEST_TIMEOUT_SCALE=$SCALE
@@ -111,7 +131,7 @@ case "$MODE" in
     [ -n "$VERBOSE" ] && export NETACCT_TEST_VERBOSE=1
     say "@@VM env CI=$CI NETACCT_TEST_BACKEND=$NETACCT_TEST_BACKEND" \
       "NETACCT_EXPECT_BACKEND=${NETACCT_EXPECT_BACKEND:-}" \
-      "NETACCT_TEST_TIMEOUT_SCALE=$SCALE filter=${FILTER:-*}"
+      "NETACCT_TEST_TIMEOUT_SCALE=$SCALE filter=${FILTER:-*} shard=${SHARD:-all}"
     cd /tmp
     timeout -k 10 "$TIMEOUT" "$KTESTS" --gtest_color=no ${FILTER:+--gtest_filter=$FILTER} >&3 2>&3
     RC=$?

@@ -315,22 +315,28 @@ exec_mode() {
   grep -q '^@@VM end' "$out" || { tail -n 40 "$console"; die "the guest did not finish (qemu exit $rc)"; }
 }
 
+# vm.sh run MODE [I/N]: boots a guest for MODE; with I/N it runs shard I
+# (0-based) of N of that mode's kernel tests (gtest sharding).
 run_mode() {
-  local mode=$1
+  local mode=$1 shard=${2:-}
   case "$mode" in doctor | verifier | auto | fentry | kprobe | wire) ;; *) die "unknown mode $mode" ;; esac
+  case "$shard" in "" | [0-9]/[1-9]) ;; *) die "bad shard '$shard' (I/N, I < N)" ;; esac
+  [ -z "$shard" ] || [ "${shard%/*}" -lt "${shard#*/}" ] || die "bad shard '$shard' (I/N, I < N)"
+  local name=$mode${shard:+-${shard%/*}of${shard#*/}}
   need qemu-system-x86_64 qemu-system-x86
   [ -f "$INITRAMFS" ] && [ -f "$KERNEL_ENV" ] || unavailable "$INITRAMFS is missing: the vm_prepare test did not run or failed"
   # shellcheck disable=SC1090
   . "$KERNEL_ENV"
-  local out=$VM/$mode.out console=$VM/$mode.console.log
+  local out=$VM/$name.out console=$VM/$name.console.log
   local limit=${NETACCT_VM_TIMEOUT:-840}
   local append="console=ttyS0 quiet panic=-1 oops=panic netacct.mode=$mode"
+  [ -n "$shard" ] && append+=" netacct.shard=$shard"
   # The guest stops the tests a little earlier, to report what it can.
   append+=" netacct.scale=${NETACCT_VM_SCALE:-10} netacct.timeout=$((limit > 120 ? limit - 60 : limit * 3 / 4))"
   [ -n "${NETACCT_VM_FILTER:-}" ] && append+=" netacct.filter=$NETACCT_VM_FILTER"
   [ -n "${NETACCT_VM_VERBOSE:-}" ] && append+=" netacct.verbose=1"
   rm -f "$out" "$console"
-  log "booting $KVER ($KDEB) for '$mode': qemu TCG, limit ${limit}s"
+  log "booting $KVER ($KDEB) for '$name': qemu TCG, limit ${limit}s"
   local t0=$SECONDS rc=0
   timeout -k 10 "$limit" qemu-system-x86_64 -accel tcg -cpu max -smp "${NETACCT_VM_SMP:-1}" -m 2G \
     -nographic -no-reboot -monitor none -nic none \
@@ -390,15 +396,15 @@ run_mode() {
     echo "----"
   fi
   if [ -n "$verdict" ]; then
-    echo "vm_$mode: FAILED after ${secs}s on $KVER: $verdict"
+    echo "vm_$name: FAILED after ${secs}s on $KVER: $verdict"
     exit 1
   fi
-  echo "vm_$mode: passed in ${secs}s on $KVER ($KDEB): $summary"
+  echo "vm_$name: passed in ${secs}s on $KVER ($KDEB): $summary"
 }
 
 case "${1:-}" in
   prepare) prepare ;;
-  run) run_mode "${2:?usage: vm.sh run doctor|verifier|auto|fentry|kprobe|wire}" ;;
+  run) run_mode "${2:?usage: vm.sh run doctor|verifier|auto|fentry|kprobe|wire [I/N]}" "${3:-}" ;;
   exec) exec_mode "${2:?usage: vm.sh exec 'COMMANDS'}" ;;
-  *) echo "usage: vm.sh prepare | vm.sh run doctor|verifier|auto|fentry|kprobe|wire | vm.sh exec 'COMMANDS'" >&2; exit 2 ;;
+  *) echo "usage: vm.sh prepare | vm.sh run doctor|verifier|auto|fentry|kprobe|wire [I/N] | vm.sh exec 'COMMANDS'" >&2; exit 2 ;;
 esac
