@@ -223,4 +223,41 @@ void expectConnKind(const NetacctRun& run, pid_t pid, const std::string& proto,
 
 std::string familyName(int af) { return af == AF_INET6 ? "ipv6" : "ipv4"; }
 
+namespace {
+
+std::string orNull(const nlohmann::json& e, const char* key) {
+  if (!e.is_object() || !e.contains(key)) {
+    ADD_FAILURE() << "field \"" << key << "\" missing in " << e.dump().substr(0, 600);
+    return "<missing>";
+  }
+  if (e[key].is_null()) return "null";
+  if (e[key].is_string()) return e[key].get<std::string>();
+  ADD_FAILURE() << "field \"" << key << "\" neither a string nor null in " << e.dump();
+  return "<mistyped>";
+}
+
+}  // namespace
+
+std::set<NameSeen> namesSeen(const NetacctRun& run, pid_t pid, const std::string& local,
+                             const std::string& remote, Counts* bytes) {
+  std::set<NameSeen> seen;
+  for (const auto& r : run.reports)
+    for (const auto& e : r.value("connections", nlohmann::json::array())) {
+      if (e.value("pid", -1) != pid || e.value("remote", "") != remote) continue;
+      if (!local.empty() && e.value("local", "") != local) continue;
+      seen.emplace(orNull(e, "remote_name"), orNull(e, "remote_name_source"));
+      if (bytes != nullptr) *bytes += Counts{u64Field(e, "tx_bytes"), u64Field(e, "rx_bytes")};
+    }
+  return seen;
+}
+
+std::set<NameSeen> remoteNamesSeen(const NetacctRun& run, const std::string& address) {
+  std::set<NameSeen> seen;
+  for (const auto& r : run.reports)
+    for (const auto& e : r.value("remotes", nlohmann::json::array()))
+      if (e.value("remote", "") == address)
+        seen.emplace(orNull(e, "remote_name"), orNull(e, "remote_name_source"));
+  return seen;
+}
+
 }  // namespace kt

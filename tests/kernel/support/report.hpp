@@ -12,6 +12,7 @@
 #include <set>
 #include <string>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "child.hpp"
@@ -45,6 +46,17 @@ std::string describePid(const NetacctRun& run, pid_t pid);  // its entries, for 
 
 // processes[] and connections[] of `pid` sum exactly to `expected`, and every
 // entry carries `comm` (if not empty).
+// Remote names as reports carry them: (remote_name, remote_name_source),
+// JSON null as "null"; a field missing or mistyped is a failure.
+using NameSeen = std::pair<std::string, std::string>;
+// Every name the connections[] entries of `pid` with this remote endpoint
+// (and local one, unless empty) carried over all reports; their bytes
+// summed into `bytes`.
+std::set<NameSeen> namesSeen(const NetacctRun& run, pid_t pid, const std::string& local,
+                             const std::string& remote, Counts* bytes = nullptr);
+// Every name the remotes[] entries of `address` carried.
+std::set<NameSeen> remoteNamesSeen(const NetacctRun& run, const std::string& address);
+
 void expectAccounted(const NetacctRun& run, pid_t pid, const std::string& comm, Counts expected);
 inline void expectAccounted(const NetacctRun& run, const Child& c, Counts expected) {
   expectAccounted(run, c.pid(), c.comm(), expected);
