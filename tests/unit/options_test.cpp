@@ -61,13 +61,16 @@ TEST(Options, ReportDefaults) {
   EXPECT_EQ(c.report.by, GroupKind::process);
   EXPECT_TRUE(c.selection.pids.empty());
   EXPECT_FALSE(c.selection.loopback);
+  EXPECT_FALSE(c.report.resolve);
 }
 
 TEST(Options, ReportEveryLongFlag) {
   Command c =
       ok({"report", "--interval", "2.5", "--count", "0", "--format", "json", "--by", "connection",
-          "--pid", "10", "--pid", "20", "--loopback", "--backend", "kprobe", "--verbose"});
+          "--pid", "10", "--pid", "20", "--loopback", "--backend", "kprobe", "--verbose",
+          "--resolve"});
   EXPECT_EQ(c.kind, Command::Kind::report);
+  EXPECT_TRUE(c.report.resolve);
   EXPECT_EQ(c.report.interval_s, 2.5);
   EXPECT_EQ(c.report.count, 0u);
   EXPECT_EQ(c.report.format, Format::json);

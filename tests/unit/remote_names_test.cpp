@@ -3,6 +3,8 @@
 // of answers to the sockets that received them.
 #include "model/remote_names.hpp"
 
+#include "model/attribution.hpp"
+
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
@@ -230,6 +232,42 @@ TEST(RemoteNamer, AnAnswerWhoseSocketNeverShowsIsDropped) {
   n.join({conn(99, 100, v4("192.0.2.53"))}, 6 * kSec);
   EXPECT_EQ(n.stats().answers, 0u);
   EXPECT_EQ(n.stats().entries, 0u);
+}
+
+// report --resolve: only connections no answer named take a PTR name, each
+// with source ptr; sockets with no one remote are never looked up; what the
+// lookup does not know yet is counted, for the report to wait on.
+TEST(PtrNames, OnlyUnnamedConnectionsWithARemoteTakeAPtrName) {
+  auto traffic = [](RemoteKey remote, RemoteNameRef name) {
+    ConnTraffic c;
+    c.info.family = remote.family;
+    c.info.remote.addr = remote.addr;
+    c.name = std::move(name);
+    return c;
+  };
+  auto answered = std::make_shared<const NamedRemote>(
+      NamedRemote{.name = "asked.example", .source = NameSource::answer});
+  std::vector<ConnTraffic> conns = {traffic(v4("192.0.2.1"), answered),
+                                    traffic(v4("192.0.2.2"), nullptr),
+                                    traffic(v6("2001:db8::7"), nullptr),
+                                    traffic(v4("192.0.2.3"), nullptr),
+                                    traffic(RemoteKey{.family = AF_INET}, nullptr)};
+  std::vector<RemoteKey> asked;
+  PtrLookup ptr = [&](const RemoteKey& k) -> std::optional<std::string> {
+    asked.push_back(k);
+    if (k == v4("192.0.2.2")) return "two.ptr.example";
+    if (k == v6("2001:db8::7")) return "seven.ptr.example";
+    return std::nullopt;  // 192.0.2.3: not known (yet)
+  };
+  EXPECT_EQ(name_by_ptr(conns, ptr), 1u);
+  EXPECT_EQ(asked, (std::vector<RemoteKey>{v4("192.0.2.2"), v6("2001:db8::7"), v4("192.0.2.3")}));
+  EXPECT_EQ(conns[0].name, answered) << "an answer's name is kept";
+  ASSERT_TRUE(conns[1].name && conns[2].name);
+  EXPECT_EQ(conns[1].name->name, "two.ptr.example");
+  EXPECT_EQ(conns[1].name->source, NameSource::ptr);
+  EXPECT_EQ(conns[2].name->name, "seven.ptr.example");
+  EXPECT_EQ(conns[3].name, nullptr);
+  EXPECT_EQ(conns[4].name, nullptr) << "no remote address: nothing to look up";
 }
 
 }  // namespace

@@ -218,6 +218,9 @@ void add_report(CLI::App* sub, Command& cmd) {
          "--containers", [&o] { o.by = GroupKind::container; },
          "Rows per container or cgroup (the same as --by container)")
       ->excludes("--by");
+  sub->add_flag("--resolve", o.resolve,
+                "Reverse DNS for remotes no DNS answer named (each report waits at most 1 s "
+                "for the lookups)");
   add_selection(sub, cmd.selection);
   add_wire(sub, cmd.wire);
   add_dns_names(sub, cmd.dns);

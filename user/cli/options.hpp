@@ -19,6 +19,7 @@ struct ReportOptions {
   uint64_t count = 1;  // 0: until interrupted
   Format format = Format::text;
   GroupKind by = GroupKind::process;
+  bool resolve = false;  // PTR names for remotes no DNS answer named
 };
 
 struct TopOptions {

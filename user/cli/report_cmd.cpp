@@ -2,7 +2,9 @@
 // stop signal. Data flows one way: maps -> window -> attributed -> report.
 #include <unistd.h>
 
+#include <chrono>
 #include <iostream>
+#include <memory>
 
 #include "cli/commands.hpp"
 #include "cli/event_loop.hpp"
@@ -12,6 +14,7 @@
 #include "cli/write_error.hpp"
 #include "kernel/loader.hpp"
 #include "model/report.hpp"
+#include "resolve/dns.hpp"
 
 namespace netacct {
 namespace {
@@ -22,6 +25,19 @@ std::string host_name() {
   return buf;
 }
 
+// --resolve: connections no DNS answer named are named by reverse DNS. A
+// window's new remotes are asked for at its end, and the report waits for
+// their answers, at most kPtrWait (a resolver that never answers costs each
+// report that long, not its lookup timeout).
+constexpr auto kPtrWait = std::chrono::seconds(1);
+
+void name_by_ptr(Attributed& a, ReverseDns& dns) {
+  PtrLookup ptr = [&dns](const RemoteKey& k) { return dns.lookup(k.family, k.addr); };
+  if (name_by_ptr(a.conns, ptr) == 0) return;
+  dns.settle(std::chrono::steady_clock::now() + kPtrWait);
+  name_by_ptr(a.conns, ptr);
+}
+
 int poll_loop(const Command& cmd, Session& session, const sigset_t& stop_signals) {
   const auto& o = cmd.report;
   Pipeline pipeline(session, cmd.selection, cmd.dns.cache);
@@ -30,8 +46,12 @@ int poll_loop(const Command& cmd, Session& session, const sigset_t& stop_signals
   ReportWriter writer(std::cout, o.format, o.by);
   std::string host = host_name();
   WriteError output;
+  // Its thread starts after the capability drop (run_report), so holds no more.
+  std::unique_ptr<ReverseDns> dns = o.resolve ? std::make_unique<ReverseDns>() : nullptr;
   auto report_window = [&] {
-    output.check(writer.write(assemble(pipeline.next(), host, backend, writer.tables())));
+    Attributed a = pipeline.next();
+    if (dns) name_by_ptr(a, *dns);
+    output.check(writer.write(assemble(a, host, backend, writer.tables())));
   };
   SystemClock clock;
   EventLoop loop(clock, stop_signals);

@@ -5,6 +5,7 @@
 // this step (groupings, report sums, top histories) only reads.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <set>
@@ -152,6 +153,13 @@ struct Attributed {
   double seconds() const { return double(end_mono - start_mono) / 1e9; }
   const Identity& identity(const ProcId& id) const;
 };
+
+// A remote's name by reverse DNS (PTR), if one is known now.
+using PtrLookup = std::function<std::optional<std::string>(const RemoteKey&)>;
+// `report --resolve`: each connection that no DNS answer named takes its
+// remote's PTR name (source ptr), the lowest rank (better_name). Returns
+// how many were left unnamed (no name, or not known yet).
+size_t name_by_ptr(std::vector<ConnTraffic>& conns, const PtrLookup& ptr);
 
 // A connection as shown: IPv4-mapped IPv6 addresses as the IPv4 they are
 // (family AF_INET); no ports for ICMP and raw sockets.

@@ -49,11 +49,19 @@ std::optional<std::string> ReverseDns::lookup(uint16_t family,
   auto [it, fresh] = shared_->cache.try_emplace(key);
   if (fresh) {
     shared_->queue.push_back(key);
-    shared_->cv.notify_one();
+    shared_->cv.notify_all();
   }
   return it->second;
 }
 
+void ReverseDns::settle(std::chrono::steady_clock::time_point deadline) {
+  std::unique_lock lock(shared_->mu);
+  shared_->cv.wait_until(lock, deadline,
+                         [&] { return shared_->queue.empty() && !shared_->busy; });
+}
+
+// One condition variable for both sides (the worker waits for work, settle()
+// for its end): every change is announced to all.
 void ReverseDns::work(std::shared_ptr<Shared> s) {
   std::unique_lock lock(s->mu);
   for (;;) {
@@ -61,10 +69,13 @@ void ReverseDns::work(std::shared_ptr<Shared> s) {
     if (s->stop) return;
     Key key = s->queue.front();
     s->queue.pop_front();
+    s->busy = true;
     lock.unlock();
     auto name = reverse(key.first, key.second);
     lock.lock();
     s->cache[key] = name;
+    s->busy = false;
+    s->cv.notify_all();
   }
 }
 
