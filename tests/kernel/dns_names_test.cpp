@@ -448,6 +448,7 @@ TEST_F(DnsNames, FloodOfDistinctNamesStaysWithinTheCacheBound) {
   client.finish();
   na.waitReportLines(na.reportLines() + 2, scaled(10));  // netacct has read them all
   const uint64_t hwm = statusKiB(na.pid(), "VmHWM"), rss = statusKiB(na.pid(), "VmRSS");
+  const uint64_t anon = statusKiB(na.pid(), "RssAnon"), file = statusKiB(na.pid(), "RssFile");
   NetacctRun run = stopAll(na, {&server});
   ASSERT_TRUE(run.exitedZero());
   ASSERT_FALSE(run.reports.empty());
@@ -467,10 +468,11 @@ TEST_F(DnsNames, FloodOfDistinctNamesStaysWithinTheCacheBound) {
   EXPECT_LE(hwm, std::max(hwm0, rss0 + kMaxGrowthKiB))
       << "netacct's peak RSS went from " << hwm0 << " KiB at ready to " << hwm << " KiB";
   std::printf("[ flood    ] %u answers: dns %s, RSS %lu KiB at ready (peak %lu), %lu KiB after "
-              "(peak %lu)\n",
+              "(peak %lu; anon %lu, file %lu)\n",
               n, dns.dump().c_str(), static_cast<unsigned long>(rss0),
               static_cast<unsigned long>(hwm0), static_cast<unsigned long>(rss),
-              static_cast<unsigned long>(hwm));
+              static_cast<unsigned long>(hwm), static_cast<unsigned long>(anon),
+              static_cast<unsigned long>(file));
 }
 
 TEST_F(DnsNames, MalformedAndTruncatedAnswersAreCountedAndLaterOnesStillName) {
