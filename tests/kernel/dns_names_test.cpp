@@ -467,12 +467,12 @@ TEST_F(DnsNames, FloodOfDistinctNamesStaysWithinTheCacheBound) {
       << "netacct's RSS grew from " << rss0 << " KiB at ready to " << rss << " KiB";
   EXPECT_LE(hwm, std::max(hwm0, rss0 + kMaxGrowthKiB))
       << "netacct's peak RSS went from " << hwm0 << " KiB at ready to " << hwm << " KiB";
-  std::printf("[ flood    ] %u answers: dns %s, RSS %lu KiB at ready (peak %lu), %lu KiB after "
-              "(peak %lu; anon %lu, file %lu)\n",
-              n, dns.dump().c_str(), static_cast<unsigned long>(rss0),
-              static_cast<unsigned long>(hwm0), static_cast<unsigned long>(rss),
-              static_cast<unsigned long>(hwm), static_cast<unsigned long>(anon),
-              static_cast<unsigned long>(file));
+  std::printf(
+      "[ flood    ] %u answers: dns %s, RSS %lu KiB at ready (peak %lu), %lu KiB after "
+      "(peak %lu; anon %lu, file %lu)\n",
+      n, dns.dump().c_str(), static_cast<unsigned long>(rss0), static_cast<unsigned long>(hwm0),
+      static_cast<unsigned long>(rss), static_cast<unsigned long>(hwm),
+      static_cast<unsigned long>(anon), static_cast<unsigned long>(file));
 }
 
 TEST_F(DnsNames, MalformedAndTruncatedAnswersAreCountedAndLaterOnesStillName) {

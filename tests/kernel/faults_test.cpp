@@ -8,7 +8,10 @@
 //    in, are deleted (their processes killed, `ip netns del`): it goes on,
 //    exact, and their rows are not listed again;
 //  - hundreds of processes exit the instant after their traffic, while
-//    netacct reads /proc about them every 0.1 s: exact, named, ended;
+//    netacct reads /proc about them every 0.1 s: exact and named (a row
+//    says `exited` only in a window in which the process moved bytes, and
+//    here its exit often falls in the next: process_test.cpp checks the
+//    mark with one long window);
 //  - the terminal under interactive `top` is closed (SIGHUP, and with
 //    SIGHUP ignored the hang-up on its input): it exits 0 within 3 s and
 //    leaves nothing loaded;
@@ -254,7 +257,7 @@ TEST_F(FaultsTest, ProcessesExitingTheInstantAfterTheirTrafficAreExact) {
   const NetacctRun run = na.stop();
   expectOnlyReadyLine(run);
   expectTotalsExact(run);
-  expectEachExact(run, truth, true);
+  expectEachExact(run, truth, false);
 }
 
 // ---- The terminal under `top` is closed ----

@@ -53,8 +53,8 @@ class WireTest : public KernelTest {
   }
 
   // `netacct report` (JSON, windows of `interval` s) in namespace A, ready.
-  std::unique_ptr<Netacct> startInA(Attach a, std::vector<std::string> wire,
-                                    double interval = 1.0, std::vector<std::string> env = {}) {
+  std::unique_ptr<Netacct> startInA(Attach a, std::vector<std::string> wire, double interval = 1.0,
+                                    std::vector<std::string> env = {}) {
     NetacctOptions o;
     o.interval = interval;
     o.extra = std::move(wire);

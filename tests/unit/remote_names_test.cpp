@@ -3,13 +3,12 @@
 // of answers to the sockets that received them.
 #include "model/remote_names.hpp"
 
-#include "model/attribution.hpp"
-
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 
 #include "dns_build.hpp"
+#include "model/attribution.hpp"
 #include "resolve/dns_answer.hpp"
 
 namespace netacct {
@@ -247,11 +246,10 @@ TEST(PtrNames, OnlyUnnamedConnectionsWithARemoteTakeAPtrName) {
   };
   auto answered = std::make_shared<const NamedRemote>(
       NamedRemote{.name = "asked.example", .source = NameSource::answer});
-  std::vector<ConnTraffic> conns = {traffic(v4("192.0.2.1"), answered),
-                                    traffic(v4("192.0.2.2"), nullptr),
-                                    traffic(v6("2001:db8::7"), nullptr),
-                                    traffic(v4("192.0.2.3"), nullptr),
-                                    traffic(RemoteKey{.family = AF_INET}, nullptr)};
+  std::vector<ConnTraffic> conns = {
+      traffic(v4("192.0.2.1"), answered), traffic(v4("192.0.2.2"), nullptr),
+      traffic(v6("2001:db8::7"), nullptr), traffic(v4("192.0.2.3"), nullptr),
+      traffic(RemoteKey{.family = AF_INET}, nullptr)};
   std::vector<RemoteKey> asked;
   PtrLookup ptr = [&](const RemoteKey& k) -> std::optional<std::string> {
     asked.push_back(k);

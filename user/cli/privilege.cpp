@@ -2,9 +2,9 @@
 
 #include <cap-ng.h>
 #include <linux/bpf.h>
+#include <linux/capability.h>
 #include <pwd.h>
 #include <sys/prctl.h>
-#include <linux/capability.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -51,7 +51,8 @@ bool bpf_gated() {
     if (syscall(SYS_capset, &head, data) != 0) _exit(2);
     bpf_attr attr{};
     attr.map_fd = ~0u;
-    const bool gated = syscall(SYS_bpf, BPF_MAP_GET_NEXT_KEY, &attr, sizeof attr) != 0 && errno == EPERM;
+    const bool gated =
+        syscall(SYS_bpf, BPF_MAP_GET_NEXT_KEY, &attr, sizeof attr) != 0 && errno == EPERM;
     _exit(gated ? 1 : 0);
   }
   int status = 0;

@@ -27,15 +27,11 @@ void to_ipv4(Endpoint& e) {
 
 }  // namespace
 
-// A dual-stack socket (AF_INET6 bound to ::) talks IPv4 through mapped
-// addresses (::ffff:a.b.c.d): it is IPv4 traffic, shown and grouped as such.
-// ICMP has no ports: where a port would be, the kernel keeps a ping
-// socket's echo identifier or a raw socket's protocol number.
 size_t name_by_ptr(std::vector<ConnTraffic>& conns, const PtrLookup& ptr) {
   size_t unnamed = 0;
   for (auto& c : conns) {
     // No address to look up: a socket not connected to one remote.
-    if (c.name || c.info.remote.addr == std::array<uint8_t, 16>{}) continue;
+    if (c.name || unspecified(c.info.remote)) continue;
     if (auto name = ptr(RemoteKey{.family = c.info.family, .addr = c.info.remote.addr}))
       c.name = std::make_shared<const NamedRemote>(
           NamedRemote{.name = std::move(*name), .source = NameSource::ptr});
@@ -45,6 +41,10 @@ size_t name_by_ptr(std::vector<ConnTraffic>& conns, const PtrLookup& ptr) {
   return unnamed;
 }
 
+// A dual-stack socket (AF_INET6 bound to ::) talks IPv4 through mapped
+// addresses (::ffff:a.b.c.d): it is IPv4 traffic, shown and grouped as such.
+// ICMP has no ports: where a port would be, the kernel keeps a ping
+// socket's echo identifier or a raw socket's protocol number.
 ConnInfo canonical(ConnInfo c) {
   if (c.proto == IPPROTO_ICMP || c.proto == IPPROTO_ICMPV6 || c.proto == IPPROTO_RAW)
     c.local.port = c.remote.port = 0;

@@ -56,8 +56,7 @@ std::optional<std::string> ReverseDns::lookup(uint16_t family,
 
 void ReverseDns::settle(std::chrono::steady_clock::time_point deadline) {
   std::unique_lock lock(shared_->mu);
-  shared_->cv.wait_until(lock, deadline,
-                         [&] { return shared_->queue.empty() && !shared_->busy; });
+  shared_->cv.wait_until(lock, deadline, [&] { return shared_->queue.empty() && !shared_->busy; });
 }
 
 // One condition variable for both sides (the worker waits for work, settle()

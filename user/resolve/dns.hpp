@@ -32,7 +32,7 @@ class ReverseDns {
     std::condition_variable cv;
     std::deque<Key> queue;
     std::map<Key, std::optional<std::string>> cache;  // nullopt: pending or no name
-    bool busy = false;  // a lookup in flight
+    bool busy = false;                                // a lookup in flight
     bool stop = false;
   };
   std::shared_ptr<Shared> shared_;
