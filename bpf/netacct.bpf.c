@@ -1375,11 +1375,8 @@ int wire_egress_tc(struct __sk_buff *skb)
  * remounting /sys, so a classic tracepoint could not be found). Its first
  * two arguments are the socket and the skb on every kernel since. skb->len
  * is the segment's payload (headers are pushed on a clone as it is sent). */
-SEC("raw_tp/tcp_retransmit_skb")
-int tcp_retransmit_wire(struct bpf_raw_tracepoint_args *ctx)
+static __always_inline void count_retransmit(const struct sock *sk, const struct sk_buff *skb)
 {
-	const struct sock *sk = (const struct sock *)ctx->args[0];
-	const struct sk_buff *skb = (const struct sk_buff *)ctx->args[1];
 	struct na_flow_key k = { .proto = IPPROTO_TCP };
 	k.ifindex = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
 	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
@@ -1401,10 +1398,33 @@ int tcp_retransmit_wire(struct bpf_raw_tracepoint_args *ctx)
 		bpf_map_update_elem(&retrans, &k, &zero, BPF_NOEXIST);
 		v = bpf_map_lookup_elem(&retrans, &k);
 		if (!v)
-			return 0;
+			return;
 	}
 	__sync_fetch_and_add(&v->bytes, len);
 	__sync_fetch_and_add(&v->segments, 1);
+}
+
+/* Kernels whose tracepoint has no error argument fire it only for a
+ * retransmission that was sent. */
+SEC("raw_tp/tcp_retransmit_skb")
+int tcp_retransmit_wire(struct bpf_raw_tracepoint_args *ctx)
+{
+	count_retransmit((const struct sock *)ctx->args[0], (const struct sk_buff *)ctx->args[1]);
+	return 0;
+}
+
+/* Newer kernels (6.18 here) pass the transmit's error as a third argument
+ * and fire for failed attempts too: a segment whose earlier copy is still
+ * queued on the host (-EBUSY) or that could not be sent crossed no wire and
+ * is not in TCP_INFO's bytes_retrans. The loader picks this program where
+ * the tracepoint's BTF prototype has the argument (the other would be
+ * refused an argument the tracepoint lacks). */
+SEC("raw_tp/tcp_retransmit_skb")
+int tcp_retransmit_err_wire(struct bpf_raw_tracepoint_args *ctx)
+{
+	if ((int)ctx->args[2] != 0)
+		return 0;
+	count_retransmit((const struct sock *)ctx->args[0], (const struct sk_buff *)ctx->args[1]);
 	return 0;
 }
 

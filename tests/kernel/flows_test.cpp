@@ -16,6 +16,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <cstdlib>
 #include <set>
 #include <string>
@@ -255,8 +256,10 @@ TEST_F(FlowsTest, RoutedTcpIsForwardedOnBothRouterInterfaces) {
 // Two bulk transfers from A to B at once (IPv4, IPv6), netacct in A on na0;
 // a TC program of the test's on B's na1 drops a few data segments of one of
 // them. That connection's row (and its process's) shows exactly the retransmitted
-// payload TCP_INFO counts, more than 0; the other's shows 0, which is what
-// TCP_INFO counts for it too; the receipt of na0 holds both.
+// payload TCP_INFO counts, more than 0; the other's shows what TCP_INFO counts
+// for it (0, bar a spurious timeout); the receipt of na0 holds both. Attempts
+// the kernel could not send (6.18's tracepoint fires for them too) count
+// nowhere, as in TCP_INFO.
 TEST_P(FlowsFamilyTest, RetransmittedBytesAreTheLossyConnections) {
   const int family = GetParam();
   // Without tail loss probes: a probe resends the last segment of a
@@ -282,7 +285,12 @@ TEST_P(FlowsFamilyTest, RetransmittedBytesAreTheLossyConnections) {
   ASSERT_EQ(run.reports.size(), 1u) << run.describe();
   ASSERT_GT(dropper.dropped(), 0u) << "sanity: the dropper dropped nothing";
   ASSERT_GT(lossyRetrans, 0u) << "sanity: TCP retransmitted nothing";
-  EXPECT_EQ(cleanRetrans, 0u) << "sanity: TCP retransmitted on a connection that lost nothing";
+  // The clean connection retransmits nothing, unless an ACK came late enough
+  // for a spurious timeout (seen under the sanitized suite's load): either
+  // way each row must be exactly its own connection's TCP_INFO count.
+  if (cleanRetrans != 0)
+    std::printf("[ note     ] the clean connection retransmitted %llu bytes (spurious)\n",
+                static_cast<unsigned long long>(cleanRetrans));
 
   const std::string a = hostA(family);
   const ConnWire l =

@@ -34,6 +34,7 @@ std::string load(Backend b, const Features& f) {
   auto s = Session::open({.backend = b,
                           .verbose = verbose,
                           .has_inet_sendpage = f.has_inet_sendpage,
+                          .retransmit_err = f.retransmit_err,
                           .loads_tracing = f.loads_tracing,
                           .attach = false},
                          &error);

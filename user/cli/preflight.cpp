@@ -37,6 +37,7 @@ std::unique_ptr<Session> start_session(const Command& cmd, sigset_t* stop_signal
   auto session = Session::open({.backend = *backend,
                                 .verbose = cmd.verbose,
                                 .has_inet_sendpage = features.has_inet_sendpage,
+                                .retransmit_err = features.retransmit_err,
                                 .loads_tracing = features.loads_tracing,
                                 .attach = true,
                                 .cgroup2_mount = find_cgroup2_mount().value_or(""),

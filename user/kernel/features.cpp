@@ -52,6 +52,18 @@ bool btf_has(const btf* b, const char* name, int kind) {
   return b && btf__find_by_name_kind(b, name, kind) > 0;
 }
 
+// Whether the tcp_retransmit_skb tracepoint passes an error: its prototype
+// (btf_trace_tcp_retransmit_skb: a pointer to the function the tracepoint
+// calls, with the tracepoint's data first) has a fourth parameter.
+bool retransmit_tp_has_err(const btf* b) {
+  int id = b ? btf__find_by_name_kind(b, "btf_trace_tcp_retransmit_skb", BTF_KIND_TYPEDEF) : -1;
+  if (id <= 0) return false;
+  const btf_type* t = btf__type_by_id(b, btf__type_by_id(b, id)->type);
+  if (!t || !btf_is_ptr(t)) return false;
+  t = btf__type_by_id(b, t->type);
+  return t && btf_is_func_proto(t) && btf_vlen(t) >= 4;
+}
+
 // Loading is the only honest test for fentry: some kernels (this project's
 // build machine among them) have BTF and the functions but refuse the load.
 std::string try_load_fexit(const btf* b) {
@@ -158,6 +170,7 @@ Features probe_features() {
   LibbpfQuiet quiet;  // the probes are expected to fail
   BtfPtr b(f.btf ? btf__parse(kVmlinuxBtf, nullptr) : nullptr);
   f.has_inet_sendpage = btf_has(b.get(), "inet_sendpage", BTF_KIND_FUNC);
+  f.retransmit_err = retransmit_tp_has_err(b.get());
   f.backends = {tracepoint_status(b.get(), f), fentry_status(b.get(), f), kprobe_status(f)};
   f.loads_tracing = f.status(Backend::fentry).available;
   f.tcx = probe_tcx();

@@ -54,6 +54,9 @@ struct Features {
   Capabilities caps;
   bool root = false;
   bool has_inet_sendpage = false;  // sendfile path before Linux 6.5
+  // tcp:tcp_retransmit_skb passes the transmit's error (and fires for failed
+  // attempts too): its BTF prototype has the argument.
+  bool retransmit_err = false;
   // Tracing programs (fexit, iterators) load: the fentry probe's load worked.
   bool loads_tracing = false;
   std::vector<BackendStatus> backends;  // tracepoint, fentry, kprobe: auto's order

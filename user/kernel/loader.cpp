@@ -63,6 +63,8 @@ void configure(netacct_bpf* skel, const LoadConfig& cfg) {
     if (name.starts_with("inet_sendpage")) on = on && cfg.has_inet_sendpage;
     if (ends_with(name, "_iter")) on = on && (cfg.backend == Backend::fentry || cfg.loads_tracing);
     if (ends_with(name, "_tc") || ends_with(name, "_wire")) on = cfg.wire.enabled;
+    if (name == "tcp_retransmit_wire") on = on && !cfg.retransmit_err;
+    if (name == "tcp_retransmit_err_wire") on = on && cfg.retransmit_err;
     if (ends_with(name, "_dns")) on = cfg.dns_names && has_net_admin();
     bpf_program__set_autoload(prog, on);
   }

@@ -29,6 +29,7 @@ struct LoadConfig {
   Backend backend = Backend::tracepoint;  // already resolved, never automatic
   bool verbose = false;                   // libbpf and verifier output
   bool has_inet_sendpage = false;
+  bool retransmit_err = false;  // Features::retransmit_err
   // Tracing programs load (Features::loads_tracing): the kprobe backend then
   // runs the TCP baseline iterator too; the fentry backend always does.
   bool loads_tracing = false;
