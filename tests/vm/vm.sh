@@ -322,7 +322,7 @@ run_mode() {
   case "$mode" in doctor | verifier | auto | fentry | kprobe | wire) ;; *) die "unknown mode $mode" ;; esac
   case "$shard" in "" | [0-9]/[1-9]) ;; *) die "bad shard '$shard' (I/N, I < N)" ;; esac
   [ -z "$shard" ] || [ "${shard%/*}" -lt "${shard#*/}" ] || die "bad shard '$shard' (I/N, I < N)"
-  local name=$mode${shard:+-${shard%/*}of${shard#*/}}
+  local name=$mode${shard:+_${shard%/*}of${shard#*/}}
   need qemu-system-x86_64 qemu-system-x86
   [ -f "$INITRAMFS" ] && [ -f "$KERNEL_ENV" ] || unavailable "$INITRAMFS is missing: the vm_prepare test did not run or failed"
   # shellcheck disable=SC1090
