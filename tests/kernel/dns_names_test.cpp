@@ -17,7 +17,6 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include <algorithm>
 #include <fstream>
 #include <optional>
 #include <set>
@@ -436,9 +435,13 @@ TEST_F(DnsNames, FloodOfDistinctNamesStaysWithinTheCacheBound) {
   NetacctOptions o;
   o.extra = {"--dns-cache", std::to_string(bound)};
   Netacct na(o);
-  // The peak so far is start-up's (libbpf parsing the kernel's BTF, freed
-  // since): the flood is measured against both it and the RSS at ready.
-  const uint64_t rss0 = statusKiB(na.pid(), "VmRSS"), hwm0 = statusKiB(na.pid(), "VmHWM");
+  // netacct's own memory, where the name cache lives, is its anonymous RSS.
+  // Not the total: netacct reads its slot arrays through mmap, and the
+  // pages of those maps (allocated in full when they were created, 20 MiB
+  // for the connection slots) count as file RSS once read: seen in the 6.1
+  // guest, 8 KiB of file RSS at ready and 20 MiB after a window that read
+  // them all.
+  const uint64_t anon0 = statusKiB(na.pid(), "RssAnon"), rss0 = statusKiB(na.pid(), "VmRSS");
   Child client(nsB(), "na-dns-flood", [n](ChildCtx& ctx) {
     int fd = dnsSocket(Endpoint{kServer, 53});
     ctx.post(dnsFlood(fd, 0, n, 64, ctx.counts));
@@ -447,8 +450,8 @@ TEST_F(DnsNames, FloodOfDistinctNamesStaysWithinTheCacheBound) {
   EXPECT_EQ(client.nextPost().first, n);
   client.finish();
   na.waitReportLines(na.reportLines() + 2, scaled(10));  // netacct has read them all
-  const uint64_t hwm = statusKiB(na.pid(), "VmHWM"), rss = statusKiB(na.pid(), "VmRSS");
-  const uint64_t anon = statusKiB(na.pid(), "RssAnon"), file = statusKiB(na.pid(), "RssFile");
+  const uint64_t anon = statusKiB(na.pid(), "RssAnon"), rss = statusKiB(na.pid(), "VmRSS");
+  const uint64_t file = statusKiB(na.pid(), "RssFile");
   NetacctRun run = stopAll(na, {&server});
   ASSERT_TRUE(run.exitedZero());
   ASSERT_FALSE(run.reports.empty());
@@ -462,17 +465,15 @@ TEST_F(DnsNames, FloodOfDistinctNamesStaysWithinTheCacheBound) {
   const int64_t beyond = int64_t(answers) - int64_t(bound) - int64_t(u64Field(dns, "expired"));
   EXPECT_GE(int64_t(u64Field(dns, "evicted")), beyond)
       << "the answers beyond the bound were evicted: " << dns.dump();
-  EXPECT_GT(rss0, 0u);
-  EXPECT_LE(rss, rss0 + kMaxGrowthKiB)
-      << "netacct's RSS grew from " << rss0 << " KiB at ready to " << rss << " KiB";
-  EXPECT_LE(hwm, std::max(hwm0, rss0 + kMaxGrowthKiB))
-      << "netacct's peak RSS went from " << hwm0 << " KiB at ready to " << hwm << " KiB";
+  EXPECT_GT(anon0, 0u);
+  EXPECT_LE(anon, anon0 + kMaxGrowthKiB)
+      << "netacct's anonymous RSS grew from " << anon0 << " KiB at ready to " << anon << " KiB";
   std::printf(
-      "[ flood    ] %u answers: dns %s, RSS %lu KiB at ready (peak %lu), %lu KiB after "
-      "(peak %lu; anon %lu, file %lu)\n",
-      n, dns.dump().c_str(), static_cast<unsigned long>(rss0), static_cast<unsigned long>(hwm0),
-      static_cast<unsigned long>(rss), static_cast<unsigned long>(hwm),
-      static_cast<unsigned long>(anon), static_cast<unsigned long>(file));
+      "[ flood    ] %u answers: dns %s, anonymous RSS %lu KiB at ready, %lu KiB after (RSS %lu "
+      "-> %lu KiB, file %lu KiB)\n",
+      n, dns.dump().c_str(), static_cast<unsigned long>(anon0), static_cast<unsigned long>(anon),
+      static_cast<unsigned long>(rss0), static_cast<unsigned long>(rss),
+      static_cast<unsigned long>(file));
 }
 
 TEST_F(DnsNames, MalformedAndTruncatedAnswersAreCountedAndLaterOnesStillName) {
